@@ -1,0 +1,98 @@
+// Package atomicfile writes files so that readers see either the old content
+// or the new, never a part: data goes to a temporary file in the same
+// directory, is synced, and is renamed over the target; then the directory
+// is synced so the rename survives a crash.
+package atomicfile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// File is a pending write. Write to it, then Commit or Abort. Abort after
+// Commit is a no-op, so `defer f.Abort()` is always safe.
+type File struct {
+	*os.File
+	path string
+	perm fs.FileMode
+	done bool
+}
+
+// Create starts a write to path with the given permissions, creating the
+// parent directory if needed. The temporary file is hidden (a dot name) and
+// ends in .tmp.
+func Create(path string, perm fs.FileMode) (*File, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return nil, err
+	}
+	return &File{File: tmp, path: path, perm: perm}, nil
+}
+
+// Commit syncs the data, gives the file its permissions and renames it to
+// the target path, then syncs the directory.
+func (f *File) Commit() error {
+	if f.done {
+		return errors.New("atomicfile: commit after commit or abort")
+	}
+	f.done = true
+	name := f.Name()
+	err := f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(name, f.perm)
+	}
+	if err == nil {
+		err = os.Rename(name, f.path)
+	}
+	if err != nil {
+		_ = os.Remove(name)
+		return fmt.Errorf("write %s: %w", f.path, err)
+	}
+	return SyncDir(filepath.Dir(f.path))
+}
+
+// Abort discards the pending write.
+func (f *File) Abort() {
+	if f.done {
+		return
+	}
+	f.done = true
+	_ = f.Close()
+	_ = os.Remove(f.Name())
+}
+
+// WriteFile writes data to path atomically.
+func WriteFile(path string, data []byte, perm fs.FileMode) error {
+	f, err := Create(path, perm)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Commit()
+}
+
+// SyncDir flushes a directory's entries (a rename or a new file) to disk.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+// Package cmdutil holds what every housectl command shares: the Factory of
+// dependencies, flag-to-config binding, and the error types that the root
+// command maps to exit codes.
+package cmdutil
+
+import (
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/housectl/housectl/pkg/buildinfo"
+	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/ui"
+)
+
+// configKeyAnnotation marks a flag that sets a configuration key.
+const configKeyAnnotation = "housectl_config_key"
+
+// Factory carries the dependencies commands need. Commands take what they
+// use into their Options struct at construction and call the functions
+// lazily, so that `housectl version` loads no configuration.
+type Factory struct {
+	IOStreams *ui.IOStreams
+	// LookupEnv reads the environment (tests pass their own).
+	LookupEnv func(string) (string, bool)
+	// Now is the clock.
+	Now func() time.Time
+	// HTTPClient is used for downloads.
+	HTTPClient func() *http.Client
+	// ConfigPath is the value of the global --config flag.
+	ConfigPath string
+}
+
+// New returns the production Factory.
+func New() *Factory {
+	return &Factory{
+		IOStreams: ui.System(),
+		LookupEnv: os.LookupEnv,
+		Now:       time.Now,
+		HTTPClient: func() *http.Client {
+			return &http.Client{Transport: http.DefaultTransport}
+		},
+	}
+}
+
+// UserAgent is what housectl sends to servers.
+func UserAgent() string { return "housectl/" + buildinfo.Get().Version }
+
+// Config loads the effective configuration for cmd: --config (or
+// HOUSECTL_CONFIG, else configs/housectl.yaml), the environment, and the
+// flags of cmd bound to keys with BindConfigFlag.
+func (f *Factory) Config(cmd *cobra.Command) (*config.Loaded, error) {
+	path := f.ConfigPath
+	if path == "" {
+		if v, ok := f.LookupEnv("HOUSECTL_CONFIG"); ok {
+			path = v
+		}
+	}
+	flags := map[string]*pflag.Flag{}
+	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
+		if keys := fl.Annotations[configKeyAnnotation]; len(keys) == 1 {
+			flags[keys[0]] = fl
+		}
+	})
+	return config.Load(config.LoadOptions{Path: path, LookupEnv: f.LookupEnv, Flags: flags})
+}
+
+// BindConfigFlag marks the flag named name as setting the configuration key.
+// A flag the user did not set leaves the key to env, file and defaults.
+func BindConfigFlag(cmd *cobra.Command, name, key string) {
+	fl := cmd.Flags().Lookup(name)
+	if fl == nil {
+		panic("cmdutil: no flag --" + name)
+	}
+	if fl.Annotations == nil {
+		fl.Annotations = map[string][]string{}
+	}
+	fl.Annotations[configKeyAnnotation] = []string{key}
+}

@@ -1,0 +1,20 @@
+// Package datacmd implements the `housectl data` verbs.
+package datacmd
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/housectl/housectl/pkg/cli/cmdutil"
+)
+
+// NewCmdData groups the data verbs.
+func NewCmdData(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "data <command>",
+		Short: "Fetch, validate and version the training data",
+		Example: `  housectl data fetch
+  housectl data validate`,
+	}
+	cmd.AddCommand(NewCmdFetch(f, nil), NewCmdValidate(f, nil))
+	return cmd
+}

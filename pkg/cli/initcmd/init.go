@@ -1,0 +1,156 @@
+// Package initcmd implements `housectl init`.
+package initcmd
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/housectl/housectl/configs"
+	"github.com/housectl/housectl/pkg/atomicfile"
+	"github.com/housectl/housectl/pkg/cli/cmdutil"
+	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/ui"
+)
+
+// Options are the dependencies and flags of `housectl init`.
+type Options struct {
+	IO    *ui.IOStreams
+	Dir   string
+	Force bool
+}
+
+// NewCmdInit returns `housectl init`.
+func NewCmdInit(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams}
+	cmd := &cobra.Command{
+		Use:   "init [<dir>] [--force]",
+		Short: "Scaffold a new project: config, experiments/ and ignore files",
+		Long: `Scaffold a housectl project in <dir> (default: the current directory):
+
+  configs/housectl.yaml  the documented default configuration
+  experiments/           where runs and the model registry go
+  .gitignore             keeps the downloaded archive and raw files out of git
+  .dvcignore             as ` + "`dvc init`" + ` writes it
+
+Existing files are never overwritten unless --force is given; .gitignore
+lines are merged, never removed.`,
+		Example: `  housectl init
+  housectl init my-model && cd my-model && housectl data fetch`,
+		Args: cmdutil.MaximumNArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.Dir = "."
+			if len(args) == 1 {
+				opts.Dir = args[0]
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return Run(opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "overwrite existing files")
+	return cmd
+}
+
+// DVCIgnore is what `dvc init` writes to .dvcignore.
+const DVCIgnore = "# Add patterns of files dvc should ignore, which could improve\n" +
+	"# the performance. Learn more at\n" +
+	"# https://dvc.org/doc/user-guide/dvcignore\n"
+
+// gitignoreLines keep fetched and derived data out of git; DVC files track it.
+var gitignoreLines = []string{
+	"# housectl: data is versioned by content (.dvc files), not by git",
+	"/data/cal_housing.tgz",
+	"/data/raw/",
+}
+
+// Run scaffolds the project.
+func Run(opts *Options) error {
+	files := []struct {
+		path string
+		data []byte
+	}{
+		{filepath.Join(opts.Dir, filepath.FromSlash(config.DefaultPath)), configs.Default},
+		{filepath.Join(opts.Dir, ".dvcignore"), []byte(DVCIgnore)},
+	}
+	if !opts.Force {
+		var exist []string
+		for _, f := range files {
+			if _, err := os.Stat(f.path); err == nil {
+				exist = append(exist, f.path)
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+		if len(exist) > 0 {
+			return fmt.Errorf("%s already exist(s); nothing was written. Re-run with --force to overwrite", strings.Join(exist, ", "))
+		}
+	}
+	var created []string
+	for _, f := range files {
+		if err := atomicfile.WriteFile(f.path, f.data, 0o644); err != nil {
+			return err
+		}
+		created = append(created, f.path)
+	}
+	exp := filepath.Join(opts.Dir, "experiments")
+	if err := os.MkdirAll(exp, 0o755); err != nil {
+		return err
+	}
+	keep := filepath.Join(exp, ".gitkeep")
+	if _, err := os.Stat(keep); errors.Is(err, fs.ErrNotExist) {
+		if err := atomicfile.WriteFile(keep, nil, 0o644); err != nil {
+			return err
+		}
+		created = append(created, exp+string(filepath.Separator))
+	}
+	gi := filepath.Join(opts.Dir, ".gitignore")
+	added, err := mergeLines(gi, gitignoreLines)
+	if err != nil {
+		return err
+	}
+	if added {
+		created = append(created, gi)
+	}
+	st := opts.IO.Styles()
+	for _, c := range created {
+		fmt.Fprintf(opts.IO.Out, "%s %s\n", st.Success.Render("wrote"), c)
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Next: cd %s && housectl data fetch\n", opts.Dir)
+	return nil
+}
+
+// mergeLines appends the lines missing from the file at path (creating
+// it), keeping everything already there. It reports whether it wrote.
+func mergeLines(path string, lines []string) (bool, error) {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	have := map[string]bool{}
+	for _, l := range strings.Split(string(old), "\n") {
+		have[strings.TrimSpace(l)] = true
+	}
+	var b bytes.Buffer
+	b.Write(old)
+	if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
+		b.WriteByte('\n')
+	}
+	n := b.Len()
+	for _, l := range lines {
+		if !have[l] {
+			b.WriteString(l + "\n")
+		}
+	}
+	if b.Len() == n {
+		return false, nil
+	}
+	return true, atomicfile.WriteFile(path, b.Bytes(), 0o644)
+}

@@ -1,0 +1,141 @@
+// Package cli is housectl's command layer: the root command, the global
+// flags, and the one function that maps errors to exit codes. Nothing
+// imports it but cmd/housectl.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/housectl/housectl/pkg/buildinfo"
+	"github.com/housectl/housectl/pkg/cli/cmdutil"
+	"github.com/housectl/housectl/pkg/cli/configcmd"
+	"github.com/housectl/housectl/pkg/cli/datacmd"
+	"github.com/housectl/housectl/pkg/cli/initcmd"
+	"github.com/housectl/housectl/pkg/cli/version"
+	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/data"
+	"github.com/housectl/housectl/pkg/dataset"
+)
+
+const exitCodesHelp = `Exit status:
+  0    success (an empty result is a success)
+  1    the command failed
+  2    usage: a bad flag, argument or configuration
+  3    integrity: a checksum mismatch or an unsafe/corrupt archive
+  4    the data failed validation
+  130  interrupted (Ctrl-C or SIGTERM); nothing half-written is left behind`
+
+// NewCmdRoot returns the root command with every verb attached.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	info := buildinfo.Get()
+	cmd := &cobra.Command{
+		Use:   "housectl <command> [flags]",
+		Short: "MLOps for tabular models in one binary",
+		Long: `housectl runs the whole loop for a tabular regression model — fetch, version,
+validate, train, track, compare, register, serve — from one binary, one config
+file (configs/housectl.yaml) and one experiments/ directory.
+
+Configuration precedence: flags > HOUSECTL_* environment > config file > defaults.
+
+` + exitCodesHelp,
+		Example: `  housectl init
+  housectl data fetch
+  housectl data validate
+  housectl config show`,
+		Version:       info.Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetVersionTemplate("housectl {{.Version}}\n")
+	cmd.PersistentFlags().StringVar(&f.ConfigPath, "config", "",
+		"config file (default: $HOUSECTL_CONFIG, else "+config.DefaultPath+" if it exists)")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &cmdutil.FlagError{Err: err}
+	})
+	cmd.SetOut(f.IOStreams.Out)
+	cmd.SetErr(f.IOStreams.ErrOut)
+	cmd.CompletionOptions.HiddenDefaultCmd = true
+
+	cmd.AddCommand(
+		version.NewCmdVersion(f, nil),
+		initcmd.NewCmdInit(f, nil),
+		configcmd.NewCmdConfig(f),
+		datacmd.NewCmdData(f),
+	)
+	return cmd
+}
+
+// Main runs housectl with the process's arguments and returns the exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, cmdutil.New(), os.Args[1:])
+}
+
+// Run executes one command line and returns its exit code, printing any
+// error to the factory's stderr.
+func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
+	root := NewCmdRoot(f)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return cmdutil.ExitOK
+	}
+	code := ExitCode(ctx, err)
+	st := f.IOStreams.Styles()
+	switch {
+	case code == cmdutil.ExitInterrupted:
+		fmt.Fprintln(f.IOStreams.ErrOut, "interrupted; nothing half-written was left behind")
+	default:
+		fmt.Fprintf(f.IOStreams.ErrOut, "%s %s\n", st.Error.Render("Error:"), err)
+		if code == cmdutil.ExitUsage && !isConfigError(err) {
+			fmt.Fprintf(f.IOStreams.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		}
+	}
+	return code
+}
+
+func isConfigError(err error) bool {
+	var ce *config.Error
+	return errors.As(err, &ce)
+}
+
+// ExitCode maps an error to housectl's documented exit codes. It is the only
+// place that does.
+func ExitCode(ctx context.Context, err error) int {
+	var (
+		exitErr *cmdutil.ExitError
+		flagErr *cmdutil.FlagError
+	)
+	switch {
+	case err == nil:
+		return cmdutil.ExitOK
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		return cmdutil.ExitInterrupted
+	case errors.As(err, &exitErr):
+		return exitErr.Code
+	case errors.As(err, &flagErr), isConfigError(err), isCobraUsage(err):
+		return cmdutil.ExitUsage
+	case errors.Is(err, data.ErrIntegrity):
+		return cmdutil.ExitIntegrity
+	case errors.Is(err, dataset.ErrInvalid):
+		return cmdutil.ExitInvalidData
+	}
+	return cmdutil.ExitFailure
+}
+
+// isCobraUsage recognises the usage errors cobra returns as plain errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unknown command ") || strings.HasPrefix(msg, "unknown flag") ||
+		strings.HasPrefix(msg, "unknown shorthand flag") || strings.Contains(msg, "requires at least") ||
+		strings.Contains(msg, "accepts at most")
+}

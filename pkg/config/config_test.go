@@ -1,0 +1,271 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/housectl/housectl/configs"
+	"github.com/housectl/housectl/pkg/config"
+)
+
+func env(kv map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := kv[k]; return v, ok }
+}
+
+func noEnv(string) (string, bool) { return "", false }
+
+func loadString(t *testing.T, yaml string, opts config.LoadOptions) (*config.Loaded, error) {
+	t.Helper()
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = noEnv
+	}
+	return config.LoadReader(strings.NewReader(yaml), "test.yaml", opts)
+}
+
+func TestShippedFileEqualsDefaults(t *testing.T) {
+	l, err := config.LoadReader(strings.NewReader(string(configs.Default)), "configs/housectl.yaml", config.LoadOptions{LookupEnv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := l.Config, config.Defaults()
+	if !equalConfig(got, want) {
+		t.Errorf("configs/housectl.yaml and Defaults() differ:\nfile:     %+v\ndefaults: %+v", got, want)
+	}
+	for _, s := range l.Settings() {
+		if s.Source.Kind != config.SourceFile {
+			t.Errorf("%s comes from %v, want the file: every key is documented in the shipped file", s.Key, s.Source)
+		}
+	}
+}
+
+func TestShippedGeronConfigLoads(t *testing.T) {
+	l, err := config.Load(config.LoadOptions{Path: "../../configs/geron.yaml", LookupEnv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Config.Schema.Target; got != "median_house_value" {
+		t.Errorf("target = %q", got)
+	}
+	if c, _ := l.Config.Schema.Column("ocean_proximity"); c.Type != config.TypeCategory || len(c.Values) != 5 {
+		t.Errorf("ocean_proximity = %+v", c)
+	}
+	if c, _ := l.Config.Schema.Column("total_rooms"); c.Type != config.TypeNumber || c.Max != nil {
+		t.Errorf("total_rooms = %+v, want a number column without max", c)
+	}
+	if l.Config.Data.Retries != config.Defaults().Data.Retries {
+		t.Errorf("keys absent from the file must keep their defaults")
+	}
+}
+
+func equalConfig(a, b config.Config) bool {
+	// Compare through the flattened settings: pointers differ, values must not.
+	la := (&config.Loaded{Config: a}).Settings()
+	lb := (&config.Loaded{Config: b}).Settings()
+	if len(la) != len(lb) {
+		return false
+	}
+	for i := range la {
+		if la[i].Key != lb[i].Key || !valueEqual(la[i].Value, lb[i].Value) {
+			return false
+		}
+	}
+	return true
+}
+
+func valueEqual(a, b any) bool {
+	as, aok := a.([]string)
+	bs, bok := b.([]string)
+	if aok || bok {
+		return strings.Join(as, "\x00") == strings.Join(bs, "\x00")
+	}
+	return a == b
+}
+
+func TestPrecedence(t *testing.T) {
+	file := "version: 1\ndata:\n  retries: 7\n  timeout: 30s\n"
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	retries := fs.Int("retries", 4, "")
+	timeout := fs.Duration("timeout", time.Minute, "")
+	flags := map[string]*pflag.Flag{"data.retries": fs.Lookup("retries"), "data.timeout": fs.Lookup("timeout")}
+	_ = retries
+	_ = timeout
+
+	tests := []struct {
+		name      string
+		file      string
+		env       map[string]string
+		args      []string
+		wantRetry int
+		wantSrc   config.Source
+	}{
+		{"default", "version: 1\n", nil, nil, 4, config.Source{Kind: config.SourceDefault}},
+		{"file over default", file, nil, nil, 7, config.Source{Kind: config.SourceFile, Name: "test.yaml"}},
+		{"env over file", file, map[string]string{"HOUSECTL_DATA_RETRIES": "9"}, nil, 9, config.Source{Kind: config.SourceEnv, Name: "HOUSECTL_DATA_RETRIES"}},
+		{"flag over env", file, map[string]string{"HOUSECTL_DATA_RETRIES": "9"}, []string{"--retries=2"}, 2, config.Source{Kind: config.SourceFlag, Name: "--retries"}},
+		{"unset flag keeps env", file, map[string]string{"HOUSECTL_DATA_RETRIES": "9"}, []string{"--timeout=5s"}, 9, config.Source{Kind: config.SourceEnv, Name: "HOUSECTL_DATA_RETRIES"}},
+		{"empty env is unset", file, map[string]string{"HOUSECTL_DATA_RETRIES": ""}, nil, 7, config.Source{Kind: config.SourceFile, Name: "test.yaml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs.VisitAll(func(f *pflag.Flag) { f.Changed = false; _ = f.Value.Set(f.DefValue) })
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			l, err := loadString(t, tt.file, config.LoadOptions{LookupEnv: env(tt.env), Flags: flags})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := l.Config.Data.Retries; got != tt.wantRetry {
+				t.Errorf("data.retries = %d, want %d", got, tt.wantRetry)
+			}
+			if got := l.Source("data.retries"); got != tt.wantSrc {
+				t.Errorf("source = %v, want %v", got, tt.wantSrc)
+			}
+		})
+	}
+}
+
+func TestEnvSetsEveryScalarKind(t *testing.T) {
+	l, err := loadString(t, "version: 1\n", config.LoadOptions{LookupEnv: env(map[string]string{
+		"HOUSECTL_DATA_URL":              "file:///tmp/x.tgz",
+		"HOUSECTL_DATA_TIMEOUT":          "3s",
+		"HOUSECTL_DATA_MAX_MEMBER_BYTES": "1024",
+		"HOUSECTL_SCHEMA_DUPLICATES":     "error",
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := l.Config
+	if c.Data.URL != "file:///tmp/x.tgz" || c.Data.Timeout != 3*time.Second || c.Data.MaxMemberBytes != 1024 || c.Schema.Duplicates != "error" {
+		t.Errorf("env not applied: %+v", c)
+	}
+	// The list keeps its default: the environment cannot set it.
+	if len(c.Schema.Columns) != 9 {
+		t.Errorf("columns = %d, want the 9 defaults", len(c.Schema.Columns))
+	}
+}
+
+func TestFileListReplacesDefaultList(t *testing.T) {
+	l, err := loadString(t, `version: 1
+schema:
+  target: y
+  columns:
+    - {name: x}
+    - {name: y, min: 0}
+`, config.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := l.Config.Schema.Columns
+	if len(cols) != 2 || cols[0].Name != "x" || cols[0].Type != config.TypeNumber || cols[0].Min != nil || *cols[1].Min != 0 {
+		t.Errorf("columns = %+v, want exactly the file's two", cols)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		env  map[string]string
+		want []string // substrings of the error
+	}{
+		{"unknown top key", "version: 1\nbogus: 1\n", nil, []string{"test.yaml", "line 2", `unknown key "bogus"`, "data, schema"}},
+		{"unknown nested key", "version: 1\ndata:\n  urll: x\n", nil, []string{"line 3", `"data.urll"`, "known keys under data", "url"}},
+		{"unknown key in list item", "version: 1\nschema:\n  columns:\n    - {name: a, mn: 0}\n", nil, []string{"line 4", "schema.columns[0].mn"}},
+		{"wrong type int", "version: 1\ndata:\n  retries: many\n", nil, []string{"line 3", "data.retries", "want a whole number", `"many"`}},
+		{"wrong type string", "version: 1\ndata:\n  url: 12\n", nil, []string{"data.url", "want a string", "quotes"}},
+		{"wrong type bool", "version: 1\nschema:\n  columns:\n    - {name: a, nullable: yes please}\n", nil, []string{"schema.columns[0].nullable", "want true or false"}},
+		{"bad duration", "version: 1\ndata:\n  timeout: 10\n", nil, []string{"data.timeout", "want a duration"}},
+		{"mapping expected", "version: 1\ndata: 3\n", nil, []string{"data", "want a mapping"}},
+		{"null value", "version: 1\ndata:\n  url:\n", nil, []string{"data.url", "has no value"}},
+		{"duplicate key", "version: 1\nversion: 1\n", nil, []string{"line 2", "given twice"}},
+		{"missing version", "data:\n  retries: 2\n", nil, []string{"missing key \"version\""}},
+		{"wrong version", "version: 2\n", nil, []string{"version", "set by file test.yaml", "reads config version 1"}},
+		{"bad yaml", "version: [1\n", nil, []string{"test.yaml", "not valid YAML"}},
+		{"empty file", "", nil, []string{"empty"}},
+		{"invalid value from file", "version: 1\ndata:\n  retries: -1\n", nil, []string{"data.retries", "file test.yaml", "between 0 and 20"}},
+		{"invalid value from env", "version: 1\n", map[string]string{"HOUSECTL_DATA_URL": "ftp://x/y"}, []string{"data.url", "env HOUSECTL_DATA_URL", "ftp"}},
+		{"unparsable env", "version: 1\n", map[string]string{"HOUSECTL_DATA_RETRIES": "lots"}, []string{"HOUSECTL_DATA_RETRIES", "data.retries", "whole number"}},
+		{"bad sha", "version: 1\ndata:\n  sha256: ABC\n", nil, []string{"data.sha256", "64 lower-case hex"}},
+		{"target not a column", "version: 1\nschema:\n  target: nope\n", nil, []string{"schema.target", `"nope" is not one of`}},
+		{"bad column type", "version: 1\nschema:\n  columns:\n    - {name: MedHouseVal, type: text}\n    - {name: a}\n", nil, []string{"schema.columns[0].type", "number or category"}},
+		{"duplicate column", "version: 1\nschema:\n  target: a\n  columns:\n    - {name: a}\n    - {name: a}\n", nil, []string{"listed twice"}},
+		{"min over max", "version: 1\nschema:\n  target: a\n  columns:\n    - {name: a}\n    - {name: b, min: 3, max: 1}\n", nil, []string{"schema.columns[1]", "min 3 is greater than max 1"}},
+		{"category without values", "version: 1\nschema:\n  target: a\n  columns:\n    - {name: a}\n    - {name: b, type: category}\n", nil, []string{"schema.columns[1].values"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadString(t, tt.file, config.LoadOptions{LookupEnv: env(tt.env)})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\ndoes not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadFindsDefaultPathOrNone(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	l, err := config.Load(config.LoadOptions{LookupEnv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.File != "" || l.Source("data.url").Kind != config.SourceDefault {
+		t.Errorf("without a file every key is a default, got file %q", l.File)
+	}
+	if err := os.MkdirAll("configs", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.FromSlash(config.DefaultPath), []byte("version: 1\ndata:\n  retries: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err = config.Load(config.LoadOptions{LookupEnv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.File != config.DefaultPath || l.Config.Data.Retries != 1 {
+		t.Errorf("default path not read: file %q retries %d", l.File, l.Config.Data.Retries)
+	}
+	_, err = config.Load(config.LoadOptions{Path: "missing.yaml", LookupEnv: noEnv})
+	if err == nil || !strings.Contains(err.Error(), "missing.yaml does not exist") || !strings.Contains(err.Error(), "housectl init") {
+		t.Errorf("explicit missing file: %v", err)
+	}
+}
+
+func TestEnvVarName(t *testing.T) {
+	if got := config.EnvVar("data.retry_backoff"); got != "HOUSECTL_DATA_RETRY_BACKOFF" {
+		t.Errorf("EnvVar = %q", got)
+	}
+}
+
+func TestSettingsListExpansion(t *testing.T) {
+	l, err := loadString(t, "version: 1\n", config.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, s := range l.Settings() {
+		if s.Key == "schema.columns[6].min" {
+			found = true
+			if s.Value != 32.0 || s.Source.Kind != config.SourceDefault {
+				t.Errorf("%+v", s)
+			}
+		}
+		if s.Key == "data.timeout" && s.Value != "2m0s" {
+			t.Errorf("duration shown as %v", s.Value)
+		}
+	}
+	if !found {
+		t.Error("schema.columns[6].min missing from Settings")
+	}
+}

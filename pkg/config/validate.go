@@ -1,0 +1,119 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// FieldError is one invalid value.
+type FieldError struct {
+	Key string
+	Msg string
+}
+
+var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// Validate checks values that are well typed but not usable. It returns
+// every problem, not only the first.
+func Validate(c Config) []FieldError {
+	var errs []FieldError
+	add := func(key, format string, args ...any) {
+		errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if c.Version != FileVersion {
+		add("version", "this housectl reads config version %d, not %d", FileVersion, c.Version)
+	}
+
+	d := c.Data
+	if u, err := url.Parse(d.URL); err != nil || d.URL == "" {
+		add("data.url", "%q is not a URL: give an http://, https:// or file:// address", d.URL)
+	} else if u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file" {
+		add("data.url", "scheme %q is not supported: use http, https or file", u.Scheme)
+	} else if u.Scheme == "file" && u.Path == "" {
+		add("data.url", "a file URL needs an absolute path, such as file:///data/cal_housing.tgz")
+	}
+	if !hexSHA256.MatchString(d.SHA256) {
+		add("data.sha256", "want 64 lower-case hex digits, got %q", d.SHA256)
+	}
+	for _, p := range []struct{ key, val string }{
+		{"data.archive", d.Archive}, {"data.raw_dir", d.RawDir}, {"data.path", d.Path},
+		{"experiments.dir", c.Experiments.Dir},
+	} {
+		if strings.TrimSpace(p.val) == "" {
+			add(p.key, "must not be empty")
+		}
+	}
+	if d.Timeout <= 0 {
+		add("data.timeout", "must be positive, got %s", d.Timeout)
+	}
+	if d.Retries < 0 || d.Retries > 20 {
+		add("data.retries", "must be between 0 and 20, got %d", d.Retries)
+	}
+	if d.RetryBackoff < 0 || d.RetryBackoff > time.Minute {
+		add("data.retry_backoff", "must be between 0s and 1m, got %s", d.RetryBackoff)
+	}
+	if d.MaxMemberBytes <= 0 {
+		add("data.max_member_bytes", "must be positive, got %d", d.MaxMemberBytes)
+	}
+
+	errs = append(errs, validateSchema(c.Schema)...)
+	return errs
+}
+
+func validateSchema(s Schema) []FieldError {
+	var errs []FieldError
+	add := func(key, format string, args ...any) {
+		errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	switch s.Duplicates {
+	case DuplicatesError, DuplicatesWarn, DuplicatesAllow:
+	default:
+		add("schema.duplicates", "want error, warn or allow, got %q", s.Duplicates)
+	}
+	if len(s.Columns) == 0 {
+		add("schema.columns", "list at least the target and one feature")
+	}
+	seen := map[string]bool{}
+	for i, c := range s.Columns {
+		k := fmt.Sprintf("schema.columns[%d]", i)
+		switch {
+		case strings.TrimSpace(c.Name) == "":
+			add(k+".name", "must not be empty")
+		case seen[c.Name]:
+			add(k+".name", "column %q is listed twice", c.Name)
+		}
+		seen[c.Name] = true
+		switch c.Type {
+		case TypeNumber:
+			if len(c.Values) > 0 {
+				add(k+".values", "only a category column has values; column %q is a number", c.Name)
+			}
+		case TypeCategory:
+			if len(c.Values) == 0 {
+				add(k+".values", "a category column needs the list of its allowed values")
+			}
+			if c.Min != nil || c.Max != nil {
+				add(k, "a category column has no min or max")
+			}
+		default:
+			add(k+".type", "want number or category, got %q", c.Type)
+		}
+		if c.Min != nil && c.Max != nil && *c.Min > *c.Max {
+			add(k, "min %g is greater than max %g", *c.Min, *c.Max)
+		}
+	}
+	if s.Target == "" {
+		add("schema.target", "name the column to predict")
+	} else if t, ok := s.Column(s.Target); !ok {
+		add("schema.target", "%q is not one of schema.columns", s.Target)
+	} else if t.Type != TypeNumber {
+		add("schema.target", "%q must be a number column to regress on", s.Target)
+	}
+	if len(s.Features()) == 0 && len(s.Columns) > 0 {
+		add("schema.columns", "no feature columns besides the target")
+	}
+	return errs
+}

@@ -1,0 +1,138 @@
+package data
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// CaliforniaMember is the archive member holding the census rows.
+const CaliforniaMember = "CaliforniaHousing/cal_housing.data"
+
+// CaliforniaColumns are the derived frame's columns, as scikit-learn's
+// fetch_california_housing(as_frame=True).frame names them; the last is the
+// target.
+var CaliforniaColumns = []string{
+	"MedInc", "HouseAge", "AveRooms", "AveBedrms", "Population", "AveOccup", "Latitude", "Longitude", "MedHouseVal",
+}
+
+// Raw column order in cal_housing.data.
+const (
+	rawLongitude = iota
+	rawLatitude
+	rawHousingMedianAge
+	rawTotalRooms
+	rawTotalBedrooms
+	rawPopulation
+	rawHouseholds
+	rawMedianIncome
+	rawMedianHouseValue
+	rawColumns
+)
+
+// DeriveCalifornia reads cal_housing.data (9 comma-separated numbers a line,
+// no header) and returns scikit-learn's frame as CSV with a header, one row
+// per input line. The arithmetic is scikit-learn's, in float64:
+// AveRooms = totalRooms/households, AveBedrms = totalBedrooms/households,
+// AveOccup = population/households, MedHouseVal = medianHouseValue/100000.
+// Numbers are printed as Python's repr prints them (shortest round-trip
+// digits), so the file equals pandas' DataFrame.to_csv(index=False) of
+// that frame byte for byte and every value parses back to the same float64.
+func DeriveCalifornia(r io.Reader) (csv []byte, rows int, err error) {
+	var out bytes.Buffer
+	out.Grow(2 << 20)
+	out.WriteString(strings.Join(CaliforniaColumns, ","))
+	out.WriteByte('\n')
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	var raw [rawColumns]float64
+	var num []byte
+	line := 0
+	for sc.Scan() {
+		line++
+		text := bytes.TrimRight(sc.Bytes(), "\r")
+		if len(bytes.TrimSpace(text)) == 0 {
+			continue
+		}
+		fields := bytes.Split(text, []byte{','})
+		if len(fields) != rawColumns {
+			return nil, 0, &ArchiveError{Member: CaliforniaMember, Reason: fmt.Sprintf("line %d has %d fields, want %d", line, len(fields), rawColumns)}
+		}
+		for i, fb := range fields {
+			v, err := strconv.ParseFloat(string(bytes.TrimSpace(fb)), 64)
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, 0, &ArchiveError{Member: CaliforniaMember, Reason: fmt.Sprintf("line %d field %d: %q is not a finite number", line, i+1, fb)}
+			}
+			raw[i] = v
+		}
+		hh := raw[rawHouseholds]
+		if hh == 0 {
+			return nil, 0, &ArchiveError{Member: CaliforniaMember, Reason: fmt.Sprintf("line %d: households is 0, the per-household averages are undefined", line)}
+		}
+		row := [...]float64{
+			raw[rawMedianIncome],
+			raw[rawHousingMedianAge],
+			raw[rawTotalRooms] / hh,
+			raw[rawTotalBedrooms] / hh,
+			raw[rawPopulation],
+			raw[rawPopulation] / hh,
+			raw[rawLatitude],
+			raw[rawLongitude],
+			raw[rawMedianHouseValue] / 100000.0,
+		}
+		for i, v := range row {
+			if i > 0 {
+				out.WriteByte(',')
+			}
+			num = AppendPythonFloat(num[:0], v)
+			out.Write(num)
+		}
+		out.WriteByte('\n')
+		rows++
+	}
+	if err := sc.Err(); err != nil {
+		return nil, 0, fmt.Errorf("read %s: %w", CaliforniaMember, err)
+	}
+	if rows == 0 {
+		return nil, 0, &ArchiveError{Member: CaliforniaMember, Reason: "it holds no rows"}
+	}
+	return out.Bytes(), rows, nil
+}
+
+// AppendPythonFloat appends v as Python's repr(float) writes it: the
+// shortest digits that round-trip, fixed notation for decimal exponents in
+// [-4, 16) with at least one digit after the point ("322.0"), scientific
+// otherwise ("1e-05", "1.5e+16"); "nan", "inf", "-inf".
+func AppendPythonFloat(dst []byte, v float64) []byte {
+	switch {
+	case math.IsNaN(v):
+		return append(dst, "nan"...)
+	case math.IsInf(v, 1):
+		return append(dst, "inf"...)
+	case math.IsInf(v, -1):
+		return append(dst, "-inf"...)
+	case v == 0:
+		if math.Signbit(v) {
+			return append(dst, "-0.0"...)
+		}
+		return append(dst, "0.0"...)
+	}
+	// The shortest 'e' form carries the decimal exponent Python decides by.
+	var eb [32]byte
+	e := strconv.AppendFloat(eb[:0], v, 'e', -1, 64)
+	i := bytes.IndexByte(e, 'e')
+	exp, _ := strconv.Atoi(string(e[i+1:]))
+	if exp < -4 || exp >= 16 {
+		return append(dst, e...)
+	}
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, v, 'f', -1, 64)
+	if bytes.IndexByte(dst[start:], '.') < 0 {
+		dst = append(dst, ".0"...)
+	}
+	return dst
+}

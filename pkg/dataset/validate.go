@@ -1,0 +1,361 @@
+package dataset
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/housectl/housectl/pkg/config"
+)
+
+// Problem kinds.
+const (
+	KindMissingColumn   = "missing_column"
+	KindExtraColumn     = "extra_column"
+	KindDuplicateColumn = "duplicate_column"
+	KindFieldCount      = "field_count"
+	KindMalformed       = "malformed"
+	KindEmptyCell       = "empty_cell"
+	KindNonNumeric      = "non_numeric"
+	KindNotFinite       = "not_finite"
+	KindOutOfRange      = "out_of_range"
+	KindUnknownCategory = "unknown_category"
+	KindDuplicateRow    = "duplicate_row"
+	KindNoRows          = "no_rows"
+)
+
+// Severities.
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+)
+
+// Problem is one thing wrong with the data.
+type Problem struct {
+	Kind     string `json:"kind"`
+	Severity string `json:"severity"`
+	// Row is the 1-based data row; 0 for the header or the whole file.
+	Row int `json:"row"`
+	// Line is the 1-based line of the file where the row starts.
+	Line    int    `json:"line"`
+	Column  string `json:"column,omitempty"`
+	Value   string `json:"value,omitempty"`
+	Message string `json:"message"`
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	if p.Row > 0 {
+		fmt.Fprintf(&b, "row %d (line %d)", p.Row, p.Line)
+	} else if p.Line > 0 {
+		fmt.Fprintf(&b, "line %d", p.Line)
+	}
+	if p.Column != "" {
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "column %s", p.Column)
+	}
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+// Report is the outcome of reading a file against a schema.
+type Report struct {
+	File     string         `json:"file"`
+	Rows     int            `json:"rows"`
+	Columns  []string       `json:"columns"`
+	Errors   int            `json:"errors"`
+	Warnings int            `json:"warnings"`
+	Counts   map[string]int `json:"counts"`
+	Problems []Problem      `json:"problems"`
+	// Truncated is true when more problems were found than Limit kept;
+	// Errors, Warnings and Counts still count them all.
+	Truncated bool `json:"truncated"`
+	limit     int
+}
+
+// OK reports whether the data has no errors (warnings allowed).
+func (r *Report) OK() bool { return r.Errors == 0 }
+
+func (r *Report) add(p Problem) {
+	if p.Severity == "" {
+		p.Severity = SeverityError
+	}
+	if p.Severity == SeverityError {
+		r.Errors++
+	} else {
+		r.Warnings++
+	}
+	r.Counts[p.Kind]++
+	if r.limit > 0 && len(r.Problems) >= r.limit {
+		r.Truncated = true
+		return
+	}
+	r.Problems = append(r.Problems, p)
+}
+
+// Frame is a parsed table in column-major order.
+type Frame struct {
+	// Names are the schema's columns, in schema order.
+	Names []string
+	Rows  int
+	// Data holds column j at Data[j*Rows:(j+1)*Rows].
+	Data []float64
+}
+
+// Col returns column j; the slice aliases Data.
+func (f *Frame) Col(j int) []float64 { return f.Data[j*f.Rows : (j+1)*f.Rows] }
+
+// Index returns the position of the named column, or -1.
+func (f *Frame) Index(name string) int {
+	for i, n := range f.Names {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// ReadOptions control Read.
+type ReadOptions struct {
+	Schema config.Schema
+	// Name is the file name shown in the report.
+	Name string
+	// Limit caps the problems kept in the report; 0 keeps all.
+	Limit int
+}
+
+// Read parses CSV data with a header row against the schema. It returns the
+// frame of every row that parsed (cells with problems hold NaN) and a report
+// of every problem. The error is non-nil only when the input cannot be read
+// at all; bad data is reported, not returned as an error.
+func Read(r io.Reader, opts ReadOptions) (*Frame, *Report, error) {
+	s := opts.Schema
+	rep := &Report{File: opts.Name, Counts: map[string]int{}, limit: opts.Limit, Problems: []Problem{}}
+	cr := newCSVReader(r)
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		rep.add(Problem{Kind: KindNoRows, Message: "the file is empty: it needs a header row and at least one data row"})
+		return &Frame{}, rep, nil
+	}
+	var q errQuote
+	if errors.As(err, &q) {
+		rep.add(Problem{Kind: KindMalformed, Line: cr.start, Message: "header: " + q.msg})
+		return &Frame{}, rep, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", opts.Name, err)
+	}
+
+	// Map file columns to schema columns.
+	nfile := len(header)
+	toSchema := make([]int, nfile) // file column -> schema index, or -1
+	seen := make(map[string]int, nfile)
+	for i, h := range header {
+		name := strings.TrimSpace(string(h))
+		rep.Columns = append(rep.Columns, name)
+		toSchema[i] = -1
+		if prev, dup := seen[name]; dup {
+			rep.add(Problem{Kind: KindDuplicateColumn, Line: cr.start, Column: name,
+				Message: fmt.Sprintf("header names %q twice (columns %d and %d): rename one", name, prev+1, i+1)})
+			continue
+		}
+		seen[name] = i
+		for j, c := range s.Columns {
+			if c.Name == name {
+				toSchema[i] = j
+			}
+		}
+		if toSchema[i] < 0 {
+			rep.add(Problem{Kind: KindExtraColumn, Line: cr.start, Column: name,
+				Message: fmt.Sprintf("column %q is not in the schema: add it to schema.columns or drop it from the file", name)})
+		}
+	}
+	for _, c := range s.Columns {
+		if _, ok := seen[c.Name]; !ok {
+			rep.add(Problem{Kind: KindMissingColumn, Line: cr.start, Column: c.Name,
+				Message: fmt.Sprintf("column %q of the schema is missing from the header", c.Name)})
+		}
+	}
+
+	ncol := len(s.Columns)
+	cols := make([][]float64, ncol)
+	cats := make([]map[string]float64, ncol)
+	for j, c := range s.Columns {
+		if c.Type == config.TypeCategory {
+			cats[j] = make(map[string]float64, len(c.Values))
+			for k, v := range c.Values {
+				cats[j][v] = float64(k)
+			}
+		}
+	}
+	row := 0
+	var rowNum, rowLine []int32 // per frame row: data row and line, for duplicate reports
+	for {
+		fields, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if errors.As(err, &q) {
+			row++
+			rep.add(Problem{Kind: KindMalformed, Row: row, Line: cr.start, Message: q.msg})
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s line %d: %w", opts.Name, cr.line, err)
+		}
+		row++
+		if len(fields) != nfile {
+			rep.add(Problem{Kind: KindFieldCount, Row: row, Line: cr.start,
+				Message: fmt.Sprintf("has %d fields, the header has %d", len(fields), nfile)})
+			continue
+		}
+		for j := range cols {
+			cols[j] = append(cols[j], math.NaN())
+		}
+		rowNum = append(rowNum, int32(row))
+		rowLine = append(rowLine, int32(cr.start))
+		at := len(cols[0]) - 1
+		for i, raw := range fields {
+			j := toSchema[i]
+			if j < 0 {
+				continue
+			}
+			c := &s.Columns[j]
+			cell := trimSpace(raw)
+			if len(cell) == 0 {
+				if !c.Nullable {
+					rep.add(Problem{Kind: KindEmptyCell, Row: row, Line: cr.start, Column: c.Name,
+						Message: "empty cell: fill it, drop the row, or mark the column nullable"})
+				}
+				continue
+			}
+			if cats[j] != nil {
+				code, ok := cats[j][string(cell)]
+				if !ok {
+					rep.add(Problem{Kind: KindUnknownCategory, Row: row, Line: cr.start, Column: c.Name, Value: string(cell),
+						Message: fmt.Sprintf("%q is not one of the allowed values %s", cell, quoteList(c.Values))})
+					continue
+				}
+				cols[j][at] = code
+				continue
+			}
+			// The string does not escape ParseFloat, whose errors we
+			// replace with our own message.
+			v, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(cell), len(cell)), 64)
+			if err != nil && !errors.Is(err, strconv.ErrRange) {
+				rep.add(Problem{Kind: KindNonNumeric, Row: row, Line: cr.start, Column: c.Name, Value: string(cell),
+					Message: fmt.Sprintf("%q is not a number", cell)})
+				continue
+			}
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				rep.add(Problem{Kind: KindNotFinite, Row: row, Line: cr.start, Column: c.Name, Value: string(cell),
+					Message: fmt.Sprintf("%q is not a finite number", cell)})
+				continue
+			}
+			if (c.Min != nil && v < *c.Min) || (c.Max != nil && v > *c.Max) {
+				rep.add(Problem{Kind: KindOutOfRange, Row: row, Line: cr.start, Column: c.Name, Value: string(cell),
+					Message: fmt.Sprintf("%s is outside the allowed range %s", cell, rangeText(c.Min, c.Max))})
+			}
+			cols[j][at] = v
+		}
+	}
+	rep.Rows = row
+	if row == 0 {
+		rep.add(Problem{Kind: KindNoRows, Message: "no data rows after the header"})
+	}
+
+	f := &Frame{Names: make([]string, ncol)}
+	if ncol > 0 {
+		f.Rows = len(cols[0])
+	}
+	f.Data = make([]float64, 0, ncol*f.Rows)
+	for j, c := range s.Columns {
+		f.Names[j] = c.Name
+		f.Data = append(f.Data, cols[j]...)
+	}
+	if s.Duplicates != config.DuplicatesAllow {
+		sev := SeverityWarning
+		if s.Duplicates == config.DuplicatesError {
+			sev = SeverityError
+		}
+		for _, d := range duplicateRows(f) {
+			rep.add(Problem{Kind: KindDuplicateRow, Severity: sev, Row: int(rowNum[d[1]]), Line: int(rowLine[d[1]]),
+				Message: fmt.Sprintf("repeats row %d (line %d) exactly", rowNum[d[0]], rowLine[d[0]])})
+		}
+	}
+	return f, rep, nil
+}
+
+// duplicateRows returns pairs (first, repeat) of 0-based frame rows whose
+// cells are bit-for-bit equal.
+func duplicateRows(f *Frame) [][2]int {
+	ncol := len(f.Names)
+	if f.Rows == 0 || ncol == 0 {
+		return nil
+	}
+	first := make(map[uint64]int, f.Rows)
+	var dups [][2]int
+	for i := range f.Rows {
+		h := uint64(14695981039346656037)
+		for j := range ncol {
+			h ^= math.Float64bits(f.Data[j*f.Rows+i])
+			h *= 1099511628211
+			h ^= h >> 29
+		}
+		prev, ok := first[h]
+		if !ok {
+			first[h] = i
+			continue
+		}
+		same := true
+		for j := range ncol {
+			if math.Float64bits(f.Data[j*f.Rows+i]) != math.Float64bits(f.Data[j*f.Rows+prev]) {
+				same = false
+				break
+			}
+		}
+		if same {
+			dups = append(dups, [2]int{prev, i})
+		}
+	}
+	return dups
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func rangeText(lo, hi *float64) string {
+	switch {
+	case lo != nil && hi != nil:
+		return fmt.Sprintf("[%g, %g]", *lo, *hi)
+	case lo != nil:
+		return fmt.Sprintf("[%g, +inf)", *lo)
+	case hi != nil:
+		return fmt.Sprintf("(-inf, %g]", *hi)
+	}
+	return "(-inf, +inf)"
+}
+
+func quoteList(vals []string) string {
+	q := make([]string, len(vals))
+	for i, v := range vals {
+		q[i] = strconv.Quote(v)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}

@@ -1,0 +1,50 @@
+package ui
+
+import (
+	"io"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// Progress counts bytes written to it. On a terminal it draws a bar on
+// stderr with bytes, rate and time left; elsewhere it draws nothing.
+type Progress interface {
+	io.Writer
+	// Finish completes the bar and ends its line.
+	Finish()
+}
+
+type noProgress struct{}
+
+func (noProgress) Write(p []byte) (int, error) { return len(p), nil }
+func (noProgress) Finish()                     {}
+
+type barProgress struct{ bar *progressbar.ProgressBar }
+
+func (b barProgress) Write(p []byte) (int, error) { return b.bar.Write(p) }
+func (b barProgress) Finish()                     { _ = b.bar.Finish() }
+
+// NewByteProgress starts a byte-count progress bar titled desc; total is the
+// expected size in bytes, or -1 when unknown.
+func (s *IOStreams) NewByteProgress(total int64, desc string) Progress {
+	if !s.IsStderrTTY() {
+		return noProgress{}
+	}
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(s.ErrOut),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowTotalBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(80*time.Millisecond),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionOnCompletion(func() { _, _ = io.WriteString(s.ErrOut, "\n") }),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionEnableColorCodes(s.ColorEnabled()),
+	)
+	return barProgress{bar: bar}
+}
