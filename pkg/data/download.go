@@ -152,6 +152,11 @@ func open(ctx context.Context, opts *FetchOptions, u *url.URL) (io.ReadCloser, i
 	req.Header.Set("User-Agent", opts.UserAgent)
 	resp, err := opts.Client.Do(req)
 	if err != nil {
+		// *url.Error repeats the method and URL that our message gives.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, 0, 0, transientError{fmt.Errorf("GET %s: timed out after %s (data.timeout)", redact(u), opts.Timeout)}
 		}

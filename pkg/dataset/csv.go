@@ -24,6 +24,17 @@ type csvReader struct {
 	buf    []byte // unquoted field bytes of the current record
 	ends   []int
 	first  bool
+	// consumed counts the bytes of all lines read so far.
+	consumed int64
+	records  int64
+}
+
+// bytesPerRecord is the mean size of the records read so far, or 0.
+func (c *csvReader) bytesPerRecord() float64 {
+	if c.records == 0 {
+		return 0
+	}
+	return float64(c.consumed) / float64(c.records)
 }
 
 func newCSVReader(r io.Reader) *csvReader {
@@ -55,6 +66,7 @@ func (c *csvReader) readLine() ([]byte, error) {
 		return nil, err
 	}
 	c.line++
+	c.consumed += int64(len(line))
 	n := len(line)
 	if n > 0 && line[n-1] == '\n' {
 		n--
@@ -85,6 +97,7 @@ func (c *csvReader) Read() ([][]byte, error) {
 		}
 	}
 	c.start = c.line
+	c.records++
 	c.fields = c.fields[:0]
 	if bytes.IndexByte(line, '"') < 0 {
 		for {

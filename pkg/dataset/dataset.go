@@ -62,7 +62,11 @@ func Load(path string, schema config.Schema) (*Dataset, *Report, error) {
 		return nil, nil, err
 	}
 	defer f.Close()
-	fr, rep, err := Read(f, ReadOptions{Schema: schema, Name: path, Limit: 1000})
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	fr, rep, err := Read(f, ReadOptions{Schema: schema, Name: path, Limit: 1000, SizeHint: size})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -75,7 +79,7 @@ func Load(path string, schema config.Schema) (*Dataset, *Report, error) {
 // FromFrame splits a frame into features (every column but target, in frame
 // order) and the target. It copies the data.
 func FromFrame(f *Frame, target string) *Dataset {
-	d := &Dataset{Target: target, N: f.Rows}
+	d := &Dataset{Target: target, N: f.Rows, X: make([]float64, 0, len(f.Data))}
 	for j, name := range f.Names {
 		if name == target {
 			d.Y = slices.Clone(f.Col(j))

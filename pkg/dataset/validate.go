@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -131,6 +132,9 @@ type ReadOptions struct {
 	Name string
 	// Limit caps the problems kept in the report; 0 keeps all.
 	Limit int
+	// SizeHint is the input's size in bytes, if known; it lets Read size
+	// its buffers from the first row instead of growing them.
+	SizeHint int64
 }
 
 // Read parses CSV data with a header row against the schema. It returns the
@@ -187,7 +191,9 @@ func Read(r io.Reader, opts ReadOptions) (*Frame, *Report, error) {
 	}
 
 	ncol := len(s.Columns)
-	cols := make([][]float64, ncol)
+	// Rows accumulate row-major in one slice (amortised growth, contiguous
+	// rows for the duplicate check) and are transposed once at the end.
+	var vals []float64
 	cats := make([]map[string]float64, ncol)
 	for j, c := range s.Columns {
 		if c.Type == config.TypeCategory {
@@ -218,12 +224,16 @@ func Read(r io.Reader, opts ReadOptions) (*Frame, *Report, error) {
 				Message: fmt.Sprintf("has %d fields, the header has %d", len(fields), nfile)})
 			continue
 		}
-		for j := range cols {
-			cols[j] = append(cols[j], math.NaN())
+		at := len(vals)
+		if at+ncol > cap(vals) {
+			vals = slices.Grow(vals, growBy(cap(vals), ncol, opts.SizeHint, cr.bytesPerRecord()))
 		}
+		for range ncol {
+			vals = append(vals, math.NaN())
+		}
+		cur := vals[at : at+ncol]
 		rowNum = append(rowNum, int32(row))
 		rowLine = append(rowLine, int32(cr.start))
-		at := len(cols[0]) - 1
 		for i, raw := range fields {
 			j := toSchema[i]
 			if j < 0 {
@@ -245,7 +255,7 @@ func Read(r io.Reader, opts ReadOptions) (*Frame, *Report, error) {
 						Message: fmt.Sprintf("%q is not one of the allowed values %s", cell, quoteList(c.Values))})
 					continue
 				}
-				cols[j][at] = code
+				cur[j] = code
 				continue
 			}
 			// The string does not escape ParseFloat, whose errors we
@@ -265,7 +275,7 @@ func Read(r io.Reader, opts ReadOptions) (*Frame, *Report, error) {
 				rep.add(Problem{Kind: KindOutOfRange, Row: row, Line: cr.start, Column: c.Name, Value: string(cell),
 					Message: fmt.Sprintf("%s is outside the allowed range %s", cell, rangeText(c.Min, c.Max))})
 			}
-			cols[j][at] = v
+			cur[j] = v
 		}
 	}
 	rep.Rows = row
@@ -273,21 +283,21 @@ func Read(r io.Reader, opts ReadOptions) (*Frame, *Report, error) {
 		rep.add(Problem{Kind: KindNoRows, Message: "no data rows after the header"})
 	}
 
-	f := &Frame{Names: make([]string, ncol)}
-	if ncol > 0 {
-		f.Rows = len(cols[0])
-	}
-	f.Data = make([]float64, 0, ncol*f.Rows)
+	f := &Frame{Names: make([]string, ncol), Rows: len(rowNum)}
+	f.Data = make([]float64, ncol*f.Rows)
 	for j, c := range s.Columns {
 		f.Names[j] = c.Name
-		f.Data = append(f.Data, cols[j]...)
+		col := f.Data[j*f.Rows : (j+1)*f.Rows]
+		for i := range col {
+			col[i] = vals[i*ncol+j]
+		}
 	}
 	if s.Duplicates != config.DuplicatesAllow {
 		sev := SeverityWarning
 		if s.Duplicates == config.DuplicatesError {
 			sev = SeverityError
 		}
-		for _, d := range duplicateRows(f) {
+		for _, d := range duplicateRows(vals, ncol) {
 			rep.add(Problem{Kind: KindDuplicateRow, Severity: sev, Row: int(rowNum[d[1]]), Line: int(rowLine[d[1]]),
 				Message: fmt.Sprintf("repeats row %d (line %d) exactly", rowNum[d[0]], rowLine[d[0]])})
 		}
@@ -295,19 +305,30 @@ func Read(r io.Reader, opts ReadOptions) (*Frame, *Report, error) {
 	return f, rep, nil
 }
 
-// duplicateRows returns pairs (first, repeat) of 0-based frame rows whose
-// cells are bit-for-bit equal.
-func duplicateRows(f *Frame) [][2]int {
-	ncol := len(f.Names)
-	if f.Rows == 0 || ncol == 0 {
+// growBy says how many values to add to a buffer of capacity have: the
+// estimated total when the input size is known, else as many as it holds
+// (doubling, so that growing costs at most twice the final size).
+func growBy(have, ncol int, sizeHint int64, bytesPerRow float64) int {
+	if have == 0 && sizeHint > 0 && bytesPerRow > 0 {
+		return int(float64(sizeHint)/bytesPerRow*1.05+16) * ncol
+	}
+	return max(have, 1024*ncol)
+}
+
+// duplicateRows returns pairs (first, repeat) of 0-based rows of the
+// row-major vals (ncol values a row) whose cells are bit-for-bit equal.
+func duplicateRows(vals []float64, ncol int) [][2]int {
+	if ncol == 0 || len(vals) == 0 {
 		return nil
 	}
-	first := make(map[uint64]int, f.Rows)
+	rows := len(vals) / ncol
+	first := make(map[uint64]int, rows)
 	var dups [][2]int
-	for i := range f.Rows {
+	for i := range rows {
+		r := vals[i*ncol : (i+1)*ncol]
 		h := uint64(14695981039346656037)
-		for j := range ncol {
-			h ^= math.Float64bits(f.Data[j*f.Rows+i])
+		for _, v := range r {
+			h ^= math.Float64bits(v)
 			h *= 1099511628211
 			h ^= h >> 29
 		}
@@ -316,9 +337,10 @@ func duplicateRows(f *Frame) [][2]int {
 			first[h] = i
 			continue
 		}
+		p := vals[prev*ncol : (prev+1)*ncol]
 		same := true
-		for j := range ncol {
-			if math.Float64bits(f.Data[j*f.Rows+i]) != math.Float64bits(f.Data[j*f.Rows+prev]) {
+		for j := range r {
+			if math.Float64bits(r[j]) != math.Float64bits(p[j]) {
 				same = false
 				break
 			}

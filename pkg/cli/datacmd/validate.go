@@ -81,7 +81,11 @@ func RunValidate(opts *ValidateOptions) error {
 		return err
 	}
 	defer f.Close()
-	_, rep, err := dataset.Read(f, dataset.ReadOptions{Schema: l.Config.Schema, Name: path, Limit: opts.MaxProblems})
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	_, rep, err := dataset.Read(f, dataset.ReadOptions{Schema: l.Config.Schema, Name: path, Limit: opts.MaxProblems, SizeHint: size})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/housectl/housectl/internal/testenv"
+	"github.com/housectl/housectl/pkg/cli"
+)
+
+// TestMain lets testscript run the real housectl main as a command named
+// housectl: every script line `exec housectl ...` is a new process running
+// exactly what the installed binary runs.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"housectl": func() { os.Exit(cli.Main()) },
+	})
+}
+
+// TestScripts runs testdata/script/*.txtar. Each script gets:
+//
+//	$ARCHIVE  the real cal_housing.tgz (../shared/datasets)
+//	$GERON    the dirty geron_housing.csv
+//	$REPO     the repository root (for configs/)
+//	$SERVER   an HTTP server on 127.0.0.1 with the routes of dataServer
+//	$EVIL_SHA256, $SMALL_SHA256  checksums of the served synthetic archives
+func TestScripts(t *testing.T) {
+	real, err := os.ReadFile(testenv.CalHousingArchive(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := testenv.TarGz(t,
+		testenv.Entry{Name: "CaliforniaHousing/cal_housing.data", Body: "1,2,3,4,5,6,7,8,9\n"},
+		testenv.Entry{Name: "../escaped.txt", Body: "pwned\n"},
+	)
+	small := testenv.TarGz(t,
+		testenv.Entry{Name: "CaliforniaHousing/", Type: tar.TypeDir},
+		testenv.Entry{Name: "CaliforniaHousing/cal_housing.data", Body: "-122.23,37.88,41,880,129,322,126,8.3252,452600\n-118.1,34.1,30,2000,400,1100,380,4.1,230000\n"},
+	)
+	ds := newDataServer(real, evil, small)
+	srv := httptest.NewServer(ds)
+	t.Cleanup(srv.Close) // scripts run as parallel subtests: close after them
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("ARCHIVE", testenv.CalHousingArchive(t))
+			env.Setenv("GERON", testenv.GeronCSV(t))
+			env.Setenv("REPO", repo)
+			env.Setenv("SERVER", srv.URL)
+			env.Setenv("EVIL_SHA256", testenv.SHA256(evil))
+			env.Setenv("SMALL_SHA256", testenv.SHA256(small))
+			env.Setenv("HOUSECTL_DATA_RETRY_BACKOFF", "10ms")
+			env.Setenv("NO_COLOR", "")
+			env.Setenv("HOUSECTL_FORCE_TTY", "")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode": cmdExitCode,
+			// waithit KEY: wait (up to 30s) until the server has seen the
+			// request KEY, e.g. slow/one.
+			"waithit": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: waithit <key>")
+				}
+				if !ds.waitHit(args[0], 30*time.Second) {
+					ts.Fatalf("the server never saw %s", args[0])
+				}
+			},
+		},
+	})
+}
+
+// cmdExitCode runs `exitcode N prog args...` and fails unless prog exits
+// with status N. stdout and stderr are kept for the next commands.
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode <status> <program> [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exitcode: %v", err)
+	}
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("exitcode: %v", err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d, want %d", strings.Join(args[1:], " "), got, want)
+	}
+}
+
+type dataServer struct {
+	http.Handler
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (d *dataServer) hit(key string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.seen[key]++
+	return d.seen[key]
+}
+
+func (d *dataServer) waitHit(key string, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		d.mu.Lock()
+		n := d.seen[key]
+		d.mu.Unlock()
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// newDataServer serves:
+//
+//	/files/5976036     a redirect to /blob/cal_housing.tgz, the real archive
+//	/corrupt           the real archive with one byte changed
+//	/truncated-always  a body cut short of its Content-Length, every time
+//	/flaky/{id}        500 on the first request for id, then the real archive
+//	/truncated-once/{id}  a cut body first, then the real archive
+//	/evil              a tar with a ../ member
+//	/small             a two-row archive
+//	/slow/{id}         half the archive, then nothing until the client goes
+//	/missing           404
+func newDataServer(real, evil, small []byte) *dataServer {
+	d := &dataServer{seen: map[string]int{}}
+	first := func(key string) bool { return d.hit(key) == 1 }
+	corrupt := append([]byte(nil), real...)
+	corrupt[len(corrupt)/2] ^= 0xff
+	cut := func(w http.ResponseWriter, b []byte) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		_, _ = w.Write(b[:len(b)/3])
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /files/5976036", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/blob/cal_housing.tgz", http.StatusFound)
+	})
+	mux.HandleFunc("GET /blob/cal_housing.tgz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(real) })
+	mux.HandleFunc("GET /corrupt", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(corrupt) })
+	mux.HandleFunc("GET /truncated-always", func(w http.ResponseWriter, _ *http.Request) { cut(w, real) })
+	mux.HandleFunc("GET /flaky/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if first("flaky/" + r.PathValue("id")) {
+			http.Error(w, "temporarily broken", http.StatusInternalServerError)
+			return
+		}
+		_, _ = w.Write(real)
+	})
+	mux.HandleFunc("GET /truncated-once/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if first("truncated/" + r.PathValue("id")) {
+			cut(w, real)
+			return
+		}
+		_, _ = w.Write(real)
+	})
+	mux.HandleFunc("GET /evil", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(evil) })
+	mux.HandleFunc("GET /small", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(small) })
+	mux.HandleFunc("GET /slow/{id}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(real)))
+		_, _ = w.Write(real[:len(real)/2])
+		w.(http.Flusher).Flush()
+		d.hit("slow/" + r.PathValue("id"))
+		<-r.Context().Done()
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, fmt.Sprintf("no route %s", r.URL.Path), http.StatusNotFound)
+	})
+	d.Handler = mux
+	return d
+}
