@@ -91,8 +91,8 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	}
 	code := ExitCode(ctx, err)
 	st := f.IOStreams.Styles()
-	switch {
-	case code == cmdutil.ExitInterrupted:
+	switch code {
+	case cmdutil.ExitInterrupted:
 		fmt.Fprintln(f.IOStreams.ErrOut, "interrupted; nothing half-written was left behind")
 	default:
 		fmt.Fprintf(f.IOStreams.ErrOut, "%s %s\n", st.Error.Render("Error:"), err)

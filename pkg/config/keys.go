@@ -64,16 +64,7 @@ func Keys() []string {
 	return out
 }
 
-func lookupKey(name string) (key, bool) {
-	for _, k := range allKeys {
-		if k.Name == name {
-			return k, true
-		}
-	}
-	return key{}, false
-}
-
-// fieldName returns the mapstructure names of a struct type's fields.
+// fieldNames returns the mapstructure names of a struct type's fields.
 func fieldNames(t reflect.Type) []string {
 	var out []string
 	for i := range t.NumField() {

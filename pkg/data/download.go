@@ -95,7 +95,7 @@ func downloadOnce(parent context.Context, opts *FetchOptions, u *url.URL, dst st
 	defer f.Abort()
 
 	h := sha256.New()
-	var w io.Writer = io.MultiWriter(f, h)
+	w := io.MultiWriter(f, h)
 	var prog Progress
 	if opts.NewProgress != nil {
 		prog = opts.NewProgress(size, "downloading "+displayName(u))

@@ -182,11 +182,14 @@ func TestFetchRetries(t *testing.T) {
 		wantErr   string
 		wantCalls int32
 	}{
-		{"500 then success", 1, func(w http.ResponseWriter) { http.Error(w, "boom", 500) }, 3, "", 2},
-		{"503 twice then success", 2, func(w http.ResponseWriter) { w.Header().Set("Retry-After", "0"); http.Error(w, "busy", 503) }, 3, "", 3},
+		{"500 then success", 1, func(w http.ResponseWriter) { http.Error(w, "boom", http.StatusInternalServerError) }, 3, "", 2},
+		{"503 twice then success", 2, func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "0")
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		}, 3, "", 3},
 		{"truncated then success", 1, truncate(arch), 3, "", 2},
 		{"always truncated", 100, truncate(arch), 2, "gave up after 3 attempts", 3},
-		{"always 500", 100, func(w http.ResponseWriter) { http.Error(w, "boom", 500) }, 1, "500 Internal Server Error", 2},
+		{"always 500", 100, func(w http.ResponseWriter) { http.Error(w, "boom", http.StatusInternalServerError) }, 1, "500 Internal Server Error", 2},
 		{"404 is not retried", 100, func(w http.ResponseWriter) { http.NotFound(w, nil) }, 3, "404 Not Found: check data.url", 1},
 	}
 	for _, tt := range tests {

@@ -38,3 +38,35 @@ func (s *IOStreams) Styles() Styles {
 		Border:  r.NewStyle().Foreground(lipgloss.Color("240")),
 	}
 }
+
+// StyleName names one of the Styles for callers outside this package.
+type StyleName int
+
+// Style names.
+const (
+	StyleNone StyleName = iota
+	StyleBold
+	StyleMuted
+	StyleSuccess
+	StyleWarning
+	StyleError
+	StyleKey
+)
+
+func (s Styles) byName(n StyleName) lipgloss.Style {
+	switch n {
+	case StyleBold:
+		return s.Bold
+	case StyleMuted:
+		return s.Muted
+	case StyleSuccess:
+		return s.Success
+	case StyleWarning:
+		return s.Warning
+	case StyleError:
+		return s.Error
+	case StyleKey:
+		return s.Key
+	}
+	return lipgloss.NewStyle()
+}

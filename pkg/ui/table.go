@@ -15,9 +15,9 @@ import (
 type Table struct {
 	Headers []string
 	Rows    [][]string
-	// CellStyle, when set, styles a body cell on a terminal (row and column
-	// are 0-based body coordinates).
-	CellStyle func(row, col int) *lipgloss.Style
+	// CellStyle, when set, names the style of a body cell on a terminal
+	// (row and column are 0-based body coordinates); StyleNone is plain.
+	CellStyle func(row, col int) StyleName
 }
 
 // Append adds one row.
@@ -26,15 +26,19 @@ func (t *Table) Append(cells ...string) { t.Rows = append(t.Rows, cells) }
 // Render writes the table to s.Out: bordered and styled on a terminal,
 // tab-separated otherwise.
 func (t *Table) Render(s *IOStreams) error {
+	// A tab or newline inside a cell would break both layouts.
+	flat := strings.NewReplacer("\t", " ", "\r", " ", "\n", " ")
+	rows := make([][]string, len(t.Rows))
+	for i, row := range t.Rows {
+		rows[i] = make([]string, len(row))
+		for j, c := range row {
+			rows[i][j] = flat.Replace(c)
+		}
+	}
 	if !s.IsStdoutTTY() {
 		var b strings.Builder
-		for _, row := range t.Rows {
-			for i, c := range row {
-				if i > 0 {
-					b.WriteByte('\t')
-				}
-				b.WriteString(strings.NewReplacer("\t", " ", "\n", " ").Replace(c))
-			}
+		for _, row := range rows {
+			b.WriteString(strings.Join(row, "\t"))
 			b.WriteByte('\n')
 		}
 		_, err := io.WriteString(s.Out, b.String())
@@ -45,15 +49,13 @@ func (t *Table) Render(s *IOStreams) error {
 		Border(lipgloss.RoundedBorder()).
 		BorderStyle(st.Border).
 		Headers(t.Headers...).
-		Rows(t.Rows...).
+		Rows(rows...).
 		StyleFunc(func(row, col int) lipgloss.Style {
 			if row == table.HeaderRow {
 				return st.Header.Padding(0, 1)
 			}
 			if t.CellStyle != nil {
-				if cs := t.CellStyle(row, col); cs != nil {
-					return cs.Padding(0, 1)
-				}
+				return st.byName(t.CellStyle(row, col)).Padding(0, 1)
 			}
 			return lipgloss.NewStyle().Padding(0, 1)
 		})

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
 
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
@@ -82,14 +81,14 @@ func RunShow(opts *ShowOptions) error {
 	for _, s := range settings {
 		t.Append(s.Key, valueText(s.Value), s.Source.String())
 	}
-	t.CellStyle = func(row, col int) *lipgloss.Style {
-		if col == 2 && settings[row].Source.Kind != config.SourceDefault {
-			return &st.Key
+	t.CellStyle = func(row, col int) ui.StyleName {
+		switch {
+		case col == 2 && settings[row].Source.Kind != config.SourceDefault:
+			return ui.StyleKey
+		case col == 2:
+			return ui.StyleMuted
 		}
-		if col == 2 {
-			return &st.Muted
-		}
-		return nil
+		return ui.StyleNone
 	}
 	return t.Render(opts.IO)
 }

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
 
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
@@ -110,14 +109,14 @@ func printReport(io *ui.IOStreams, rep *dataset.Report) error {
 		for _, p := range rep.Problems {
 			t.Append(num(p.Row), num(p.Line), p.Column, p.Kind, p.Severity, p.Value, p.Message)
 		}
-		t.CellStyle = func(row, col int) *lipgloss.Style {
-			if col == 4 {
-				if rep.Problems[row].Severity == dataset.SeverityError {
-					return &st.Error
-				}
-				return &st.Warning
+		t.CellStyle = func(row, col int) ui.StyleName {
+			switch {
+			case col != 4:
+				return ui.StyleNone
+			case rep.Problems[row].Severity == dataset.SeverityError:
+				return ui.StyleError
 			}
-			return nil
+			return ui.StyleWarning
 		}
 		if err := t.Render(io); err != nil {
 			return err

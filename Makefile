@@ -1,0 +1,106 @@
+# housectl — see README.md. `make demo` and `make test` are the two entry points.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+GO       ?= go
+BIN      := bin/housectl
+PKG      := github.com/housectl/housectl
+SHARED   ?= $(abspath ../shared)
+# Offline mirror of the dataset when the shared copy is present; the
+# canonical URL otherwise (set HOUSECTL_DATA_URL to override either).
+DATA_URL ?= $(if $(wildcard $(SHARED)/datasets/cal_housing.tgz),file://$(SHARED)/datasets/cal_housing.tgz,https://ndownloader.figshare.com/files/5976036)
+
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE     ?= $(shell git log -1 --format=%cI 2>/dev/null || echo unknown)
+LDFLAGS  := -s -w -X $(PKG)/pkg/buildinfo.Version=$(VERSION) -X $(PKG)/pkg/buildinfo.Commit=$(COMMIT) -X $(PKG)/pkg/buildinfo.Date=$(DATE)
+
+# Pinned tool versions, installed into bin/tools by `make tools`.
+TOOLS              := $(abspath bin/tools)
+GOLANGCI_LINT_VER  := v2.15.0
+ACTIONLINT_VER     := v1.7.12
+GORELEASER_VER     := v2.15.1
+
+export CGO_ENABLED := 1
+
+.PHONY: build
+build: ## build bin/housectl with version information
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/housectl
+
+.PHONY: demo
+demo: build ## build, fetch the data, validate it
+	@echo "== housectl $$($(BIN) version --json | sed -n 's/.*"version": "\(.*\)".*/\1/p'): fetching from $(DATA_URL)"
+	HOUSECTL_DATA_URL='$(DATA_URL)' $(BIN) data fetch
+	$(BIN) data validate
+	@echo "== a second fetch finds everything in place:"
+	HOUSECTL_DATA_URL='$(DATA_URL)' $(BIN) data fetch
+
+.PHONY: test
+test: ## vet and run every test with the race detector (what CI runs)
+	$(GO) mod download
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 9m ./...
+
+.PHONY: e2e
+e2e: ## only the end-to-end scripts (testdata/script/*.txtar against the real binary)
+	$(GO) test -race -count=1 -run TestScripts ./cmd/housectl/
+
+.PHONY: cover
+cover: ## test with coverage; writes coverage.html
+	$(GO) test -count=1 -coverpkg=./... -coverprofile=coverage.out ./...
+	$(GO) tool cover -func=coverage.out | tail -1
+	$(GO) tool cover -html=coverage.out -o coverage.html
+
+.PHONY: fmt
+fmt: ## format the code
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: fmt-check
+fmt-check: ## fail if gofmt would change a file
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+.PHONY: tidy-check
+tidy-check: ## fail if `go mod tidy` would change go.mod or go.sum
+	@cp go.mod /tmp/housectl-go.mod.bak; cp go.sum /tmp/housectl-go.sum.bak
+	@$(GO) mod tidy
+	@if ! cmp -s go.mod /tmp/housectl-go.mod.bak || ! cmp -s go.sum /tmp/housectl-go.sum.bak; then \
+		cp /tmp/housectl-go.mod.bak go.mod; cp /tmp/housectl-go.sum.bak go.sum; \
+		echo "go mod tidy changes go.mod/go.sum: run it and commit"; exit 1; fi
+
+.PHONY: tools
+tools: $(TOOLS)/golangci-lint $(TOOLS)/actionlint $(TOOLS)/goreleaser ## install the pinned linters and goreleaser
+
+$(TOOLS)/golangci-lint:
+	GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VER)
+$(TOOLS)/actionlint:
+	GOBIN=$(TOOLS) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VER)
+$(TOOLS)/goreleaser:
+	GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VER)
+
+.PHONY: lint
+lint: fmt-check tidy-check $(TOOLS)/golangci-lint $(TOOLS)/actionlint $(TOOLS)/goreleaser ## gofmt, tidy, vet, golangci-lint, actionlint, goreleaser check
+	$(GO) vet ./...
+	$(TOOLS)/golangci-lint run ./...
+	$(TOOLS)/actionlint
+	$(TOOLS)/goreleaser check
+
+.PHONY: snapshot
+snapshot: $(TOOLS)/goreleaser ## goreleaser build --snapshot for this platform
+	$(TOOLS)/goreleaser build --snapshot --clean --single-target
+
+.PHONY: bench
+bench: build ## Go benchmarks, then side-by-side scripts; see docs/BENCHMARKS.md
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/... | tee bin/bench-go.txt
+	scripts/bench-startup.sh $(BIN)
+
+.PHONY: parity
+parity: build ## check the derived frame against scikit-learn (Debian python3-sklearn)
+	scripts/parity-frame.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz
+
+.PHONY: clean
+clean: ## remove build output (not data/ or experiments/)
+	rm -rf bin dist coverage.out coverage.html
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
