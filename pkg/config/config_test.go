@@ -269,3 +269,17 @@ func TestSettingsListExpansion(t *testing.T) {
 		t.Error("schema.columns[6].min missing from Settings")
 	}
 }
+
+// TestREADMEDocumentsEveryKey keeps the README's configuration table in
+// step with the Config struct.
+func TestREADMEDocumentsEveryKey(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range config.Keys() {
+		if !strings.Contains(string(readme), "| `"+k+"` |") {
+			t.Errorf("README.md's configuration table lacks %s", k)
+		}
+	}
+}

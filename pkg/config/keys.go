@@ -3,6 +3,7 @@ package config
 import (
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,8 +28,9 @@ func EnvVar(name string) string {
 	return "HOUSECTL_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(name))
 }
 
-// allKeys lists every key of Config in declaration order.
-var allKeys = collectKeys(reflect.TypeFor[Config](), "", nil)
+// keyTable lists every key of Config in declaration order. It is built on
+// first use so that commands that read no configuration pay nothing.
+var keyTable = sync.OnceValue(func() []key { return collectKeys(reflect.TypeFor[Config](), "", nil) })
 
 func collectKeys(t reflect.Type, prefix string, index []int) []key {
 	var out []key
@@ -57,8 +59,9 @@ func collectKeys(t reflect.Type, prefix string, index []int) []key {
 
 // Keys returns the names of all keys, in the order of the Config struct.
 func Keys() []string {
-	out := make([]string, len(allKeys))
-	for i, k := range allKeys {
+	keys := keyTable()
+	out := make([]string, len(keys))
+	for i, k := range keys {
 		out[i] = k.Name
 	}
 	return out

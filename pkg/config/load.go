@@ -122,8 +122,9 @@ func load(data []byte, file string, opts LoadOptions) (*Loaded, error) {
 
 	defaults := Defaults()
 	dv := reflect.ValueOf(defaults)
-	sources := make(map[string]Source, len(allKeys))
-	for _, k := range allKeys {
+	keys := keyTable()
+	sources := make(map[string]Source, len(keys))
+	for _, k := range keys {
 		src := Source{Kind: SourceDefault}
 		if file != "" && v.InConfig(k.Name) {
 			src = Source{Kind: SourceFile, Name: file}
@@ -232,7 +233,7 @@ type Setting struct {
 func (l *Loaded) Settings() []Setting {
 	var out []Setting
 	rv := reflect.ValueOf(l.Config)
-	for _, k := range allKeys {
+	for _, k := range keyTable() {
 		fv := rv.FieldByIndex(k.Index)
 		if !k.List {
 			out = append(out, Setting{Key: k.Name, Value: displayValue(fv), Source: l.Source(k.Name)})
