@@ -58,11 +58,14 @@ func DeriveCalifornia(r io.Reader) (csv []byte, rows int, err error) {
 		if len(bytes.TrimSpace(text)) == 0 {
 			continue
 		}
-		fields := bytes.Split(text, []byte{','})
-		if len(fields) != rawColumns {
-			return nil, 0, &ArchiveError{Member: CaliforniaMember, Reason: fmt.Sprintf("line %d has %d fields, want %d", line, len(fields), rawColumns)}
+		if n := bytes.Count(text, []byte{','}) + 1; n != rawColumns {
+			return nil, 0, &ArchiveError{Member: CaliforniaMember, Reason: fmt.Sprintf("line %d has %d fields, want %d", line, n, rawColumns)}
 		}
-		for i, fb := range fields {
+		for i := range rawColumns {
+			fb := text
+			if j := bytes.IndexByte(text, ','); j >= 0 {
+				fb, text = text[:j], text[j+1:]
+			}
 			v, err := strconv.ParseFloat(string(bytes.TrimSpace(fb)), 64)
 			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 				return nil, 0, &ArchiveError{Member: CaliforniaMember, Reason: fmt.Sprintf("line %d field %d: %q is not a finite number", line, i+1, fb)}
@@ -121,7 +124,8 @@ func AppendPythonFloat(dst []byte, v float64) []byte {
 		}
 		return append(dst, "0.0"...)
 	}
-	// The shortest 'e' form carries the decimal exponent Python decides by.
+	// One shortest conversion gives the digits and the decimal exponent;
+	// the fixed form is laid out from them by hand.
 	var eb [32]byte
 	e := strconv.AppendFloat(eb[:0], v, 'e', -1, 64)
 	i := bytes.IndexByte(e, 'e')
@@ -129,10 +133,31 @@ func AppendPythonFloat(dst []byte, v float64) []byte {
 	if exp < -4 || exp >= 16 {
 		return append(dst, e...)
 	}
-	start := len(dst)
-	dst = strconv.AppendFloat(dst, v, 'f', -1, 64)
-	if bytes.IndexByte(dst[start:], '.') < 0 {
-		dst = append(dst, ".0"...)
+	mant := e[:i]
+	if mant[0] == '-' {
+		dst = append(dst, '-')
+		mant = mant[1:]
 	}
-	return dst
+	var db [24]byte
+	digits := append(db[:0], mant[0])
+	if len(mant) > 2 {
+		digits = append(digits, mant[2:]...) // skip the point
+	}
+	if exp < 0 {
+		dst = append(dst, "0."...)
+		for range -exp - 1 {
+			dst = append(dst, '0')
+		}
+		return append(dst, digits...)
+	}
+	if len(digits) <= exp+1 {
+		dst = append(dst, digits...)
+		for range exp + 1 - len(digits) {
+			dst = append(dst, '0')
+		}
+		return append(dst, ".0"...)
+	}
+	dst = append(dst, digits[:exp+1]...)
+	dst = append(dst, '.')
+	return append(dst, digits[exp+1:]...)
 }

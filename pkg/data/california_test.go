@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -48,6 +49,44 @@ func TestAppendPythonFloat(t *testing.T) {
 		}
 		if v, err := strconv.ParseFloat(got, 64); err == nil && !math.IsNaN(tt.in) && v != tt.in {
 			t.Errorf("%q does not round-trip to %v", got, tt.in)
+		}
+	}
+}
+
+// pythonFloatReference is the two-pass formulation: the shortest 'e' form
+// decides the notation, the shortest 'f' form gives the fixed digits.
+func pythonFloatReference(v float64) string {
+	e := strconv.FormatFloat(v, 'e', -1, 64)
+	exp, _ := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
+	if exp < -4 || exp >= 16 {
+		return e
+	}
+	f := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.Contains(f, ".") {
+		f += ".0"
+	}
+	return f
+}
+
+func TestAppendPythonFloatMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 200000 {
+		var v float64
+		switch i % 4 {
+		case 0:
+			v = math.Float64frombits(r.Uint64())
+		case 1:
+			v = (r.Float64() - 0.5) * math.Pow(10, float64(r.IntN(44)-22))
+		case 2:
+			v = float64(r.IntN(1_000_000)) / 1000
+		default:
+			v = math.Round(r.NormFloat64()*1e6) * math.Pow(10, float64(r.IntN(30)-10))
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) || v == 0 {
+			continue
+		}
+		if got, want := string(data.AppendPythonFloat(nil, v)), pythonFloatReference(v); got != want {
+			t.Fatalf("AppendPythonFloat(%v) = %q, want %q", v, got, want)
 		}
 	}
 }

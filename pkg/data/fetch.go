@@ -161,11 +161,41 @@ func Fetch(ctx context.Context, opts FetchOptions) (*FetchResult, error) {
 // writeIfChanged writes data to path atomically unless path already holds
 // exactly data. It reports whether it wrote.
 func writeIfChanged(path string, data []byte) (bool, error) {
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+	if same, err := sameContent(path, data); err != nil {
+		return false, err
+	} else if same {
 		return false, nil
 	}
 	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return false, err
+	}
+	return true, nil
+}
+
+// sameContent reports whether the file at path holds exactly data, reading
+// it in small chunks (and not at all when the size differs).
+func sameContent(path string, data []byte) (bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || st.Size() != int64(len(data)) {
+		return false, err
+	}
+	buf := make([]byte, 64<<10)
+	for off := 0; off < len(data); {
+		n, err := io.ReadFull(f, buf[:min(len(buf), len(data)-off)])
+		if err != nil {
+			return false, fmt.Errorf("read %s: %w", path, err)
+		}
+		if !bytes.Equal(buf[:n], data[off:off+n]) {
+			return false, nil
+		}
+		off += n
 	}
 	return true, nil
 }

@@ -369,3 +369,24 @@ func TestReadArchiveRejectsNonGzip(t *testing.T) {
 		t.Error("a cut archive must be refused")
 	}
 }
+
+// BenchmarkFetchUpToDate is the second `data fetch`: archive in place,
+// outputs current, nothing to write.
+func BenchmarkFetchUpToDate(b *testing.B) {
+	dir := b.TempDir()
+	o := data.FetchOptions{
+		URL: "file://" + testenv.CalHousingArchive(b), SHA256: testenv.ArchiveSHA256,
+		Archive: dir + "/a.tgz", RawDir: dir + "/raw", Path: dir + "/c.csv",
+		Timeout: time.Minute, MaxMemberBytes: 64 << 20,
+	}
+	if _, err := data.Fetch(context.Background(), o); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := data.Fetch(context.Background(), o)
+		if err != nil || !res.UpToDate {
+			b.Fatal(res, err)
+		}
+	}
+}
