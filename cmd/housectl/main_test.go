@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -161,7 +162,9 @@ func newDataServer(real, evil, small []byte) *dataServer {
 	mux.HandleFunc("GET /files/5976036", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/blob/cal_housing.tgz", http.StatusFound)
 	})
-	mux.HandleFunc("GET /blob/cal_housing.tgz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(real) })
+	mux.HandleFunc("GET /blob/cal_housing.tgz", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "cal_housing.tgz", time.Time{}, bytes.NewReader(real)) // with Content-Length, as figshare does
+	})
 	mux.HandleFunc("GET /corrupt", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(corrupt) })
 	mux.HandleFunc("GET /truncated-always", func(w http.ResponseWriter, _ *http.Request) { cut(w, real) })
 	mux.HandleFunc("GET /flaky/{id}", func(w http.ResponseWriter, r *http.Request) {

@@ -390,3 +390,22 @@ func BenchmarkFetchUpToDate(b *testing.B) {
 		}
 	}
 }
+
+func TestFetchHTTPS(t *testing.T) {
+	arch := smallArchive(t)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(arch) }))
+	defer srv.Close()
+	o := options(t, srv.URL+"/cal_housing.tgz", testenv.SHA256(arch))
+	// An untrusted certificate is refused, not retried.
+	if _, err := data.Fetch(t.Context(), o); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("err = %v, want a certificate error", err)
+	}
+	o.Client = srv.Client() // trusts the test server's certificate
+	res, err := data.Fetch(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Downloaded || res.Rows != 2 || res.Attempts != 1 {
+		t.Errorf("%+v", res)
+	}
+}
