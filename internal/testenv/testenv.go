@@ -6,11 +6,14 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/housectl/housectl/pkg/data"
 )
 
 // ArchiveSHA256 is the digest of the real cal_housing.tgz.
@@ -48,6 +51,32 @@ func SharedDir(tb testing.TB) string {
 func CalHousingArchive(tb testing.TB) string {
 	tb.Helper()
 	return filepath.Join(SharedDir(tb), "datasets", "cal_housing.tgz")
+}
+
+// CaliforniaFrame returns the derived data/california.csv bytes, built in
+// memory from the real archive the way `housectl data fetch` builds them.
+func CaliforniaFrame(tb testing.TB) []byte {
+	tb.Helper()
+	f, err := os.Open(CalHousingArchive(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	members, err := data.ReadArchive(context.Background(), f, 64<<20)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, m := range members {
+		if m.Name == data.CaliforniaMember {
+			csv, _, err := data.DeriveCalifornia(bytes.NewReader(m.Data))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return csv
+		}
+	}
+	tb.Fatalf("the archive has no %s", data.CaliforniaMember)
+	return nil
 }
 
 // GeronCSV returns the path of the dirty geron_housing.csv.

@@ -2,11 +2,9 @@ package data_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -151,26 +149,8 @@ func TestDeriveCaliforniaRejectsBadRows(t *testing.T) {
 const goldenFrameSHA256 = "94ef369b909f5c725340b512b7c9a05c1550a554b6592d29303990e3ba521a1f"
 
 func TestDeriveCaliforniaEqualsScikitLearn(t *testing.T) {
-	f, err := os.Open(testenv.CalHousingArchive(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	members, err := data.ReadArchive(context.Background(), f, 64<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raw []byte
-	for _, m := range members {
-		if m.Name == data.CaliforniaMember {
-			raw = m.Data
-		}
-	}
-	csv, rows, err := data.DeriveCalifornia(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rows != 20640 {
+	csv := testenv.CaliforniaFrame(t)
+	if rows := bytes.Count(csv, []byte{'\n'}) - 1; rows != 20640 {
 		t.Errorf("rows = %d, want 20640", rows)
 	}
 	if got := testenv.SHA256(csv); got != goldenFrameSHA256 {

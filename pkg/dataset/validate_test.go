@@ -1,8 +1,6 @@
 package dataset_test
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"math"
 	"os"
@@ -11,7 +9,6 @@ import (
 
 	"github.com/housectl/housectl/internal/testenv"
 	"github.com/housectl/housectl/pkg/config"
-	"github.com/housectl/housectl/pkg/data"
 	"github.com/housectl/housectl/pkg/dataset"
 )
 
@@ -158,34 +155,8 @@ func TestReadEmptyInputs(t *testing.T) {
 	}
 }
 
-// california returns the real derived frame, built in memory from the
-// shared archive.
-func california(tb testing.TB) []byte {
-	tb.Helper()
-	f, err := os.Open(testenv.CalHousingArchive(tb))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	members, err := data.ReadArchive(context.Background(), f, 64<<20)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, m := range members {
-		if m.Name == data.CaliforniaMember {
-			csv, _, err := data.DeriveCalifornia(bytes.NewReader(m.Data))
-			if err != nil {
-				tb.Fatal(err)
-			}
-			return csv
-		}
-	}
-	tb.Fatal("no data member")
-	return nil
-}
-
 func TestCaliforniaIsCleanUnderDefaultSchema(t *testing.T) {
-	f, rep := read(t, string(california(t)), config.Defaults().Schema)
+	f, rep := read(t, string(testenv.CaliforniaFrame(t)), config.Defaults().Schema)
 	if !rep.OK() || rep.Warnings != 0 || rep.Rows != 20640 || f.Rows != 20640 || len(f.Names) != 9 {
 		t.Fatalf("report %s, problems %v", rep.Summary(), rep.Problems)
 	}
@@ -251,7 +222,7 @@ func TestLoad(t *testing.T) {
 }
 
 func BenchmarkLoadCalifornia(b *testing.B) {
-	csv := california(b)
+	csv := testenv.CaliforniaFrame(b)
 	path := b.TempDir() + "/california.csv"
 	if err := os.WriteFile(path, csv, 0o644); err != nil {
 		b.Fatal(err)
