@@ -1,0 +1,438 @@
+package dvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/housectl/housectl/pkg/atomicfile"
+)
+
+// DefaultLockWait is how long a command waits for another one's lock, as
+// DVC's default.
+const DefaultLockWait = 3 * time.Second
+
+// AddOptions configure Add.
+type AddOptions struct {
+	Jobs     int
+	LockWait time.Duration // 0 means DefaultLockWait
+}
+
+// AddResult describes one added path.
+type AddResult struct {
+	Path      string `json:"path"`     // relative to the repository root
+	DvcFile   string `json:"dvc_file"` // relative to the repository root
+	MD5       ID     `json:"md5"`
+	Size      int64  `json:"size"`
+	NFiles    int    `json:"nfiles,omitempty"`
+	Changed   bool   `json:"changed"` // the recorded hash changed (or the .dvc file is new)
+	Gitignore string `json:"gitignore,omitempty"`
+}
+
+// Add hashes each path, stores its content in the cache, writes PATH.dvc
+// and adds "/name" to the parent's .gitignore, as `dvc add` does. It holds
+// the repository lock while it works.
+func (r *Repo) Add(ctx context.Context, paths []string, opts AddOptions) ([]AddResult, error) {
+	wait := opts.LockWait
+	if wait == 0 {
+		wait = DefaultLockWait
+	}
+	unlock, err := r.Lock(ctx, wait)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	defer func() { _ = r.State.Save() }()
+	var out []AddResult
+	for _, p := range paths {
+		res, err := r.add(ctx, p, opts)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+func (r *Repo) add(ctx context.Context, path string, opts AddOptions) (AddResult, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return AddResult{}, err
+	}
+	rel := r.Rel(abs)
+	if rel == "." || strings.HasPrefix(rel, "../") {
+		return AddResult{}, fmt.Errorf("%s is outside the repository %s", path, r.Root)
+	}
+	if strings.HasSuffix(abs, FileSuffix) {
+		return AddResult{}, fmt.Errorf("%s is a .dvc file: add the data it describes instead", rel)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return AddResult{}, fmt.Errorf("add %s: %w", rel, err)
+	}
+	if err := r.Ignore.Check(rel, fi.IsDir()); err != nil {
+		return AddResult{}, err
+	}
+	h := r.Hasher(opts.Jobs)
+	o := Out{Path: filepath.Base(abs), Hash: "md5"}
+	if fi.IsDir() {
+		t, err := h.Dir(ctx, abs)
+		if err != nil {
+			return AddResult{}, err
+		}
+		for _, f := range t.Files {
+			if err := ctx.Err(); err != nil {
+				return AddResult{}, err
+			}
+			if err := r.Cache.AddFile(filepath.Join(abs, filepath.FromSlash(f.RelPath)), f.ID); err != nil {
+				return AddResult{}, err
+			}
+		}
+		if err := r.Cache.AddBytes(t.ID, t.Manifest.Encode()); err != nil {
+			return AddResult{}, err
+		}
+		o.MD5, o.Size, o.NFiles = t.ID, t.Size, t.NFiles
+	} else {
+		fh, err := h.file(abs, fi)
+		if err != nil {
+			return AddResult{}, err
+		}
+		if err := r.Cache.AddFile(abs, fh.ID); err != nil {
+			return AddResult{}, err
+		}
+		o.MD5, o.Size, o.IsExec = fh.ID, fh.Size, fh.Exec
+	}
+
+	dvcPath := abs + FileSuffix
+	res := AddResult{Path: rel, DvcFile: r.Rel(dvcPath), MD5: o.MD5, Size: o.Size, NFiles: o.NFiles, Changed: true}
+	var f *File
+	if old, err := ReadFile(dvcPath); err == nil {
+		f = old
+		for _, prev := range old.Outs {
+			if prev.Path == o.Path && prev.MD5 == o.MD5 && !prev.Legacy() {
+				res.Changed = false
+			}
+		}
+		f.SetOut(o)
+	} else if errors.Is(err, fs.ErrNotExist) {
+		f = NewFile(o)
+	} else {
+		return AddResult{}, err
+	}
+	b, err := f.Bytes()
+	if err != nil {
+		return AddResult{}, err
+	}
+	if err := atomicfile.WriteFile(dvcPath, b, 0o644); err != nil {
+		return AddResult{}, err
+	}
+	gi, wrote, err := addGitignore(abs)
+	if err != nil {
+		return AddResult{}, err
+	}
+	if wrote {
+		res.Gitignore = r.Rel(gi)
+	}
+	return res, nil
+}
+
+// Tracked is one output of one .dvc file.
+type Tracked struct {
+	DvcFile string // relative to the root
+	Out     Out
+	Abs     string // the output's absolute path
+}
+
+// Rel is the output's path relative to the root.
+func (t Tracked) Rel(r *Repo) string { return r.Rel(t.Abs) }
+
+// Tracked lists the outputs of the .dvc files under the root (skipping
+// ignored directories), or of the given targets: .dvc files, or tracked
+// data paths.
+func (r *Repo) Tracked(targets []string) ([]Tracked, error) {
+	var files []string
+	if len(targets) == 0 {
+		err := filepath.WalkDir(r.Root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if p == r.Root {
+				return nil
+			}
+			rel := r.Rel(p)
+			if d.IsDir() {
+				if err := r.Ignore.load(rel); err != nil {
+					return err
+				}
+				if ignored, _ := r.Ignore.Match(rel, true); ignored {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if strings.HasSuffix(p, FileSuffix) && d.Type().IsRegular() {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range targets {
+		abs, err := filepath.Abs(t)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasSuffix(abs, FileSuffix) {
+			abs += FileSuffix
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("%s is not tracked: no %s; run `housectl data add %s` first", t, r.Rel(abs), t)
+		}
+		files = append(files, abs)
+	}
+	slices.Sort(files)
+	var out []Tracked
+	for _, p := range files {
+		f, err := ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range f.Outs {
+			abs := filepath.Join(filepath.Dir(p), filepath.FromSlash(o.Path))
+			out = append(out, Tracked{DvcFile: r.Rel(p), Out: o, Abs: abs})
+		}
+	}
+	return out, nil
+}
+
+// Status words, as DVC prints them.
+const (
+	StatusModified   = "modified"
+	StatusDeleted    = "deleted"
+	StatusNotInCache = "not in cache"
+)
+
+// OutStatus is the status of one changed output.
+type OutStatus struct {
+	DvcFile string `json:"dvc_file"`
+	Path    string `json:"path"`
+	Status  string `json:"status"`
+}
+
+// workspaceID hashes what is at the output's path now; "" when missing.
+func (r *Repo) workspaceID(ctx context.Context, t Tracked, jobs int) (ID, error) {
+	fi, err := os.Stat(t.Abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	h := r.Hasher(jobs)
+	h.Legacy = t.Out.Legacy()
+	if fi.IsDir() {
+		tr, err := h.Dir(ctx, t.Abs)
+		if err != nil {
+			return "", err
+		}
+		return tr.ID, nil
+	}
+	fh, err := h.file(t.Abs, fi)
+	return fh.ID, err
+}
+
+// inCache reports whether every object of the output is in the cache.
+func (r *Repo) inCache(t Tracked) bool {
+	legacy := t.Out.Legacy()
+	if !r.Cache.Has(t.Out.MD5, legacy) {
+		return false
+	}
+	if !t.Out.MD5.IsDir() || legacy {
+		return true
+	}
+	m, err := r.Cache.ReadManifest(t.Out.MD5)
+	if err != nil {
+		return false
+	}
+	for _, e := range m {
+		if !r.Cache.Has(e.MD5, false) {
+			return false
+		}
+	}
+	return true
+}
+
+// Status compares every tracked output with the workspace and the cache.
+// Unchanged outputs are not listed.
+func (r *Repo) Status(ctx context.Context, targets []string, jobs int) ([]OutStatus, error) {
+	tracked, err := r.Tracked(targets)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = r.State.Save() }()
+	var out []OutStatus
+	for _, t := range tracked {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		id, err := r.workspaceID(ctx, t, jobs)
+		if err != nil {
+			return nil, err
+		}
+		st := ""
+		switch {
+		case id == "":
+			st = StatusDeleted
+		case id != t.Out.MD5:
+			st = StatusModified
+		case !r.inCache(t):
+			st = StatusNotInCache
+		}
+		if st != "" {
+			out = append(out, OutStatus{DvcFile: t.DvcFile, Path: t.Rel(r), Status: st})
+		}
+	}
+	return out, nil
+}
+
+// Change is one line of checkout output: A (added), M (modified).
+type Change struct {
+	Kind string `json:"kind"`
+	Path string `json:"path"`
+}
+
+// CheckoutOptions configure Checkout.
+type CheckoutOptions struct {
+	Jobs int
+	// Force discards workspace changes that are not in the cache.
+	Force    bool
+	LockWait time.Duration
+}
+
+// ErrUncommitted is returned when checkout would destroy data that exists
+// nowhere else.
+var ErrUncommitted = errors.New("workspace has changes that are not in the cache")
+
+// Checkout makes the tracked outputs (all, or the targets) match their
+// cached content: missing ones are restored (A), changed ones replaced (M).
+// A corrupt cache object is never checked out: the other outputs are, and
+// the error lists the corrupt ones.
+func (r *Repo) Checkout(ctx context.Context, targets []string, opts CheckoutOptions) ([]Change, error) {
+	wait := opts.LockWait
+	if wait == 0 {
+		wait = DefaultLockWait
+	}
+	unlock, err := r.Lock(ctx, wait)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return r.checkout(ctx, targets, opts)
+}
+
+// checkout is Checkout for a caller that holds the lock.
+func (r *Repo) checkout(ctx context.Context, targets []string, opts CheckoutOptions) ([]Change, error) {
+	defer func() { _ = r.State.Save() }()
+	tracked, err := r.Tracked(targets)
+	if err != nil {
+		return nil, err
+	}
+	var changes []Change
+	var errs []error
+	for _, t := range tracked {
+		if err := ctx.Err(); err != nil {
+			return changes, err
+		}
+		id, err := r.workspaceID(ctx, t, opts.Jobs)
+		if err != nil {
+			return changes, err
+		}
+		if id == t.Out.MD5 {
+			continue
+		}
+		kind := "A"
+		if id != "" {
+			kind = "M"
+			if !opts.Force && !r.Cache.Has(id, t.Out.Legacy()) {
+				errs = append(errs, fmt.Errorf("%w: %s differs from %s and its current content is not cached; run `housectl data add %s` to keep it, or checkout --force to discard it",
+					ErrUncommitted, t.Rel(r), t.DvcFile, t.Rel(r)))
+				continue
+			}
+		}
+		if err := r.checkoutOut(ctx, t); err != nil {
+			if errors.Is(err, ErrCorrupt) || errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("%s: %w", t.Rel(r), err))
+				continue
+			}
+			return changes, err
+		}
+		changes = append(changes, Change{Kind: kind, Path: t.Rel(r)})
+	}
+	return changes, errors.Join(errs...)
+}
+
+func (r *Repo) checkoutOut(ctx context.Context, t Tracked) error {
+	legacy := t.Out.Legacy()
+	if !t.Out.MD5.IsDir() {
+		if fi, err := os.Stat(t.Abs); err == nil && fi.IsDir() {
+			if err := os.RemoveAll(t.Abs); err != nil {
+				return err
+			}
+		}
+		if !r.Cache.Has(t.Out.MD5, legacy) {
+			return fmt.Errorf("%w: %s is not in the cache; run `housectl data pull`", fs.ErrNotExist, t.Out.MD5)
+		}
+		return r.Cache.CheckoutFile(t.Out.MD5, legacy, t.Abs, t.Out.IsExec)
+	}
+	if legacy {
+		return fmt.Errorf("%s is a DVC 2 directory output: re-add it with `housectl data add` (or `dvc cache migrate`) before checking it out", t.Rel(r))
+	}
+	if !r.Cache.Has(t.Out.MD5, false) {
+		return fmt.Errorf("%w: directory manifest %s is not in the cache; run `housectl data pull`", fs.ErrNotExist, t.Out.MD5)
+	}
+	m, err := r.Cache.ReadManifest(t.Out.MD5)
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(t.Abs); err == nil && !fi.IsDir() {
+		if err := os.Remove(t.Abs); err != nil {
+			return err
+		}
+	}
+	want := map[string]bool{}
+	h := r.Hasher(0)
+	for _, e := range m {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		want[e.RelPath] = true
+		dst := filepath.Join(t.Abs, filepath.FromSlash(e.RelPath))
+		if fh, err := h.File(dst); err == nil && fh.ID == e.MD5 {
+			continue
+		}
+		if !r.Cache.Has(e.MD5, false) {
+			return fmt.Errorf("%w: %s (of %s) is not in the cache; run `housectl data pull`", fs.ErrNotExist, e.MD5, e.RelPath)
+		}
+		if err := r.Cache.CheckoutFile(e.MD5, false, dst, false); err != nil {
+			return err
+		}
+	}
+	// Files that the manifest does not list go, as in DVC.
+	return filepath.WalkDir(t.Abs, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(t.Abs, p)
+		if ignored, _ := r.Ignore.Match(r.Rel(p), false); !want[filepath.ToSlash(rel)] && !ignored {
+			return os.Remove(p)
+		}
+		return nil
+	})
+}

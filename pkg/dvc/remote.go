@@ -1,0 +1,373 @@
+package dvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Remote is a store with the cache's layout that objects are pushed to and
+// pulled from. LocalRemote is a directory; an S3 remote implements the same
+// three calls.
+type Remote interface {
+	// Name is the remote's name in .dvc/config.
+	Name() string
+	// Has reports whether the object is stored.
+	Has(ctx context.Context, id ID) (bool, error)
+	// Put uploads the local file src as id. It must verify that src hashes
+	// to id and store the object atomically.
+	Put(ctx context.Context, id ID, src string) error
+	// Get downloads id into the local path dst atomically, verifying it.
+	Get(ctx context.Context, id ID, dst string) error
+}
+
+// ErrNoRemote is returned when no remote is named and none is the default.
+var ErrNoRemote = errors.New("no remote provided and no default remote set")
+
+// Remote returns the named remote, or the default (core.remote) when name
+// is empty.
+func (r *Repo) Remote(name string) (Remote, error) {
+	cfg, err := r.Config()
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = cfg.Get("core", "remote")
+		if name == "" {
+			return nil, fmt.Errorf("%w: run `housectl data remote add -d NAME URL`, or pass --remote", ErrNoRemote)
+		}
+	}
+	if !cfg.HasSection(RemoteSection(name)) {
+		return nil, fmt.Errorf("remote %q is not in %s; the configured remotes are %q", name, cfg.path, cfg.Remotes())
+	}
+	url := cfg.Get(RemoteSection(name), "url")
+	switch {
+	case url == "":
+		return nil, fmt.Errorf("remote %q has no url in %s", name, cfg.path)
+	case strings.Contains(url, "://") && !strings.HasPrefix(url, "file://"):
+		scheme, _, _ := strings.Cut(url, "://")
+		return nil, fmt.Errorf("remote %q: %s:// remotes are not supported yet; use a local directory", name, scheme)
+	}
+	dir := strings.TrimPrefix(url, "file://")
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(r.Dir(), dir) // DVC resolves relative URLs against .dvc/
+	}
+	return &LocalRemote{name: name, Dir: dir}, nil
+}
+
+// AddRemote records a remote in .dvc/config, and makes it the default when
+// asked. A relative local path is stored relative to .dvc/, as DVC does.
+func (r *Repo) AddRemote(name, url string, makeDefault, force bool) error {
+	if name == "" || strings.ContainsAny(name, "\"'[]\n") {
+		return fmt.Errorf("remote name %q: use letters, digits, - and _", name)
+	}
+	cfg, err := r.Config()
+	if err != nil {
+		return err
+	}
+	if cfg.HasSection(RemoteSection(name)) && !force {
+		return fmt.Errorf("remote %q already exists in %s; use --force to replace its url", name, cfg.path)
+	}
+	if !strings.Contains(url, "://") && !filepath.IsAbs(url) {
+		abs, err := filepath.Abs(url)
+		if err != nil {
+			return err
+		}
+		if url, err = filepath.Rel(r.Dir(), abs); err != nil {
+			return err
+		}
+		url = filepath.ToSlash(url)
+	}
+	cfg.Set(RemoteSection(name), "url", url)
+	if makeDefault {
+		cfg.Set("core", "remote", name)
+	}
+	return cfg.Save()
+}
+
+// LocalRemote is a remote in a local (or mounted) directory:
+// <dir>/files/md5/<2>/<30>, the layout DVC 3 uses on every remote.
+type LocalRemote struct {
+	name string
+	Dir  string
+}
+
+// Name implements Remote.
+func (l *LocalRemote) Name() string { return l.name }
+
+func (l *LocalRemote) path(id ID) string { return objectPath(filepath.Join(l.Dir, "files", "md5"), id) }
+
+// Has implements Remote.
+func (l *LocalRemote) Has(_ context.Context, id ID) (bool, error) {
+	_, err := os.Stat(l.path(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Put implements Remote.
+func (l *LocalRemote) Put(_ context.Context, id ID, src string) error {
+	return putVerified(src, l.path(id), id)
+}
+
+// Get implements Remote.
+func (l *LocalRemote) Get(_ context.Context, id ID, dst string) error {
+	return putVerified(l.path(id), dst, id)
+}
+
+// putVerified copies an object, refusing one whose content is not its id.
+func putVerified(src, dst string, id ID) error {
+	want := id
+	if id.IsDir() {
+		want = ID(id.Hex())
+	}
+	got, err := copyVerified(src, dst, 0o444, want)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		if id.IsDir() {
+			got += DirSuffix
+		}
+		return &CorruptError{ID: id, Path: src, Got: got}
+	}
+	return nil
+}
+
+// Counter is progress over a number of objects.
+type Counter interface {
+	Add(n int)
+	Finish()
+}
+
+// TransferOptions configure Push and Pull.
+type TransferOptions struct {
+	// Jobs is how many objects move at once; 0 means 4 per CPU, as DVC.
+	Jobs int
+	// Progress, when set, is called once with the number of objects to move.
+	Progress func(total int) Counter
+	LockWait time.Duration
+}
+
+func (o TransferOptions) jobs() int {
+	if o.Jobs > 0 {
+		return o.Jobs
+	}
+	return 4 * runtime.NumCPU()
+}
+
+// TransferResult says what Push or Pull did.
+type TransferResult struct {
+	Remote      string   `json:"remote"`
+	Transferred int      `json:"transferred"`
+	UpToDate    int      `json:"up_to_date"`
+	Missing     []string `json:"missing,omitempty"` // objects in neither place
+	Changes     []Change `json:"changes,omitempty"` // Pull's checkout
+}
+
+// objects lists the ids an output needs: the output's own and, for a
+// directory, its files'. need loads a manifest (from the cache, or by
+// fetching it first).
+func objects(t Tracked, manifest func(ID) (Manifest, error)) ([]ID, error) {
+	ids := []ID{t.Out.MD5}
+	if !t.Out.MD5.IsDir() {
+		return ids, nil
+	}
+	m, err := manifest(t.Out.MD5)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range m {
+		ids = append(ids, e.MD5)
+	}
+	return ids, nil
+}
+
+// Push uploads the objects of the tracked outputs (all, or the targets)
+// that the remote lacks, in parallel.
+func (r *Repo) Push(ctx context.Context, rem Remote, targets []string, opts TransferOptions) (*TransferResult, error) {
+	tracked, err := r.Tracked(targets)
+	if err != nil {
+		return nil, err
+	}
+	res := &TransferResult{Remote: rem.Name()}
+	seen := map[ID]bool{}
+	var want []ID
+	for _, t := range tracked {
+		if t.Out.Legacy() {
+			return nil, fmt.Errorf("%s is a DVC 2 output: re-add it with `housectl data add %s` before pushing", t.DvcFile, t.Rel(r))
+		}
+		ids, err := objects(t, r.Cache.ReadManifest)
+		if errors.Is(err, fs.ErrNotExist) {
+			res.Missing = append(res.Missing, t.Out.MD5.String())
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if !seen[id] {
+				seen[id] = true
+				if r.Cache.Has(id, false) {
+					want = append(want, id)
+				} else {
+					res.Missing = append(res.Missing, id.String())
+				}
+			}
+		}
+	}
+	todo, err := r.missingOn(ctx, want, opts.jobs(), func(id ID) (bool, error) { return rem.Has(ctx, id) })
+	if err != nil {
+		return nil, err
+	}
+	res.UpToDate = len(want) - len(todo)
+	n, err := transfer(ctx, todo, opts, func(id ID) (bool, error) { return true, rem.Put(ctx, id, r.Cache.Path(id)) })
+	res.Transferred = n
+	return res, err
+}
+
+// Pull downloads the objects the cache lacks, then checks the outputs out.
+func (r *Repo) Pull(ctx context.Context, rem Remote, targets []string, opts TransferOptions, co CheckoutOptions) (*TransferResult, error) {
+	wait := opts.LockWait
+	if wait == 0 {
+		wait = DefaultLockWait
+	}
+	unlock, err := r.Lock(ctx, wait)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	tracked, err := r.Tracked(targets)
+	if err != nil {
+		return nil, err
+	}
+	res := &TransferResult{Remote: rem.Name()}
+	// Directory manifests first: they name the rest.
+	manifest := func(id ID) (Manifest, error) {
+		if !r.Cache.Has(id, false) {
+			if ok, err := rem.Has(ctx, id); err != nil || !ok {
+				return nil, fmt.Errorf("%w: %s is in neither the cache nor remote %q", fs.ErrNotExist, id, rem.Name())
+			}
+			if err := rem.Get(ctx, id, r.Cache.Path(id)); err != nil {
+				return nil, err
+			}
+			res.Transferred++
+		}
+		return r.Cache.ReadManifest(id)
+	}
+	seen := map[ID]bool{}
+	var need []ID
+	for _, t := range tracked {
+		if t.Out.Legacy() {
+			return nil, fmt.Errorf("%s is a DVC 2 output: pull it with DVC, or re-add it with housectl", t.DvcFile)
+		}
+		ids, err := objects(t, manifest)
+		if errors.Is(err, fs.ErrNotExist) {
+			res.Missing = append(res.Missing, t.Out.MD5.String())
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if !seen[id] && !r.Cache.Has(id, false) {
+				seen[id] = true
+				need = append(need, id)
+			}
+		}
+	}
+	n, err := transfer(ctx, need, opts, func(id ID) (bool, error) {
+		ok, err := rem.Has(ctx, id)
+		if err != nil || !ok {
+			return false, err // a missing object is reported below
+		}
+		return true, rem.Get(ctx, id, r.Cache.Path(id))
+	})
+	res.Transferred += n
+	if err != nil {
+		return res, err
+	}
+	for _, id := range need {
+		if !r.Cache.Has(id, false) {
+			res.Missing = append(res.Missing, id.String())
+		}
+	}
+	res.Changes, err = r.checkout(ctx, targets, co)
+	return res, err
+}
+
+// missingOn returns the ids for which has reports false, checked in parallel.
+func (r *Repo) missingOn(ctx context.Context, ids []ID, jobs int, has func(ID) (bool, error)) ([]ID, error) {
+	present := make([]bool, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for i, id := range ids {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			ok, err := has(id)
+			present[i] = ok
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var out []ID
+	for i, id := range ids {
+		if !present[i] {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// transfer runs move for every id, in parallel, with progress, and counts
+// the ids that move reports as moved.
+func transfer(ctx context.Context, ids []ID, opts TransferOptions, move func(ID) (bool, error)) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	var c Counter = nopCounter{}
+	if opts.Progress != nil {
+		c = opts.Progress(len(ids))
+	}
+	defer c.Finish()
+	var done atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.jobs())
+	for _, id := range ids {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			moved, err := move(id)
+			if err != nil {
+				return err
+			}
+			if moved {
+				done.Add(1)
+			}
+			c.Add(1)
+			return nil
+		})
+	}
+	err := g.Wait()
+	return int(done.Load()), err
+}
+
+type nopCounter struct{}
+
+func (nopCounter) Add(int) {}
+func (nopCounter) Finish() {}

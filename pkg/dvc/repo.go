@@ -1,0 +1,180 @@
+package dvc
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/housectl/housectl/pkg/atomicfile"
+)
+
+// ErrNotRepo is returned when no .dvc directory is found.
+var ErrNotRepo = errors.New("not a DVC repository")
+
+// ErrLocked is returned when another process holds the repository lock.
+var ErrLocked = errors.New("repository is locked")
+
+// Repo is a directory that has a .dvc directory.
+type Repo struct {
+	Root   string
+	Cache  Cache
+	State  *State
+	Ignore *Ignore
+}
+
+// Dir is the .dvc directory.
+func (r *Repo) Dir() string { return filepath.Join(r.Root, ".dvc") }
+
+// Find opens the repository containing start (start or a parent of it).
+func Find(start string) (*Repo, error) {
+	dir, err := filepath.Abs(start)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		if fi, err := os.Stat(filepath.Join(dir, ".dvc")); err == nil && fi.IsDir() {
+			return Open(dir)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil, fmt.Errorf("%w: no .dvc directory in %s or above it; run `housectl init` (or `dvc init`)", ErrNotRepo, start)
+		}
+		dir = parent
+	}
+}
+
+// Open opens the repository at root.
+func Open(root string) (*Repo, error) {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	r := &Repo{Root: root}
+	cfg, err := r.Config()
+	if err != nil {
+		return nil, err
+	}
+	cacheDir := filepath.Join(r.Dir(), "cache")
+	if d := cfg.Get("cache", "dir"); d != "" {
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(r.Dir(), d)
+		}
+		cacheDir = d
+	}
+	r.Cache = Cache{Dir: cacheDir}
+	r.State = OpenState(filepath.Join(r.Dir(), "tmp", "housectl", "state"))
+	if r.Ignore, err = NewIgnore(root); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Init makes root a DVC repository as `dvc init` does: .dvc/config,
+// .dvc/.gitignore and .dvcignore, each written only if missing. It returns
+// the files it created.
+func Init(root string) ([]string, error) {
+	files := []struct{ path, data string }{
+		{filepath.Join(root, ".dvc", "config"), ""},
+		{filepath.Join(root, ".dvc", ".gitignore"), "/config.local\n/tmp\n/cache\n"},
+		{filepath.Join(root, IgnoreFile), "# Add patterns of files dvc should ignore, which could improve\n# the performance. Learn more at\n# https://dvc.org/doc/user-guide/dvcignore\n"},
+	}
+	var created []string
+	for _, f := range files {
+		if _, err := os.Stat(f.path); err == nil {
+			continue
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return created, err
+		}
+		if err := atomicfile.WriteFile(f.path, []byte(f.data), 0o644); err != nil {
+			return created, err
+		}
+		created = append(created, f.path)
+	}
+	return created, nil
+}
+
+// Lock takes the repository lock (.dvc/tmp/lock, the file DVC locks too),
+// waiting up to wait for another process to release it.
+func (r *Repo) Lock(ctx context.Context, wait time.Duration) (unlock func(), err error) {
+	p := filepath.Join(r.Dir(), "tmp", "lock")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return nil, err
+	}
+	fl := flock.New(p)
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	ok, err := fl.TryLockContext(wctx, 50*time.Millisecond)
+	if err := ctx.Err(); err != nil {
+		if ok {
+			_ = fl.Unlock()
+		}
+		return nil, err
+	}
+	if err != nil && wctx.Err() == nil {
+		return nil, fmt.Errorf("lock %s: %w", p, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: unable to acquire lock %s within %s; most likely another housectl or DVC process is running. Wait for it to finish and try again", ErrLocked, p, wait)
+	}
+	return func() { _ = fl.Unlock() }, nil
+}
+
+// Rel returns abs relative to the root, slash-separated.
+func (r *Repo) Rel(abs string) string {
+	rel, err := filepath.Rel(r.Root, abs)
+	if err != nil {
+		return abs
+	}
+	return filepath.ToSlash(rel)
+}
+
+// Hasher returns a hasher that uses the repository's state and ignores.
+func (r *Repo) Hasher(jobs int) *Hasher {
+	return &Hasher{Root: r.Root, State: r.State, Ignore: r.Ignore, Jobs: jobs}
+}
+
+// addGitignore appends "/name" to the .gitignore in abs's parent directory,
+// as DVC does for every cached output, unless a line already says it. It
+// reports whether it wrote.
+func addGitignore(abs string) (string, bool, error) {
+	gi := filepath.Join(filepath.Dir(abs), ".gitignore")
+	entry := "/" + gitignoreEscape(filepath.Base(abs))
+	old, err := os.ReadFile(gi)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return gi, false, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(old))
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == entry {
+			return gi, false, nil
+		}
+	}
+	var b bytes.Buffer
+	b.Write(old)
+	if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
+		b.WriteByte('\n')
+	}
+	b.WriteString(entry + "\n")
+	return gi, true, atomicfile.WriteFile(gi, b.Bytes(), 0o644)
+}
+
+// gitignoreEscape escapes the characters gitignore treats specially.
+func gitignoreEscape(name string) string {
+	var b strings.Builder
+	for i, c := range name {
+		if strings.ContainsRune(`*?[]\`, c) || (i == 0 && (c == '!' || c == '#')) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
