@@ -23,13 +23,14 @@ import (
 	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/data"
 	"github.com/housectl/housectl/pkg/dataset"
+	"github.com/housectl/housectl/pkg/dvc"
 )
 
 const exitCodesHelp = `Exit status:
   0    success (an empty result is a success)
   1    the command failed
   2    usage: a bad flag, argument or configuration
-  3    integrity: a checksum mismatch or an unsafe/corrupt archive
+  3    integrity: a checksum mismatch, an unsafe/corrupt archive, a corrupt cache object
   4    the data failed validation
   130  interrupted (Ctrl-C or SIGTERM); nothing half-written is left behind`
 
@@ -49,6 +50,7 @@ Configuration precedence: flags > HOUSECTL_* environment > config file > default
 		Example: `  housectl init
   housectl data fetch
   housectl data validate
+  housectl data status
   housectl config show`,
 		Version:       info.Version,
 		SilenceUsage:  true,
@@ -91,8 +93,11 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	}
 	code := ExitCode(ctx, err)
 	st := f.IOStreams.Styles()
-	switch code {
-	case cmdutil.ExitInterrupted:
+	var exitErr *cmdutil.ExitError
+	switch {
+	case errors.As(err, &exitErr) && exitErr.Err == nil:
+		// The command already said all there is (status -q says nothing).
+	case code == cmdutil.ExitInterrupted:
 		fmt.Fprintln(f.IOStreams.ErrOut, "interrupted; nothing half-written was left behind")
 	default:
 		fmt.Fprintf(f.IOStreams.ErrOut, "%s %s\n", st.Error.Render("Error:"), err)
@@ -124,7 +129,7 @@ func ExitCode(ctx context.Context, err error) int {
 		return exitErr.Code
 	case errors.As(err, &flagErr), isConfigError(err), isCobraUsage(err):
 		return cmdutil.ExitUsage
-	case errors.Is(err, data.ErrIntegrity):
+	case errors.Is(err, data.ErrIntegrity), errors.Is(err, dvc.ErrCorrupt):
 		return cmdutil.ExitIntegrity
 	case errors.Is(err, dataset.ErrInvalid):
 		return cmdutil.ExitInvalidData

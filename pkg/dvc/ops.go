@@ -200,7 +200,11 @@ func (r *Repo) Tracked(targets []string) ([]Tracked, error) {
 	slices.Sort(files)
 	var out []Tracked
 	for _, p := range files {
-		f, err := ReadFile(p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		f, err := ParseFile(b, r.Rel(p))
 		if err != nil {
 			return nil, err
 		}

@@ -48,3 +48,39 @@ func (s *IOStreams) NewByteProgress(total int64, desc string) Progress {
 	)
 	return barProgress{bar: bar}
 }
+
+// Counter counts items (files, objects) with a bar on a terminal.
+type Counter interface {
+	Add(n int)
+	Finish()
+}
+
+type noCounter struct{}
+
+func (noCounter) Add(int) {}
+func (noCounter) Finish() {}
+
+type barCounter struct{ bar *progressbar.ProgressBar }
+
+func (b barCounter) Add(n int) { _ = b.bar.Add(n) }
+func (b barCounter) Finish()   { _ = b.bar.Finish() }
+
+// NewCounter starts an item-count progress bar titled desc on stderr when
+// it is a terminal; elsewhere it draws nothing.
+func (s *IOStreams) NewCounter(total int, desc string) Counter {
+	if !s.IsStderrTTY() {
+		return noCounter{}
+	}
+	return barCounter{bar: progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(s.ErrOut),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("files"),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(80*time.Millisecond),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionOnCompletion(func() { _, _ = io.WriteString(s.ErrOut, "\n") }),
+		progressbar.OptionEnableColorCodes(s.ColorEnabled()),
+	)}
+}

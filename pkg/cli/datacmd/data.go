@@ -11,10 +11,13 @@ import (
 func NewCmdData(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "data <command>",
-		Short: "Fetch, validate and version the training data",
+		Short: "Fetch, validate and version the training data (DVC-compatible)",
 		Example: `  housectl data fetch
-  housectl data validate`,
+  housectl data validate
+  housectl data status`,
 	}
-	cmd.AddCommand(NewCmdFetch(f, nil), NewCmdValidate(f, nil))
+	cmd.AddCommand(NewCmdFetch(f, nil), NewCmdValidate(f, nil),
+		NewCmdHash(f, nil), NewCmdAdd(f, nil), NewCmdStatus(f, nil), NewCmdCheckout(f, nil),
+		NewCmdRemote(f), NewCmdPush(f, nil), NewCmdPull(f, nil))
 	return cmd
 }

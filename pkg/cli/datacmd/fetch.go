@@ -2,6 +2,7 @@ package datacmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
 	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/data"
+	"github.com/housectl/housectl/pkg/dvc"
 	"github.com/housectl/housectl/pkg/ui"
 )
 
@@ -67,6 +69,24 @@ with everything in place downloads nothing and says it is up to date.`,
 	return cmd
 }
 
+// track versions the derived file as `dvc add` would when the working
+// directory is in a DVC repository; outside one it says how to get there.
+func track(opts *FetchOptions, path string) (*dvc.AddResult, error) {
+	r, err := dvc.Find(".")
+	if errors.Is(err, dvc.ErrNotRepo) {
+		fmt.Fprintf(opts.IO.ErrOut, "note: not a DVC repository, so %s is not versioned; `housectl init` makes one\n", path)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Add(opts.Context, []string{path}, dvc.AddOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("track %s: %w", path, err)
+	}
+	return &res[0], nil
+}
+
 // RunFetch fetches the data.
 func RunFetch(opts *FetchOptions) error {
 	l, err := opts.Config()
@@ -96,8 +116,15 @@ func RunFetch(opts *FetchOptions) error {
 	if err != nil {
 		return err
 	}
+	tracked, err := track(opts, c.Path)
+	if err != nil {
+		return err
+	}
 	if opts.JSON {
-		return ui.WriteJSON(opts.IO.Out, res)
+		return ui.WriteJSON(opts.IO.Out, struct {
+			*data.FetchResult
+			Tracked *dvc.AddResult `json:"tracked,omitempty"`
+		}{res, tracked})
 	}
 	st := opts.IO.Styles()
 	if res.UpToDate {
@@ -106,6 +133,9 @@ func RunFetch(opts *FetchOptions) error {
 	}
 	for _, w := range res.Written {
 		fmt.Fprintf(opts.IO.Out, "%s %s\n", st.Success.Render("wrote"), w)
+	}
+	if tracked != nil && tracked.Changed {
+		fmt.Fprintf(opts.IO.Out, "%s %s (md5 %s) in %s\n", st.Success.Render("tracked"), tracked.Path, tracked.MD5, tracked.DvcFile)
 	}
 	fmt.Fprintf(opts.IO.Out, "%s %s: %d rows, %d columns, from sha256-verified %s (%s)\n",
 		st.Success.Render("✓"), res.Path, res.Rows, len(data.CaliforniaColumns), res.Archive, time.Since(start).Round(time.Millisecond))

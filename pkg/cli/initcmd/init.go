@@ -16,6 +16,7 @@ import (
 	"github.com/housectl/housectl/pkg/atomicfile"
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
 	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/dvc"
 	"github.com/housectl/housectl/pkg/ui"
 )
 
@@ -37,10 +38,10 @@ func NewCmdInit(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
   configs/housectl.yaml  the documented default configuration
   experiments/           where runs and the model registry go
   .gitignore             keeps the downloaded archive and raw files out of git
-  .dvcignore             as ` + "`dvc init`" + ` writes it
+  .dvc/, .dvcignore      a DVC repository, as ` + "`dvc init`" + ` makes it
 
-Existing files are never overwritten unless --force is given; .gitignore
-lines are merged, never removed.`,
+The config is never overwritten unless --force is given; DVC's files are
+written only when missing; .gitignore lines are merged, never removed.`,
 		Example: `  housectl init
   housectl init my-model && cd my-model && housectl data fetch`,
 		Args: cmdutil.MaximumNArgs(1),
@@ -59,11 +60,6 @@ lines are merged, never removed.`,
 	return cmd
 }
 
-// DVCIgnore is what `dvc init` writes to .dvcignore.
-const DVCIgnore = "# Add patterns of files dvc should ignore, which could improve\n" +
-	"# the performance. Learn more at\n" +
-	"# https://dvc.org/doc/user-guide/dvcignore\n"
-
 // gitignoreLines keep fetched and derived data out of git; DVC files track it.
 var gitignoreLines = []string{
 	"# housectl: data is versioned by content (.dvc files), not by git",
@@ -78,7 +74,6 @@ func Run(opts *Options) error {
 		data []byte
 	}{
 		{filepath.Join(opts.Dir, filepath.FromSlash(config.DefaultPath)), configs.Default},
-		{filepath.Join(opts.Dir, ".dvcignore"), []byte(DVCIgnore)},
 	}
 	if !opts.Force {
 		var exist []string
@@ -100,6 +95,11 @@ func Run(opts *Options) error {
 		}
 		created = append(created, f.path)
 	}
+	dvcFiles, err := dvc.Init(opts.Dir)
+	if err != nil {
+		return err
+	}
+	created = append(created, dvcFiles...)
 	exp := filepath.Join(opts.Dir, "experiments")
 	if err := os.MkdirAll(exp, 0o755); err != nil {
 		return err

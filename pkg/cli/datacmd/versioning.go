@@ -1,0 +1,371 @@
+package datacmd
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/housectl/housectl/pkg/cli/cmdutil"
+	"github.com/housectl/housectl/pkg/dvc"
+	"github.com/housectl/housectl/pkg/ui"
+)
+
+// NewCmdAdd returns `housectl data add`.
+func NewCmdAdd(f *cmdutil.Factory, runF func(*DVCOptions, []string) error) *cobra.Command {
+	opts := newDVCOptions(f)
+	cmd := &cobra.Command{
+		Use:   "add <path>... [--json]",
+		Short: "Track files or directories as DVC 3 does: cache, .dvc file, .gitignore",
+		Long: `Track each path as ` + "`dvc add`" + ` does: hash it, store its content in
+.dvc/cache/files/md5/ (read-only), write <path>.dvc and add /<name> to the
+.gitignore beside it. Re-adding keeps the .dvc file's comments and your own
+keys (desc, meta). The repository is locked while it works; a second add
+waits up to 3 s for it.`,
+		Example: `  housectl data add data/california.csv
+  housectl data add data/raw models/`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(cmd); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts, args)
+			}
+			return runAdd(opts, args)
+		},
+	}
+	opts.bind(cmd, true)
+	return cmd
+}
+
+func runAdd(opts *DVCOptions, args []string) error {
+	r, err := opts.Repo()
+	if err != nil {
+		return err
+	}
+	res, err := r.Add(opts.Context, args, dvc.AddOptions{Jobs: opts.Jobs})
+	if opts.JSON && err == nil {
+		return ui.WriteJSON(opts.IO.Out, res)
+	}
+	st := opts.IO.Styles()
+	var toGit []string
+	for _, a := range res {
+		verb := "added"
+		if !a.Changed {
+			verb = "unchanged"
+		}
+		detail := humanBytes(a.Size)
+		if a.MD5.IsDir() {
+			detail = fmt.Sprintf("%d files, %s", a.NFiles, detail)
+		}
+		fmt.Fprintf(opts.IO.Out, "%s %s (%s, %s)\n", st.Success.Render(verb), a.Path, a.MD5.Short(), detail)
+		toGit = append(toGit, a.DvcFile)
+		if a.Gitignore != "" {
+			toGit = append(toGit, a.Gitignore)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if len(toGit) > 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "\nTo track the changes with git, run:\n\n\tgit add %s\n", strings.Join(toGit, " "))
+	}
+	return nil
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// StatusOptions are the flags of `housectl data status`.
+type StatusOptions struct {
+	*DVCOptions
+	Quiet bool
+}
+
+// NewCmdStatus returns `housectl data status`.
+func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions, []string) error) *cobra.Command {
+	opts := &StatusOptions{DVCOptions: newDVCOptions(f)}
+	cmd := &cobra.Command{
+		Use:   "status [<target>...] [--json] [-q]",
+		Short: "Show tracked data that changed, in DVC's words",
+		Long: `Compare every tracked output (or the targets) with the workspace and the
+cache, and print what changed as ` + "`dvc status`" + ` does: modified, deleted,
+not in cache. Unchanged files are not re-hashed: a table keyed by (inode,
+mtime, size) remembers their hashes.
+
+Exit status: 0; with -q, 1 when anything changed (as DVC).`,
+		Example: `  housectl data status
+  housectl data status -q || echo "data changed"
+  housectl data status --json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(cmd); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts, args)
+			}
+			return runStatus(opts, args)
+		},
+	}
+	opts.bind(cmd, true)
+	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing; exit 1 when anything changed")
+	return cmd
+}
+
+func runStatus(opts *StatusOptions, args []string) error {
+	r, err := opts.Repo()
+	if err != nil {
+		return err
+	}
+	st, err := r.Status(opts.Context, args, opts.Jobs)
+	if err != nil {
+		return err
+	}
+	switch {
+	case opts.Quiet:
+	case opts.JSON:
+		// DVC's shape: {"data/raw.dvc": [{"changed outs": {"data/raw": "modified"}}]}
+		out := map[string][]map[string]map[string]string{}
+		for _, s := range st {
+			if len(out[s.DvcFile]) == 0 {
+				out[s.DvcFile] = []map[string]map[string]string{{"changed outs": {}}}
+			}
+			out[s.DvcFile][0]["changed outs"][s.Path] = s.Status
+		}
+		if err := ui.WriteJSON(opts.IO.Out, out); err != nil {
+			return err
+		}
+	case len(st) == 0:
+		tracked, err := r.Tracked(args)
+		if err != nil {
+			return err
+		}
+		if len(tracked) == 0 {
+			fmt.Fprintln(opts.IO.Out, "There are no data or pipelines tracked in this project yet.")
+		} else {
+			fmt.Fprintln(opts.IO.Out, "Data and pipelines are up to date.")
+		}
+	default:
+		prev := ""
+		for _, s := range st {
+			if s.DvcFile != prev {
+				fmt.Fprintf(opts.IO.Out, "%s:\n\tchanged outs:\n", s.DvcFile)
+				prev = s.DvcFile
+			}
+			fmt.Fprintf(opts.IO.Out, "\t\t%-20s%s\n", s.Status+":", s.Path)
+		}
+	}
+	if opts.Quiet && len(st) > 0 {
+		return &cmdutil.ExitError{Code: cmdutil.ExitFailure}
+	}
+	return nil
+}
+
+// CheckoutOptions are the flags of `housectl data checkout`.
+type CheckoutOptions struct {
+	*DVCOptions
+	Force bool
+}
+
+// NewCmdCheckout returns `housectl data checkout`.
+func NewCmdCheckout(f *cmdutil.Factory, runF func(*CheckoutOptions, []string) error) *cobra.Command {
+	opts := &CheckoutOptions{DVCOptions: newDVCOptions(f)}
+	cmd := &cobra.Command{
+		Use:   "checkout [<target>...] [--force]",
+		Short: "Restore missing or modified tracked data from the cache",
+		Long: `Make tracked outputs (all, or the targets) match the cache, printing a line
+per change as DVC does: A (restored), M (replaced). A file is reflinked from
+the cache where the filesystem supports it, else copied, and verified. A cache
+object whose content no longer matches its name is reported as corrupt (exit
+3) and never checked out. Workspace changes that are not in the cache are
+kept unless --force.`,
+		Example: `  housectl data checkout
+  housectl data checkout data/california.csv`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(cmd); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts, args)
+			}
+			return runCheckout(opts, args)
+		},
+	}
+	opts.bind(cmd, false)
+	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "discard workspace changes that are not in the cache")
+	return cmd
+}
+
+func runCheckout(opts *CheckoutOptions, args []string) error {
+	r, err := opts.Repo()
+	if err != nil {
+		return err
+	}
+	changes, err := r.Checkout(opts.Context, args, dvc.CheckoutOptions{Jobs: opts.Jobs, Force: opts.Force})
+	for _, c := range changes {
+		fmt.Fprintf(opts.IO.Out, "%s\t%s\n", c.Kind, c.Path)
+	}
+	return err
+}
+
+// NewCmdRemote groups the remote verbs.
+func NewCmdRemote(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "remote <command>",
+		Short:   "Configure DVC remotes in .dvc/config",
+		Example: "  housectl data remote add -d storage /mnt/dvc-store",
+	}
+	var def, force bool
+	add := &cobra.Command{
+		Use:   "add <name> <url> [-d] [-f]",
+		Short: "Add a remote (a local or mounted directory)",
+		Long: `Record a remote in .dvc/config in DVC's format. A relative path is stored
+relative to .dvc/, as DVC does. -d makes it the default remote.`,
+		Example: "  housectl data remote add -d storage /mnt/dvc-store",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(_ *cobra.Command, args []string) error {
+			r, err := dvc.Find(".")
+			if err != nil {
+				return err
+			}
+			if err := r.AddRemote(args[0], args[1], def, force); err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IOStreams.Out, "remote %q added\n", args[0])
+			return nil
+		},
+	}
+	add.Flags().BoolVarP(&def, "default", "d", false, "make it the default remote")
+	add.Flags().BoolVarP(&force, "force", "f", false, "replace an existing remote's url")
+	list := &cobra.Command{
+		Use:     "list",
+		Short:   "List the remotes and their urls",
+		Example: "  housectl data remote list",
+		Args:    cmdutil.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			r, err := dvc.Find(".")
+			if err != nil {
+				return err
+			}
+			cfg, err := r.Config()
+			if err != nil {
+				return err
+			}
+			for _, name := range cfg.Remotes() {
+				fmt.Fprintf(f.IOStreams.Out, "%s\t%s\n", name, cfg.Get(dvc.RemoteSection(name), "url"))
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(add, list)
+	return cmd
+}
+
+// TransferOptions are the flags of push and pull.
+type TransferOptions struct {
+	*DVCOptions
+	Remote string
+	Force  bool
+}
+
+// NewCmdPush returns `housectl data push`.
+func NewCmdPush(f *cmdutil.Factory, runF func(*TransferOptions, []string) error) *cobra.Command {
+	return newTransferCmd(f, runF, true)
+}
+
+// NewCmdPull returns `housectl data pull`.
+func NewCmdPull(f *cmdutil.Factory, runF func(*TransferOptions, []string) error) *cobra.Command {
+	return newTransferCmd(f, runF, false)
+}
+
+func newTransferCmd(f *cmdutil.Factory, runF func(*TransferOptions, []string) error, push bool) *cobra.Command {
+	opts := &TransferOptions{DVCOptions: newDVCOptions(f)}
+	cmd := &cobra.Command{
+		Use:   "push [<target>...] [-r <remote>] [-j <jobs>] [--json]",
+		Short: "Upload cached data that the remote lacks",
+		Long: `Upload the objects of the tracked outputs (all, or the targets) that the
+remote does not have, in parallel, with DVC 3's layout (files/md5/<2>/<30>).
+Objects are verified as they are copied.`,
+		Example: `  housectl data push
+  housectl data push -r backup data/california.csv`,
+	}
+	if !push {
+		cmd.Use = "pull [<target>...] [-r <remote>] [-j <jobs>] [--force] [--json]"
+		cmd.Short = "Download missing data from the remote and check it out"
+		cmd.Long = `Download the objects the cache lacks from the remote, in parallel, verifying
+each, then check the outputs out (A/M lines as in checkout).`
+		cmd.Example = `  housectl data pull
+  housectl data pull -r backup data/california.csv`
+		cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "discard workspace changes that are not in the cache")
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := opts.check(cmd); err != nil {
+			return err
+		}
+		if runF != nil {
+			return runF(opts, args)
+		}
+		return runTransfer(opts, args, push)
+	}
+	opts.bind(cmd, true)
+	cmd.Flags().StringVarP(&opts.Remote, "remote", "r", "", "remote name (default: core.remote)")
+	return cmd
+}
+
+func runTransfer(opts *TransferOptions, args []string, push bool) error {
+	r, err := opts.Repo()
+	if err != nil {
+		return err
+	}
+	rem, err := r.Remote(opts.Remote)
+	if err != nil {
+		return err
+	}
+	desc := "pulling"
+	if push {
+		desc = "pushing"
+	}
+	to := dvc.TransferOptions{Jobs: opts.Jobs, Progress: func(n int) dvc.Counter { return opts.IO.NewCounter(n, desc) }}
+	var res *dvc.TransferResult
+	if push {
+		res, err = r.Push(opts.Context, rem, args, to)
+	} else {
+		res, err = r.Pull(opts.Context, rem, args, to, dvc.CheckoutOptions{Jobs: opts.Jobs, Force: opts.Force})
+	}
+	if res == nil {
+		return err
+	}
+	if opts.JSON {
+		if jerr := ui.WriteJSON(opts.IO.Out, res); jerr != nil {
+			return jerr
+		}
+		return err
+	}
+	for _, c := range res.Changes {
+		fmt.Fprintf(opts.IO.Out, "%s\t%s\n", c.Kind, c.Path)
+	}
+	switch {
+	case res.Transferred == 0 && len(res.Changes) == 0 && len(res.Missing) == 0 && err == nil:
+		fmt.Fprintln(opts.IO.Out, "Everything is up to date.")
+	case push:
+		fmt.Fprintf(opts.IO.Out, "%d file(s) pushed\n", res.Transferred)
+	default:
+		fmt.Fprintf(opts.IO.Out, "%d file(s) fetched and %d output(s) checked out\n", res.Transferred, len(res.Changes))
+	}
+	if len(res.Missing) > 0 {
+		err = errors.Join(err, fmt.Errorf("%d object(s) are in neither the cache nor remote %q: %s", len(res.Missing), res.Remote, strings.Join(res.Missing, ", ")))
+	}
+	return err
+}
