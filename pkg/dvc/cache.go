@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -53,6 +54,102 @@ func (c Cache) pathFor(id ID, legacy bool) string {
 		return c.LegacyPath(id)
 	}
 	return c.Path(id)
+}
+
+// SyncFS flushes the filesystem that holds dir (syncfs(2)): one call makes
+// every object written before it durable.
+func SyncFS(dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer unix.Close(fd)
+	if err := unix.Syncfs(fd); err != nil {
+		return &os.PathError{Op: "syncfs", Path: dir, Err: err}
+	}
+	return nil
+}
+
+// listing returns the set of DVC 3 objects in the cache, read from its 256
+// fan-out directories: cheaper than a stat per object for large trees.
+func (c Cache) listing() (map[ID]bool, error) {
+	base := filepath.Join(c.Dir, "files", "md5")
+	fans, err := os.ReadDir(base)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[ID]bool{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	set := map[ID]bool{}
+	for _, fan := range fans {
+		if !fan.IsDir() || len(fan.Name()) != 2 {
+			continue
+		}
+		ents, err := os.ReadDir(filepath.Join(base, fan.Name()))
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range ents {
+			if !strings.HasPrefix(e.Name(), ".") {
+				set[ID(fan.Name()+e.Name())] = true
+			}
+		}
+	}
+	return set, nil
+}
+
+// FanoutSignature hashes the mtimes of the fan-out directories (the <2>
+// level) that hold ids. Removing an object changes its directory's mtime,
+// so an unchanged signature proves that no object of ids was removed since
+// it was taken.
+func (c Cache) FanoutSignature(ids []ID) (uint64, error) {
+	var used [256]bool
+	var b [1]byte
+	for _, id := range ids {
+		if _, err := hex.Decode(b[:], []byte(id[:2])); err != nil {
+			return 0, fmt.Errorf("object id %q: %w", id, err)
+		}
+		used[b[0]] = true
+	}
+	h := uint64(14695981039346656037)
+	base := filepath.Join(c.Dir, "files", "md5")
+	for i, u := range used {
+		if !u {
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(base, fmt.Sprintf("%02x", i)), &st); err != nil {
+			return 0, err
+		}
+		for _, v := range []uint64{uint64(i), uint64(st.Mtim.Nano()), st.Ino} {
+			h ^= v
+			h *= 1099511628211
+		}
+	}
+	return h, nil
+}
+
+// HasAll reports whether every id is in the cache.
+func (c Cache) HasAll(ids []ID) bool {
+	if len(ids) < 512 {
+		for _, id := range ids {
+			if !c.Has(id, false) {
+				return false
+			}
+		}
+		return true
+	}
+	set, err := c.listing()
+	if err != nil {
+		return false
+	}
+	for _, id := range ids {
+		if !set[id] {
+			return false
+		}
+	}
+	return true
 }
 
 // Has reports whether the object is in the cache (not whether it is intact).
@@ -191,9 +288,8 @@ func copyVerified(src, dst string, mode fs.FileMode, want ...ID) (ID, error) {
 	if len(want) == 1 && got != want[0] {
 		return got, nil
 	}
-	if err := tmp.Sync(); err != nil {
-		return "", err
-	}
+	// No fsync per file: writers of many objects call SyncFS once before
+	// they record anything that points at them.
 	if err := tmp.Close(); err != nil {
 		return "", err
 	}
@@ -217,9 +313,6 @@ func writeObject(dst string, data []byte) error {
 		return err
 	}
 	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

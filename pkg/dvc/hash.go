@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // chunkSize is DVC's read size, and ours.
@@ -95,4 +97,72 @@ func IsTextBlock(b []byte) bool {
 		}
 	}
 	return float64(nontext)/float64(len(b)) <= 0.30
+}
+
+// hashPath hashes the file at path with raw system calls: no poller
+// registration, no finaliser, and a single read when it returns the whole
+// file (a short read of a regular file at its stat size is its end). It
+// returns the id and the file's stat, taken from the open descriptor.
+func hashPath(path string, legacy bool) (ID, *unix.Stat_t, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return "", nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return "", nil, &os.PathError{Op: "read", Path: path, Err: unix.EISDIR}
+	}
+	if legacy {
+		id, _, err := HashLegacyReader(fdReader(fd))
+		return id, &st, err
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	h := md5.New() //nolint:gosec
+	var total int64
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return "", nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n <= 0 {
+			break
+		}
+		h.Write(buf[:n])
+		total += int64(n)
+		if n < len(buf) && total == st.Size {
+			break
+		}
+	}
+	if total != st.Size {
+		return "", nil, fmt.Errorf("%s changed while it was being hashed", path)
+	}
+	return ID(hex.EncodeToString(h.Sum(nil))), &st, nil
+}
+
+// fdReader reads a raw descriptor.
+type fdReader int
+
+func (f fdReader) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(f), p)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			return 0, io.EOF
+		}
+		return n, nil
+	}
 }

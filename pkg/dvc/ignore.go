@@ -82,6 +82,9 @@ func (ig *Ignore) load(dir string) error {
 // Parent directories' .dvcignore files must have been loaded (Walk and
 // Check do that).
 func (ig *Ignore) Match(rel string, isDir bool) (bool, string) {
+	if len(ig.rules) == 0 && !strings.Contains(rel, ".") {
+		return false, "" // no rules, and no .git/.hg/.dvc component
+	}
 	parts := strings.Split(rel, "/")
 	for _, p := range parts {
 		if alwaysIgnored[p] {

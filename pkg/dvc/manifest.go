@@ -31,7 +31,11 @@ func (m Manifest) Sort() {
 // in order (md5, relpath), every character outside 0x20-0x7E escaped as
 // \uXXXX (astral characters as surrogate pairs), no trailing newline.
 func (m Manifest) Encode() []byte {
-	var b []byte
+	size := 2
+	for _, e := range m {
+		size += 64 + len(e.RelPath)
+	}
+	b := make([]byte, 0, size)
 	b = append(b, '[')
 	for i, e := range m {
 		if i > 0 {

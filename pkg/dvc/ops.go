@@ -1,6 +1,7 @@
 package dvc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -109,6 +110,10 @@ func (r *Repo) add(ctx context.Context, path string, opts AddOptions) (AddResult
 		o.MD5, o.Size, o.IsExec = fh.ID, fh.Size, fh.Exec
 	}
 
+	// The objects must be on disk before a .dvc file points at them.
+	if err := SyncFS(r.Cache.Dir); err != nil {
+		return AddResult{}, err
+	}
 	dvcPath := abs + FileSuffix
 	res := AddResult{Path: rel, DvcFile: r.Rel(dvcPath), MD5: o.MD5, Size: o.Size, NFiles: o.NFiles, Changed: true}
 	var f *File
@@ -129,8 +134,10 @@ func (r *Repo) add(ctx context.Context, path string, opts AddOptions) (AddResult
 	if err != nil {
 		return AddResult{}, err
 	}
-	if err := atomicfile.WriteFile(dvcPath, b, 0o644); err != nil {
-		return AddResult{}, err
+	if old, err := os.ReadFile(dvcPath); err != nil || !bytes.Equal(old, b) {
+		if err := atomicfile.WriteFile(dvcPath, b, 0o644); err != nil {
+			return AddResult{}, err
+		}
 	}
 	gi, wrote, err := addGitignore(abs)
 	if err != nil {
@@ -167,6 +174,10 @@ func (r *Repo) Tracked(targets []string) ([]Tracked, error) {
 			}
 			rel := r.Rel(p)
 			if d.IsDir() {
+				// A tracked output holds data, not .dvc files.
+				if _, err := os.Lstat(p + FileSuffix); err == nil {
+					return filepath.SkipDir
+				}
 				if err := r.Ignore.load(rel); err != nil {
 					return err
 				}
@@ -231,29 +242,32 @@ type OutStatus struct {
 }
 
 // workspaceID hashes what is at the output's path now; "" when missing.
-func (r *Repo) workspaceID(ctx context.Context, t Tracked, jobs int) (ID, error) {
+// For a directory it also returns the manifest.
+func (r *Repo) workspaceID(ctx context.Context, t Tracked, jobs int) (ID, Manifest, error) {
 	fi, err := os.Stat(t.Abs)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
+		return "", nil, nil
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	h := r.Hasher(jobs)
 	h.Legacy = t.Out.Legacy()
 	if fi.IsDir() {
 		tr, err := h.Dir(ctx, t.Abs)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
-		return tr.ID, nil
+		return tr.ID, tr.Manifest, nil
 	}
 	fh, err := h.file(t.Abs, fi)
-	return fh.ID, err
+	return fh.ID, nil, err
 }
 
-// inCache reports whether every object of the output is in the cache.
-func (r *Repo) inCache(t Tracked) bool {
+// inCache reports whether every object of the output is in the cache. m is
+// the output's manifest when the caller has it (it matched the workspace),
+// else nil and it is read from the cache.
+func (r *Repo) inCache(t Tracked, m Manifest) bool {
 	legacy := t.Out.Legacy()
 	if !r.Cache.Has(t.Out.MD5, legacy) {
 		return false
@@ -261,14 +275,28 @@ func (r *Repo) inCache(t Tracked) bool {
 	if !t.Out.MD5.IsDir() || legacy {
 		return true
 	}
-	m, err := r.Cache.ReadManifest(t.Out.MD5)
-	if err != nil {
-		return false
-	}
-	for _, e := range m {
-		if !r.Cache.Has(e.MD5, false) {
+	if m == nil {
+		var err error
+		if m, err = r.Cache.ReadManifest(t.Out.MD5); err != nil {
 			return false
 		}
+	}
+	ids := make([]ID, len(m))
+	for i, e := range m {
+		ids[i] = e.MD5
+	}
+	// Objects are write-once: once all were found, an unchanged fan-out
+	// signature proves none has been removed since.
+	if want, ok := r.State.Complete(t.Out.MD5); ok {
+		if sig, err := r.Cache.FanoutSignature(ids); err == nil && sig == want {
+			return true
+		}
+	}
+	if !r.Cache.HasAll(ids) {
+		return false
+	}
+	if sig, err := r.Cache.FanoutSignature(ids); err == nil {
+		r.State.SetComplete(t.Out.MD5, sig)
 	}
 	return true
 }
@@ -286,7 +314,7 @@ func (r *Repo) Status(ctx context.Context, targets []string, jobs int) ([]OutSta
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		id, err := r.workspaceID(ctx, t, jobs)
+		id, m, err := r.workspaceID(ctx, t, jobs)
 		if err != nil {
 			return nil, err
 		}
@@ -296,7 +324,7 @@ func (r *Repo) Status(ctx context.Context, targets []string, jobs int) ([]OutSta
 			st = StatusDeleted
 		case id != t.Out.MD5:
 			st = StatusModified
-		case !r.inCache(t):
+		case !r.inCache(t, m):
 			st = StatusNotInCache
 		}
 		if st != "" {
@@ -354,7 +382,7 @@ func (r *Repo) checkout(ctx context.Context, targets []string, opts CheckoutOpti
 		if err := ctx.Err(); err != nil {
 			return changes, err
 		}
-		id, err := r.workspaceID(ctx, t, opts.Jobs)
+		id, _, err := r.workspaceID(ctx, t, opts.Jobs)
 		if err != nil {
 			return changes, err
 		}
@@ -378,6 +406,11 @@ func (r *Repo) checkout(ctx context.Context, targets []string, opts CheckoutOpti
 			return changes, err
 		}
 		changes = append(changes, Change{Kind: kind, Path: t.Rel(r)})
+	}
+	if len(changes) > 0 {
+		if err := SyncFS(r.Root); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return changes, errors.Join(errs...)
 }

@@ -233,6 +233,11 @@ func (r *Repo) Push(ctx context.Context, rem Remote, targets []string, opts Tran
 	res.UpToDate = len(want) - len(todo)
 	n, err := transfer(ctx, todo, opts, func(id ID) (bool, error) { return true, rem.Put(ctx, id, r.Cache.Path(id)) })
 	res.Transferred = n
+	if err == nil && n > 0 {
+		if l, ok := rem.(*LocalRemote); ok {
+			err = SyncFS(l.Dir)
+		}
+	}
 	return res, err
 }
 
@@ -294,6 +299,9 @@ func (r *Repo) Pull(ctx context.Context, rem Remote, targets []string, opts Tran
 		return true, rem.Get(ctx, id, r.Cache.Path(id))
 	})
 	res.Transferred += n
+	if err == nil && n > 0 {
+		err = SyncFS(r.Cache.Dir)
+	}
 	if err != nil {
 		return res, err
 	}

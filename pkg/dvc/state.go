@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/housectl/housectl/pkg/atomicfile"
 )
 
@@ -38,8 +40,11 @@ type State struct {
 	path    string
 	mu      sync.Mutex
 	entries map[string]stateEntry
-	savedAt int64 // ns, from the file
-	dirty   bool
+	// complete maps a directory id whose objects were all found in the
+	// cache to a signature of the fan-out directories holding them.
+	complete map[ID]uint64
+	savedAt  int64 // ns, from the file
+	dirty    bool
 }
 
 type stateEntry struct {
@@ -49,7 +54,7 @@ type stateEntry struct {
 
 // OpenState loads the table at path; a missing or unreadable one is empty.
 func OpenState(path string) *State {
-	s := &State{path: path, entries: map[string]stateEntry{}}
+	s := &State{path: path, entries: map[string]stateEntry{}, complete: map[ID]uint64{}}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return s
@@ -65,21 +70,39 @@ func OpenState(path string) *State {
 	}
 	s.savedAt, _ = strconv.ParseInt(head[2], 10, 64)
 	for sc.Scan() {
-		// inode mtime size id "quoted path"
-		f := strings.SplitN(sc.Text(), " ", 5)
-		if len(f) != 5 {
+		if c, ok := strings.CutPrefix(sc.Text(), "complete "); ok {
+			id, sig, _ := strings.Cut(c, " ")
+			if n, err := strconv.ParseUint(sig, 10, 64); err == nil {
+				s.complete[ID(id)] = n
+			}
 			continue
 		}
+		// inode mtime size id "quoted path"
+		var f [5]string
+		rest := sc.Text()
+		for i := range 4 {
+			f[i], rest, _ = strings.Cut(rest, " ")
+		}
+		f[4] = rest
 		ino, e1 := strconv.ParseUint(f[0], 10, 64)
 		mt, e2 := strconv.ParseInt(f[1], 10, 64)
 		sz, e3 := strconv.ParseInt(f[2], 10, 64)
-		p, e4 := strconv.Unquote(f[4])
+		p, e4 := unquote(f[4])
 		if e1 != nil || e2 != nil || e3 != nil || e4 != nil || len(f[3]) < 32 {
 			continue
 		}
 		s.entries[p] = stateEntry{key: stateKey{ino, mt, sz}, id: ID(f[3])}
 	}
 	return s
+}
+
+// unquote is strconv.Unquote with a fast path for quoted strings that
+// need no unescaping.
+func unquote(q string) (string, error) {
+	if len(q) >= 2 && q[0] == '"' && q[len(q)-1] == '"' && !strings.ContainsAny(q[1:len(q)-1], `\"`) {
+		return q[1 : len(q)-1], nil
+	}
+	return strconv.Unquote(q)
 }
 
 func keyOf(fi fs.FileInfo) stateKey {
@@ -90,16 +113,21 @@ func keyOf(fi fs.FileInfo) stateKey {
 	return k
 }
 
+func keyOfStat(st *unix.Stat_t) stateKey {
+	return stateKey{Inode: st.Ino, Mtime: st.Mtim.Nano(), Size: st.Size}
+}
+
 // Get returns the remembered id of the file at path if fi says it has not
 // changed since.
-func (s *State) Get(path string, fi fs.FileInfo) (ID, bool) {
+func (s *State) Get(path string, fi fs.FileInfo) (ID, bool) { return s.get(path, keyOf(fi)) }
+
+func (s *State) get(path string, k stateKey) (ID, bool) {
 	if s == nil {
 		return "", false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.entries[path]
-	k := keyOf(fi)
 	if !ok || e.key != k || k.Mtime >= s.savedAt {
 		return "", false
 	}
@@ -107,18 +135,44 @@ func (s *State) Get(path string, fi fs.FileInfo) (ID, bool) {
 }
 
 // Put remembers the id of the file at path.
-func (s *State) Put(path string, fi fs.FileInfo, id ID) {
+func (s *State) Put(path string, fi fs.FileInfo, id ID) { s.put(path, keyOf(fi), id) }
+
+func (s *State) put(path string, k stateKey, id ID) {
 	if s == nil {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := keyOf(fi)
 	if e, ok := s.entries[path]; ok && e.key == k && e.id == id {
 		return
 	}
 	s.entries[path] = stateEntry{key: k, id: id}
 	s.dirty = true
+}
+
+// Complete returns the fan-out signature recorded when every object of the
+// directory id was last found in the cache.
+func (s *State) Complete(id ID) (uint64, bool) {
+	if s == nil {
+		return 0, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sig, ok := s.complete[id]
+	return sig, ok
+}
+
+// SetComplete records that every object of the directory id is cached.
+func (s *State) SetComplete(id ID, sig uint64) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.complete[id] != sig {
+		s.complete[id] = sig
+		s.dirty = true
+	}
 }
 
 // Save writes the table if it changed, or if entries were too new to be
@@ -146,6 +200,9 @@ func (s *State) Save() error {
 	fmt.Fprintf(&b, "%s %d\n", stateHeader, now)
 	for p, e := range s.entries {
 		fmt.Fprintf(&b, "%d %d %d %s %s\n", e.key.Inode, e.key.Mtime, e.key.Size, e.id, strconv.Quote(p))
+	}
+	for id, sig := range s.complete {
+		fmt.Fprintf(&b, "complete %s %d\n", id, sig)
 	}
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 )
 
 // FileHash is one hashed file.
@@ -68,31 +69,43 @@ func (h *Hasher) File(abs string) (FileHash, error) {
 }
 
 func (h *Hasher) file(abs string, fi fs.FileInfo) (FileHash, error) {
-	fh := FileHash{Size: fi.Size(), Exec: fi.Mode().Perm()&0o111 != 0}
-	key := h.rel(abs)
-	hash := HashReader
-	if h.Legacy {
-		key, hash = "md5-dos2unix:"+key, HashLegacyReader
-	}
+	key := h.stateKey(abs)
 	if id, ok := h.State.Get(key, fi); ok {
-		fh.ID = id
-		return fh, nil
+		return FileHash{ID: id, Size: fi.Size(), Exec: fi.Mode().Perm()&0o111 != 0}, nil
 	}
-	f, err := os.Open(abs)
+	return h.hashAndRemember(abs, key)
+}
+
+func (h *Hasher) stateKey(abs string) string {
+	if h.Legacy {
+		return "md5-dos2unix:" + h.rel(abs)
+	}
+	return h.rel(abs)
+}
+
+// hashAndRemember reads the file and records its id in the state.
+func (h *Hasher) hashAndRemember(abs, key string) (FileHash, error) {
+	id, st, err := hashPath(abs, h.Legacy)
 	if err != nil {
 		return FileHash{}, err
 	}
-	id, n, err := hash(f)
-	f.Close()
-	if err != nil {
-		return FileHash{}, fmt.Errorf("hash %s: %w", abs, err)
+	h.State.put(key, keyOfStat(st), id)
+	return FileHash{ID: id, Size: st.Size, Exec: st.Mode&0o111 != 0}, nil
+}
+
+// walkedFile hashes a file found by Dir: a stat only when the state table
+// may answer without reading it.
+func (h *Hasher) walkedFile(abs, key string) (FileHash, error) {
+	if h.State != nil {
+		var st unix.Stat_t
+		if err := unix.Stat(abs, &st); err != nil {
+			return FileHash{}, &os.PathError{Op: "stat", Path: abs, Err: err}
+		}
+		if id, ok := h.State.get(key, keyOfStat(&st)); ok {
+			return FileHash{ID: id, Size: st.Size, Exec: st.Mode&0o111 != 0}, nil
+		}
 	}
-	if n != fi.Size() {
-		return FileHash{}, fmt.Errorf("%s changed while it was being hashed", abs)
-	}
-	fh.ID = id
-	h.State.Put(key, fi, id)
-	return fh, nil
+	return h.hashAndRemember(abs, key)
 }
 
 // Dir hashes every file under abs that is not ignored, in parallel, and
@@ -101,8 +114,8 @@ func (h *Hasher) file(abs string, fi fs.FileInfo) (FileHash, error) {
 func (h *Hasher) Dir(ctx context.Context, abs string) (*Tree, error) {
 	type job struct {
 		abs string
-		rel string
-		fi  fs.FileInfo
+		rel string // relative to the hashed directory
+		key string // state key: relative to the root
 	}
 	var jobs []job
 	relDir := h.rel(abs)
@@ -133,14 +146,19 @@ func (h *Hasher) Dir(ctx context.Context, abs string) (*Tree, error) {
 		if d.IsDir() {
 			return nil
 		}
-		fi, err := os.Stat(p) // follows a symlink to its file
-		if err != nil {
-			return err
+		if !d.Type().IsRegular() {
+			// A symlink counts when it leads to a regular file (DVC hashes
+			// its target's content); devices, sockets and pipes do not.
+			fi, err := os.Stat(p)
+			if err != nil || !fi.Mode().IsRegular() {
+				return nil
+			}
 		}
-		if !fi.Mode().IsRegular() {
-			return nil
+		key := rel
+		if h.Legacy {
+			key = "md5-dos2unix:" + rel
 		}
-		jobs = append(jobs, job{abs: p, rel: strings.TrimPrefix(rel, relDir+"/"), fi: fi})
+		jobs = append(jobs, job{abs: p, rel: strings.TrimPrefix(rel, relDir+"/"), key: key})
 		return nil
 	})
 	if err != nil {
@@ -154,7 +172,7 @@ func (h *Hasher) Dir(ctx context.Context, abs string) (*Tree, error) {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			fh, err := h.file(j.abs, j.fi)
+			fh, err := h.walkedFile(j.abs, j.key)
 			if err != nil {
 				return err
 			}
