@@ -28,10 +28,13 @@ build: ## build bin/housectl with version information
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/housectl
 
 .PHONY: demo
-demo: build ## build, fetch the data, validate it
+demo: build ## build, fetch and version the data, validate it
 	@echo "== housectl $$($(BIN) version --json | sed -n 's/.*"version": "\(.*\)".*/\1/p'): fetching from $(DATA_URL)"
 	HOUSECTL_DATA_URL='$(DATA_URL)' $(BIN) data fetch
 	$(BIN) data validate
+	@echo "== versioned as DVC 3 does (data/california.csv.dvc, .dvc/cache):"
+	cat data/california.csv.dvc
+	$(BIN) data status
 	@echo "== a second fetch finds everything in place:"
 	HOUSECTL_DATA_URL='$(DATA_URL)' $(BIN) data fetch
 
@@ -92,6 +95,7 @@ snapshot: $(TOOLS)/goreleaser ## goreleaser build --snapshot for this platform
 bench: build ## Go benchmarks, then side-by-side scripts; see docs/BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/... | tee bin/bench-go.txt
 	scripts/bench-startup.sh $(BIN)
+	scripts/bench-hash.sh $(BIN)
 
 .PHONY: parity
 parity: build ## check the derived frame against scikit-learn (Debian python3-sklearn)

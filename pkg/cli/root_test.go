@@ -13,6 +13,7 @@ import (
 	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/data"
 	"github.com/housectl/housectl/pkg/dataset"
+	"github.com/housectl/housectl/pkg/dvc"
 	"github.com/housectl/housectl/pkg/ui"
 )
 
@@ -33,6 +34,7 @@ func TestExitCode(t *testing.T) {
 		{"cobra unknown command", bg, errors.New(`unknown command "x" for "housectl"`), 2},
 		{"checksum", bg, fmt.Errorf("fetch: %w", &data.ChecksumError{}), 3},
 		{"archive", bg, &data.ArchiveError{Reason: "x"}, 3},
+		{"corrupt cache object", bg, fmt.Errorf("checkout: %w", &dvc.CorruptError{ID: "x"}), 3},
 		{"invalid data", bg, &dataset.ValidationError{Report: &dataset.Report{}}, 4},
 		{"explicit", bg, &cmdutil.ExitError{Code: 4}, 4},
 		{"canceled error", bg, fmt.Errorf("x: %w", context.Canceled), 130},
