@@ -83,3 +83,22 @@ func TestWriteJSON(t *testing.T) {
 		t.Errorf("%q", b.String())
 	}
 }
+
+func TestCounter(t *testing.T) {
+	s, _, _, errOut := Test()
+	c := s.NewCounter(3, "pushing")
+	c.Add(3)
+	c.Finish()
+	if errOut.Len() != 0 {
+		t.Errorf("counter drawn on a pipe: %q", errOut)
+	}
+	s, _, _, errOut = Test()
+	s.SetStderrTTY(true)
+	c = s.NewCounter(3, "pushing")
+	c.Add(2)
+	c.Add(1)
+	c.Finish()
+	if got := errOut.String(); !strings.Contains(got, "pushing") || !strings.Contains(got, "(3/3") || !strings.Contains(got, "files/s") {
+		t.Errorf("terminal counter %q", got)
+	}
+}
