@@ -40,11 +40,7 @@ type AddResult struct {
 // and adds "/name" to the parent's .gitignore, as `dvc add` does. It holds
 // the repository lock while it works.
 func (r *Repo) Add(ctx context.Context, paths []string, opts AddOptions) ([]AddResult, error) {
-	wait := opts.LockWait
-	if wait == 0 {
-		wait = DefaultLockWait
-	}
-	unlock, err := r.Lock(ctx, wait)
+	unlock, err := r.Lock(ctx, opts.LockWait)
 	if err != nil {
 		return nil, err
 	}
@@ -357,11 +353,7 @@ var ErrUncommitted = errors.New("workspace has changes that are not in the cache
 // A corrupt cache object is never checked out: the other outputs are, and
 // the error lists the corrupt ones.
 func (r *Repo) Checkout(ctx context.Context, targets []string, opts CheckoutOptions) ([]Change, error) {
-	wait := opts.LockWait
-	if wait == 0 {
-		wait = DefaultLockWait
-	}
-	unlock, err := r.Lock(ctx, wait)
+	unlock, err := r.Lock(ctx, opts.LockWait)
 	if err != nil {
 		return nil, err
 	}

@@ -243,11 +243,7 @@ func (r *Repo) Push(ctx context.Context, rem Remote, targets []string, opts Tran
 
 // Pull downloads the objects the cache lacks, then checks the outputs out.
 func (r *Repo) Pull(ctx context.Context, rem Remote, targets []string, opts TransferOptions, co CheckoutOptions) (*TransferResult, error) {
-	wait := opts.LockWait
-	if wait == 0 {
-		wait = DefaultLockWait
-	}
-	unlock, err := r.Lock(ctx, wait)
+	unlock, err := r.Lock(ctx, opts.LockWait)
 	if err != nil {
 		return nil, err
 	}

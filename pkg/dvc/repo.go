@@ -103,8 +103,11 @@ func Init(root string) ([]string, error) {
 }
 
 // Lock takes the repository lock (.dvc/tmp/lock, the file DVC locks too),
-// waiting up to wait for another process to release it.
+// waiting up to wait (0: DefaultLockWait) for another process to release it.
 func (r *Repo) Lock(ctx context.Context, wait time.Duration) (unlock func(), err error) {
+	if wait == 0 {
+		wait = DefaultLockWait
+	}
 	p := filepath.Join(r.Dir(), "tmp", "lock")
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return nil, err
