@@ -8,12 +8,16 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/housectl/housectl/pkg/data"
+	"github.com/housectl/housectl/pkg/dataset"
+	"github.com/housectl/housectl/pkg/model"
 )
 
 // ArchiveSHA256 is the digest of the real cal_housing.tgz.
@@ -77,6 +81,52 @@ func CaliforniaFrame(tb testing.TB) []byte {
 	}
 	tb.Fatalf("the archive has no %s", data.CaliforniaMember)
 	return nil
+}
+
+// California returns the real frame as a column-major feature matrix and
+// the target, split by dataset.TrainTestSplit(n, 0.2, 42) when split is
+// true (train, then test), else all rows in the first pair.
+func California(tb testing.TB, split bool) (X model.Matrix, y []float64, Xt model.Matrix, yt []float64) {
+	tb.Helper()
+	recs, err := csv.NewReader(bytes.NewReader(CaliforniaFrame(tb))).ReadAll()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	recs = recs[1:]
+	all := make([]int, len(recs))
+	for i := range all {
+		all[i] = i
+	}
+	mk := func(idx []int) (model.Matrix, []float64) {
+		n := len(idx)
+		m := model.Matrix{Rows: n, Cols: 8, Data: make([]float64, n*8)}
+		t := make([]float64, n)
+		for i, r := range idx {
+			for j := range 9 {
+				v, err := strconv.ParseFloat(recs[r][j], 64)
+				if err != nil {
+					tb.Fatal(err)
+				}
+				if j == 8 {
+					t[i] = v
+				} else {
+					m.Data[j*n+i] = v
+				}
+			}
+		}
+		return m, t
+	}
+	if !split {
+		X, y = mk(all)
+		return X, y, model.Matrix{}, nil
+	}
+	s, err := dataset.TrainTestSplit(len(recs), 0.2, 42)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	X, y = mk(s.Train)
+	Xt, yt = mk(s.Test)
+	return X, y, Xt, yt
 }
 
 // GeronCSV returns the path of the dirty geron_housing.csv.

@@ -77,7 +77,7 @@ func Compute(truth, pred []float64) map[string]float64 {
 	return m
 }
 
-// Mean and population standard deviation of xs.
+// MeanStd returns the mean and population standard deviation of xs.
 func MeanStd(xs []float64) (mean, std float64) {
 	for _, x := range xs {
 		mean += x

@@ -10,7 +10,7 @@ func TestCompute(t *testing.T) {
 	pred := []float64{2.5, 0.0, 2, 8}
 	m := Compute(truth, pred)
 	// scikit-learn: mean_squared_error 0.375, mean_absolute_error 0.5, r2_score 0.9486081370449679
-	want := map[string]float64{RMSE: math.Sqrt(0.375), MAE: 0.5, R2: 0.9486081370449679, MAPE: 100 * (0.5/3 + 0.5/0.5 + 0 + 1.0/7) / 4}
+	want := map[string]float64{RMSE: math.Sqrt(0.375), MAE: 0.5, R2: 0.9486081370449679, MAPE: 100 * (0.5/3 + 1 + 0 + 1.0/7) / 4} // |-0.5-0|/0.5 = 1
 	for k, w := range want {
 		if math.Abs(m[k]-w) > 1e-12 {
 			t.Errorf("%s = %v, want %v", k, m[k], w)

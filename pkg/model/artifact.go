@@ -202,8 +202,12 @@ type Reader struct {
 // NewReader reads b.
 func NewReader(b []byte) *Reader { return &Reader{b: b} }
 
-// Err is the first error met, or an error if bytes are left over.
-func (r *Reader) Err() error {
+// Err is the first error met so far.
+func (r *Reader) Err() error { return r.err }
+
+// Done is Err, and also an error when bytes are left over: call it once
+// the whole payload should have been read.
+func (r *Reader) Done() error {
 	if r.err == nil && len(r.b) != 0 {
 		return fmt.Errorf("%d unexpected trailing bytes", len(r.b))
 	}

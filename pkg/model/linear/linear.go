@@ -271,7 +271,7 @@ func Decode(payload []byte, nfeat int) (model.Model, error) {
 	m := &Model{Coef: r.Floats(nfeat)}
 	ic := r.Floats(1)
 	m.std = r.Floats(nfeat)
-	if err := r.Err(); err != nil {
+	if err := r.Done(); err != nil {
 		return nil, err
 	}
 	if len(m.Coef) != nfeat || len(ic) != 1 {

@@ -1,42 +1,17 @@
 package linear
 
 import (
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"math"
 	"math/rand/v2"
-	"strconv"
 	"testing"
 
 	"github.com/housectl/housectl/internal/testenv"
 	"github.com/housectl/housectl/pkg/model"
 )
 
-// california loads the real frame (derived in memory) as X, y.
 func california(t testing.TB) (model.Matrix, []float64) {
-	t.Helper()
-	recs, err := csv.NewReader(bytes.NewReader(testenv.CaliforniaFrame(t))).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs = recs[1:]
-	n := len(recs)
-	X := model.Matrix{Rows: n, Cols: 8, Data: make([]float64, n*8)}
-	y := make([]float64, n)
-	for i, r := range recs {
-		for j := range 9 {
-			v, err := strconv.ParseFloat(r[j], 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if j == 8 {
-				y[i] = v
-			} else {
-				X.Data[j*n+i] = v
-			}
-		}
-	}
+	X, y, _, _ := testenv.California(t, false)
 	return X, y
 }
 

@@ -1,0 +1,295 @@
+// Package gbt fits histogram-based gradient-boosted regression trees with
+// the least-squares loss, as scikit-learn's HistGradientBoostingRegressor
+// does: features binned to at most 255 bins, trees grown leaf-wise,
+// shrinkage, L2 regularisation, and early stopping on a held-out
+// validation fraction.
+package gbt
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+
+	"github.com/housectl/housectl/pkg/model"
+	"github.com/housectl/housectl/pkg/model/tree"
+)
+
+// Kind is the model kind name.
+const Kind = "gradient_boosting"
+
+// Params configure the fit.
+type Params struct {
+	LearningRate float64 `json:"learning_rate"`
+	MaxIter      int     `json:"max_iter"`
+	// MaxLeafNodes bounds each tree's leaves (grown best-first); 0 means
+	// unbounded (then MaxDepth should be set).
+	MaxLeafNodes   int     `json:"max_leaf_nodes"`
+	MaxDepth       int     `json:"max_depth"`
+	MinSamplesLeaf int     `json:"min_samples_leaf"`
+	L2             float64 `json:"l2_regularization"`
+	MaxBins        int     `json:"max_bins"`
+	// EarlyStopping holds out ValidationFraction of the rows and stops when
+	// the validation loss has not improved by Tol for NIterNoChange
+	// iterations; the model keeps the best iteration's trees.
+	EarlyStopping      bool    `json:"early_stopping"`
+	ValidationFraction float64 `json:"validation_fraction"`
+	NIterNoChange      int     `json:"n_iter_no_change"`
+	Tol                float64 `json:"tol"`
+}
+
+// Defaults meet the product targets on California Housing (docs/BENCHMARKS.md).
+func Defaults() Params {
+	return Params{
+		LearningRate: 0.1, MaxIter: 300, MaxLeafNodes: 31, MinSamplesLeaf: 20, MaxBins: 255,
+		EarlyStopping: true, ValidationFraction: 0.1, NIterNoChange: 10, Tol: 1e-7,
+	}
+}
+
+// Validate checks the parameters.
+func (p Params) Validate() error {
+	switch {
+	case !(p.LearningRate > 0 && p.LearningRate <= 1):
+		return fmt.Errorf("learning_rate must be in (0, 1], got %v", p.LearningRate)
+	case p.MaxIter < 1:
+		return fmt.Errorf("max_iter must be at least 1, got %d", p.MaxIter)
+	case p.MaxLeafNodes == 0 && p.MaxDepth == 0:
+		return fmt.Errorf("set max_leaf_nodes or max_depth: unbounded boosted trees overfit")
+	case p.MinSamplesLeaf < 1:
+		return fmt.Errorf("min_samples_leaf must be at least 1, got %d", p.MinSamplesLeaf)
+	case p.MaxBins < 2 || p.MaxBins > 255:
+		return fmt.Errorf("max_bins must be between 2 and 255, got %d", p.MaxBins)
+	case p.EarlyStopping && !(p.ValidationFraction > 0 && p.ValidationFraction < 1):
+		return fmt.Errorf("validation_fraction must be in (0, 1), got %v", p.ValidationFraction)
+	case p.EarlyStopping && p.NIterNoChange < 1:
+		return fmt.Errorf("n_iter_no_change must be at least 1, got %d", p.NIterNoChange)
+	case p.Tol < 0:
+		return fmt.Errorf("tol must be 0 or positive, got %v", p.Tol)
+	}
+	return tree.Params{MaxDepth: p.MaxDepth, MaxLeaves: p.MaxLeafNodes, MinSamplesLeaf: float64(p.MinSamplesLeaf),
+		MinSamplesSplit: 2, L2: p.L2}.Validate(1)
+}
+
+// Trainer fits boosted models.
+type Trainer struct{ Params Params }
+
+// Kind implements model.Trainer.
+func (Trainer) Kind() string { return Kind }
+
+// Fit implements model.Trainer.
+func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts model.FitOptions) (model.Model, error) {
+	X.Check()
+	p := t.Params
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	n := X.Rows
+	trainRows, validRows := make([]int32, 0, n), []int32(nil)
+	if p.EarlyStopping {
+		perm := opts.Rand.Perm(n)
+		nv := int(math.Ceil(p.ValidationFraction * float64(n)))
+		if nv < 1 || n-nv < 2*p.MinSamplesLeaf {
+			return nil, fmt.Errorf("%d rows are too few to hold out a validation fraction of %v", n, p.ValidationFraction)
+		}
+		for i, r := range perm {
+			if i < nv {
+				validRows = append(validRows, int32(r))
+			} else {
+				trainRows = append(trainRows, int32(r))
+			}
+		}
+		slices.Sort(validRows)
+		slices.Sort(trainRows)
+	} else {
+		for i := range n {
+			trainRows = append(trainRows, int32(i))
+		}
+	}
+	// Bin on the training rows only, as scikit-learn does.
+	fit := model.Matrix{Rows: len(trainRows), Cols: X.Cols, Data: make([]float64, len(trainRows)*X.Cols)}
+	for j := range X.Cols {
+		src, dst := X.Col(j), fit.Col(j)
+		for i, r := range trainRows {
+			dst[i] = src[r]
+		}
+	}
+	binner, err := tree.NewBinner(fit, p.MaxBins)
+	if err != nil {
+		return nil, err
+	}
+	codes := binner.Bin(X)
+	nbins := make([]int, X.Cols)
+	for j := range nbins {
+		nbins[j] = binner.NumBins(j)
+	}
+	gr := tree.NewGrower(codes, n, nbins, tree.Params{
+		MaxDepth: p.MaxDepth, MaxLeaves: p.MaxLeafNodes, MinSamplesLeaf: float64(p.MinSamplesLeaf),
+		MinSamplesSplit: 2, L2: p.L2,
+	})
+	gr.Workers = opts.Workers
+
+	var base float64
+	for _, r := range trainRows {
+		base += y[r]
+	}
+	base /= float64(len(trainRows))
+	raw := make([]float64, n)
+	for i := range raw {
+		raw[i] = base
+	}
+	grad := make([]float64, n)
+	ones := make([]float64, n)
+	for i := range ones {
+		ones[i] = 1
+	}
+	m := &Model{binner: binner, Base: base}
+	rows := make([]int32, len(trainRows))
+	best, bestIter := math.Inf(1), 0
+	for it := range p.MaxIter {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		for _, r := range trainRows {
+			grad[r] = y[r] - raw[r]
+		}
+		copy(rows, trainRows)
+		tr := gr.Grow(rows, grad, ones, opts.Rand)
+		for i := range tr.Values {
+			tr.Values[i] *= p.LearningRate
+		}
+		m.Trees = append(m.Trees, tr)
+		trainLoss := update(tr, codes, n, trainRows, raw, y)
+		validLoss := math.NaN()
+		if p.EarlyStopping {
+			validLoss = update(tr, codes, n, validRows, raw, y)
+		}
+		m.TrainLoss = append(m.TrainLoss, trainLoss)
+		m.ValidLoss = append(m.ValidLoss, validLoss)
+		if opts.Progress != nil {
+			opts.Progress(model.Event{Stage: "iteration", Step: it + 1, Total: p.MaxIter, Train: trainLoss, Valid: validLoss})
+		}
+		if !p.EarlyStopping {
+			continue
+		}
+		if validLoss < best-p.Tol {
+			best, bestIter = validLoss, it
+		} else if it-bestIter >= p.NIterNoChange {
+			break
+		}
+	}
+	if p.EarlyStopping {
+		m.Trees = m.Trees[:bestIter+1] // keep the best iteration
+		m.BestIteration = bestIter + 1
+	} else {
+		m.BestIteration = len(m.Trees)
+	}
+	m.gain = gr.Gain
+	return m, nil
+}
+
+// update adds the tree's output to raw for rows and returns their half
+// mean squared error (scikit-learn's loss).
+func update(t *tree.Tree, codes []uint8, n int, rows []int32, raw, y []float64) float64 {
+	var sse float64
+	for _, r := range rows {
+		raw[r] += t.PredictColumnar(codes, n, int(r))
+		d := y[r] - raw[r]
+		sse += d * d
+	}
+	return sse / float64(len(rows)) / 2
+}
+
+// Model is a fitted boosted ensemble: Base + Σ trees.
+type Model struct {
+	Base  float64
+	Trees []*tree.Tree
+	// TrainLoss and ValidLoss are the half mean squared error after each
+	// iteration (ValidLoss NaN without early stopping); not serialised.
+	TrainLoss, ValidLoss []float64
+	// BestIteration is the number of trees kept.
+	BestIteration int
+
+	binner *tree.Binner
+	gain   []float64
+}
+
+// Kind implements model.Model.
+func (*Model) Kind() string { return Kind }
+
+// NumFeatures implements model.Model.
+func (m *Model) NumFeatures() int { return len(m.binner.Edges) }
+
+// Predict implements model.Model. It does not allocate.
+func (m *Model) Predict(row []float64) float64 {
+	var buf [tree.MaxFeatures]uint8
+	codes := buf[:len(m.binner.Edges)]
+	for j := range codes {
+		codes[j] = m.binner.Code(j, row[j])
+	}
+	var s float64 // trees first, then the base: the order PredictBatch uses
+	for _, t := range m.Trees {
+		s += t.Predict(codes)
+	}
+	return m.Base + s
+}
+
+// PredictBatch implements model.Model, using every CPU.
+func (m *Model) PredictBatch(X model.Matrix, dst []float64) {
+	tree.Ensemble(m.binner, m.Trees, X, dst, m.Base, 1, runtime.GOMAXPROCS(0))
+}
+
+// Importances are each feature's share of the split gain.
+func (m *Model) Importances() []float64 { return normalize(m.gain, len(m.binner.Edges)) }
+
+func normalize(g []float64, n int) []float64 {
+	out := make([]float64, n)
+	var s float64
+	for _, v := range g {
+		s += v
+	}
+	if s > 0 {
+		for i, v := range g {
+			out[i] = v / s
+		}
+	}
+	return out
+}
+
+// AppendBinary implements model.Model: bins, base, gains, trees.
+func (m *Model) AppendBinary(b []byte) []byte {
+	b = m.binner.AppendBinary(b)
+	b = model.AppendFloats(b, []float64{m.Base})
+	b = model.AppendFloats(b, m.gain)
+	b = model.AppendFloats(b, []float64{float64(len(m.Trees))})
+	for _, t := range m.Trees {
+		b = t.AppendBinary(b)
+	}
+	return b
+}
+
+// Decode reads a payload written by AppendBinary.
+func Decode(payload []byte, nfeat int) (model.Model, error) {
+	r := model.NewReader(payload)
+	binner, err := tree.ReadBinner(r, nfeat)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{binner: binner}
+	base := r.Floats(1)
+	m.gain = r.Floats(nfeat)
+	nt := r.Floats(1)
+	if r.Err() != nil || len(base) != 1 || len(nt) != 1 || nt[0] < 0 || nt[0] > 1e6 {
+		return nil, fmt.Errorf("bad ensemble header")
+	}
+	m.Base = base[0]
+	for range int(nt[0]) {
+		t, err := tree.ReadTree(r, nfeat)
+		if err != nil {
+			return nil, err
+		}
+		m.Trees = append(m.Trees, t)
+	}
+	m.BestIteration = len(m.Trees)
+	return m, r.Done()
+}

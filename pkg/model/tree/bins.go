@@ -1,0 +1,182 @@
+// Package tree holds the histogram regression tree that the random forest
+// and gradient boosting share: feature binning, the grower, and the flat
+// tree used for prediction.
+//
+// Features are binned once into at most 255 bins (uint8 codes). A split
+// sends code <= Bin to the left. A tree is a flat slice of 8-byte nodes in
+// preorder (the left child follows its parent), leaf values apart; a row
+// is binned once per prediction and the walk compares small integers, so
+// prediction does not allocate.
+package tree
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/housectl/housectl/pkg/model"
+)
+
+// MaxBins is the most bins a feature can have (codes are uint8).
+const MaxBins = 256
+
+// MaxFeatures bounds the number of features: a row's codes live on the
+// stack during prediction.
+const MaxFeatures = 512
+
+// Binner maps raw values to bin codes. Edges[j] are feature j's ascending
+// thresholds: code(x) is the first i with x <= Edges[j][i], or
+// len(Edges[j]) when x is above all (NaN falls in the last bin).
+type Binner struct {
+	Edges [][]float64
+}
+
+// NewBinner computes at most maxBins bins per feature from X: with few
+// distinct values, the midpoints between consecutive ones; otherwise
+// midpoints at evenly spaced quantiles (as scikit-learn's histogram
+// estimators do).
+func NewBinner(X model.Matrix, maxBins int) (*Binner, error) {
+	if maxBins < 2 || maxBins > MaxBins {
+		return nil, fmt.Errorf("max_bins must be between 2 and %d, got %d", MaxBins, maxBins)
+	}
+	if X.Cols > MaxFeatures {
+		return nil, fmt.Errorf("%d features: trees take at most %d", X.Cols, MaxFeatures)
+	}
+	b := &Binner{Edges: make([][]float64, X.Cols)}
+	for j := range X.Cols {
+		vals := slices.Clone(X.Col(j))
+		slices.Sort(vals)
+		distinct := slices.Compact(slices.Clone(vals))
+		var edges []float64
+		if len(distinct) <= maxBins {
+			for i := 1; i < len(distinct); i++ {
+				edges = append(edges, distinct[i-1]+(distinct[i]-distinct[i-1])/2)
+			}
+		} else {
+			n := len(vals)
+			for k := 1; k < maxBins; k++ {
+				pos := float64(k) / float64(maxBins) * float64(n-1)
+				lo := int(pos)
+				hi := min(lo+1, n-1)
+				e := vals[lo] + (vals[hi]-vals[lo])/2
+				if len(edges) == 0 || e > edges[len(edges)-1] {
+					edges = append(edges, e)
+				}
+			}
+		}
+		b.Edges[j] = edges
+	}
+	return b, nil
+}
+
+// NumBins returns the number of bins of feature j.
+func (b *Binner) NumBins(j int) int { return len(b.Edges[j]) + 1 }
+
+// Code returns x's bin for feature j.
+func (b *Binner) Code(j int, x float64) uint8 {
+	e := b.Edges[j]
+	lo, hi := 0, len(e)
+	for lo < hi { // first i with x <= e[i]
+		mid := int(uint(lo+hi) >> 1)
+		if x <= e[mid] {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return uint8(lo)
+}
+
+// Bin codes a whole matrix, column-major like X.
+func (b *Binner) Bin(X model.Matrix) []uint8 {
+	codes := make([]uint8, X.Rows*X.Cols)
+	for j := range X.Cols {
+		col, dst := X.Col(j), codes[j*X.Rows:(j+1)*X.Rows]
+		for i, x := range col {
+			dst[i] = b.Code(j, x)
+		}
+	}
+	return codes
+}
+
+// Threshold is the raw value a split on (feature, bin) compares against.
+func (b *Binner) Threshold(j int, bin uint8) float64 {
+	if int(bin) < len(b.Edges[j]) {
+		return b.Edges[j][bin]
+	}
+	return math.Inf(1)
+}
+
+// AppendBinary appends the edges.
+func (b *Binner) AppendBinary(buf []byte) []byte {
+	buf = model.AppendFloats(buf, []float64{float64(len(b.Edges))})
+	for _, e := range b.Edges {
+		buf = model.AppendFloats(buf, e)
+	}
+	return buf
+}
+
+// ReadBinner reads what AppendBinary wrote, for nfeat features.
+func ReadBinner(r *model.Reader, nfeat int) (*Binner, error) {
+	n := r.Floats(1)
+	if len(n) != 1 || int(n[0]) != nfeat {
+		return nil, fmt.Errorf("bin table for %v features, want %d", n, nfeat)
+	}
+	b := &Binner{Edges: make([][]float64, nfeat)}
+	for j := range nfeat {
+		b.Edges[j] = r.Floats(MaxBins - 1)
+		if !slices.IsSorted(b.Edges[j]) {
+			return nil, fmt.Errorf("bin edges of feature %d are not sorted", j)
+		}
+	}
+	return b, r.Err()
+}
+
+// Ensemble sums trees over many rows fast: rows are binned in blocks,
+// and each tree is applied to a whole block before the next (its upper
+// levels stay in cache); blocks are shared among workers. The sum for each
+// row is taken in tree order, so results do not depend on the workers.
+func Ensemble(b *Binner, trees []*Tree, X model.Matrix, dst []float64, base, scale float64, workers int) {
+	const block = 256
+	nblocks := (X.Rows + block - 1) / block
+	work := make(chan int, nblocks)
+	for i := range nblocks {
+		work <- i
+	}
+	close(work)
+	run := func() {
+		codes := make([]uint8, block*X.Cols)
+		acc := make([]float64, block)
+		for bi := range work {
+			start := bi * block
+			n := min(block, X.Rows-start)
+			for j := range X.Cols {
+				col := X.Col(j)[start : start+n]
+				c := codes[j*n : (j+1)*n]
+				for i, x := range col {
+					c[i] = b.Code(j, x)
+				}
+			}
+			clear(acc[:n])
+			for _, t := range trees {
+				for r := range n {
+					acc[r] += t.PredictColumnar(codes, n, r)
+				}
+			}
+			for r := range n {
+				dst[start+r] = base + acc[r]*scale
+			}
+		}
+	}
+	workers = max(1, min(workers, nblocks))
+	if workers == 1 {
+		run()
+		return
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(run)
+	}
+	wg.Wait()
+}

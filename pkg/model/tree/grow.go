@@ -1,0 +1,405 @@
+package tree
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+)
+
+// Params control how a tree grows.
+type Params struct {
+	// MaxDepth limits the depth; 0 means unlimited.
+	MaxDepth int
+	// MaxLeaves grows best-first up to this many leaves; 0 grows depth-first
+	// without a leaf limit.
+	MaxLeaves int
+	// MinSamplesLeaf is the least weight (sample count) a leaf may have.
+	MinSamplesLeaf float64
+	// MinSamplesSplit is the least weight a node needs to be split.
+	MinSamplesSplit float64
+	// L2 regularises leaf values: G/(H+L2).
+	L2 float64
+	// MaxFeatures is how many features each split considers, drawn at
+	// random; 0 means all.
+	MaxFeatures int
+	// MinGain is the least gain a split must bring.
+	MinGain float64
+}
+
+// Validate checks the parameters for p features.
+func (p Params) Validate(nfeat int) error {
+	switch {
+	case p.MaxDepth < 0:
+		return fmt.Errorf("max_depth must be 0 (unlimited) or positive, got %d", p.MaxDepth)
+	case p.MaxLeaves < 0 || p.MaxLeaves == 1:
+		return fmt.Errorf("max_leaf_nodes must be 0 (unlimited) or at least 2, got %d", p.MaxLeaves)
+	case p.MinSamplesLeaf < 1:
+		return fmt.Errorf("min_samples_leaf must be at least 1, got %v", p.MinSamplesLeaf)
+	case p.MinSamplesSplit < 2:
+		return fmt.Errorf("min_samples_split must be at least 2, got %v", p.MinSamplesSplit)
+	case p.L2 < 0:
+		return fmt.Errorf("l2 regularization must be 0 or positive, got %v", p.L2)
+	case p.MaxFeatures < 0 || p.MaxFeatures > nfeat:
+		return fmt.Errorf("max_features must be between 1 and the %d features, got %d", nfeat, p.MaxFeatures)
+	}
+	return nil
+}
+
+type bin struct{ g, h float64 }
+
+// smallNode is the row count below which a node keeps no histogram: its
+// splits are found by sorting its rows' codes, which is cheaper than
+// clearing and subtracting a histogram of every feature's bins.
+const smallNode = 128
+
+// entry is one row of a small node, for sorting by code.
+type entry struct {
+	code uint8
+	g, w float64
+}
+
+// Grower grows trees on binned data. It is not safe for concurrent use;
+// give each goroutine its own (they can share Codes).
+type Grower struct {
+	Codes  []uint8 // column-major bin codes, N rows × P features
+	N, P   int
+	NBins  []int // per feature
+	Params Params
+	// Workers > 1 builds the histograms of large nodes in parallel, one
+	// feature per task (the sums, and so the tree, do not change).
+	Workers int
+
+	pool    [][]bin
+	feats   []int
+	scratch []entry
+	// the tree being grown
+	rows []int32
+	g, w []float64
+	// Gain accumulates each feature's total split gain over every tree
+	// grown.
+	Gain []float64
+}
+
+// NewGrower prepares a grower for codes of n rows and len(nbins) features.
+func NewGrower(codes []uint8, n int, nbins []int, p Params) *Grower {
+	g := &Grower{Codes: codes, N: n, P: len(nbins), NBins: nbins, Params: p, Gain: make([]float64, len(nbins))}
+	g.feats = make([]int, g.P)
+	for i := range g.feats {
+		g.feats[i] = i
+	}
+	return g
+}
+
+func (gr *Grower) hist() []bin {
+	if n := len(gr.pool); n > 0 {
+		h := gr.pool[n-1]
+		gr.pool = gr.pool[:n-1]
+		clear(h)
+		return h
+	}
+	return make([]bin, gr.P*MaxBins)
+}
+
+func (gr *Grower) free(h []bin) { gr.pool = append(gr.pool, h) }
+
+// build fills h with the sums of rows per (feature, bin).
+func (gr *Grower) build(h []bin, rows []int32, g, w []float64) {
+	one := func(f int) {
+		hf := h[f*MaxBins : (f+1)*MaxBins]
+		col := gr.Codes[f*gr.N : (f+1)*gr.N]
+		for _, r := range rows {
+			b := &hf[col[r]]
+			b.g += g[r]
+			b.h += w[r]
+		}
+	}
+	if gr.Workers <= 1 || len(rows) < 4096 {
+		for f := range gr.P {
+			one(f)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	next := make(chan int, gr.P)
+	for f := range gr.P {
+		next <- f
+	}
+	close(next)
+	for range min(gr.Workers, gr.P) {
+		wg.Go(func() {
+			for f := range next {
+				one(f)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+type split struct {
+	ok      bool
+	feature int
+	bin     uint8
+	gain    float64
+}
+
+type node struct {
+	start, end int
+	g, h       float64
+	depth      int
+	hist       []bin
+	best       split
+	// structure, for best-first growth
+	left, right int // -1 when a leaf
+	order       int // creation order, for deterministic ties
+}
+
+func (gr *Grower) score(g, h float64) float64 { return g * g / (h + gr.Params.L2) }
+
+// findSplit sets n.best among the candidate features.
+func (gr *Grower) findSplit(n *node, rng *rand.Rand) {
+	n.best = split{}
+	p := gr.Params
+	if n.h < p.MinSamplesSplit || n.h < 2*p.MinSamplesLeaf || (p.MaxDepth > 0 && n.depth >= p.MaxDepth) {
+		return
+	}
+	feats := gr.feats
+	if p.MaxFeatures > 0 && p.MaxFeatures < gr.P {
+		// Partial Fisher-Yates: the first MaxFeatures entries are a sample.
+		for i := range p.MaxFeatures {
+			j := i + rng.IntN(gr.P-i)
+			feats[i], feats[j] = feats[j], feats[i]
+		}
+		feats = feats[:p.MaxFeatures]
+	}
+	parent := gr.score(n.g, n.h)
+	if n.hist == nil {
+		gr.findSplitSmall(n, feats, parent)
+		gr.resetFeats()
+		return
+	}
+	for _, f := range feats {
+		hf := n.hist[f*MaxBins:]
+		var gl, hl float64
+		for b := range gr.NBins[f] - 1 {
+			gl += hf[b].g
+			hl += hf[b].h
+			if hl < p.MinSamplesLeaf {
+				continue
+			}
+			hr := n.h - hl
+			if hr < p.MinSamplesLeaf {
+				break
+			}
+			gain := gr.score(gl, hl) + gr.score(n.g-gl, hr) - parent
+			if gain > n.best.gain && gain > p.MinGain {
+				n.best = split{ok: true, feature: f, bin: uint8(b), gain: gain}
+			}
+		}
+	}
+	gr.resetFeats()
+}
+
+// resetFeats restores the identity order so the next node samples features
+// from the same starting point whatever happened before.
+func (gr *Grower) resetFeats() {
+	if gr.Params.MaxFeatures > 0 {
+		for i := range gr.feats {
+			gr.feats[i] = i
+		}
+	}
+}
+
+// findSplitSmall finds the best split of a node without a histogram.
+func (gr *Grower) findSplitSmall(n *node, feats []int, parent float64) {
+	p := gr.Params
+	rows := gr.rows[n.start:n.end]
+	for _, f := range feats {
+		col := gr.Codes[f*gr.N : (f+1)*gr.N]
+		es := gr.scratch[:0]
+		for _, r := range rows {
+			es = append(es, entry{code: col[r], g: gr.g[r], w: gr.w[r]})
+		}
+		gr.scratch = es
+		// Insertion sort: nodes are small, and it is stable.
+		for i := 1; i < len(es); i++ {
+			for j := i; j > 0 && es[j-1].code > es[j].code; j-- {
+				es[j-1], es[j] = es[j], es[j-1]
+			}
+		}
+		var gl, hl float64
+		for i := 0; i < len(es)-1; i++ {
+			gl += es[i].g
+			hl += es[i].w
+			if es[i].code == es[i+1].code || hl < p.MinSamplesLeaf {
+				continue
+			}
+			hr := n.h - hl
+			if hr < p.MinSamplesLeaf {
+				break
+			}
+			gain := gr.score(gl, hl) + gr.score(n.g-gl, hr) - parent
+			if gain > n.best.gain && gain > p.MinGain {
+				n.best = split{ok: true, feature: f, bin: es[i].code, gain: gain}
+			}
+		}
+	}
+}
+
+// partition moves the rows going left to the front of rows[n.start:n.end]
+// and returns the boundary.
+func (gr *Grower) partition(n *node, rows []int32) int {
+	col := gr.Codes[n.best.feature*gr.N : (n.best.feature+1)*gr.N]
+	b := n.best.bin
+	i, j := n.start, n.end-1
+	for i <= j {
+		if col[rows[i]] <= b {
+			i++
+		} else {
+			rows[i], rows[j] = rows[j], rows[i]
+			j--
+		}
+	}
+	return i
+}
+
+// children splits n: builds the smaller child's histogram by scanning and
+// the larger one's by subtraction (reusing n's buffer).
+func (gr *Grower) children(n *node, rows []int32, g, w []float64) (*node, *node) {
+	mid := gr.partition(n, rows)
+	l := &node{start: n.start, end: mid, depth: n.depth + 1, left: -1, right: -1}
+	r := &node{start: mid, end: n.end, depth: n.depth + 1, left: -1, right: -1}
+	small, large := l, r
+	if l.end-l.start > r.end-r.start {
+		small, large = r, l
+	}
+	gr.Gain[n.best.feature] += n.best.gain
+	if n.hist == nil || large.end-large.start < smallNode {
+		// No histograms below here: sums by scanning the rows.
+		if n.hist != nil {
+			gr.free(n.hist)
+			n.hist = nil
+		}
+		for _, c := range []*node{l, r} {
+			for _, row := range rows[c.start:c.end] {
+				c.g += g[row]
+				c.h += w[row]
+			}
+		}
+		return l, r
+	}
+	small.hist = gr.hist()
+	gr.build(small.hist, rows[small.start:small.end], g, w)
+	large.hist = n.hist
+	n.hist = nil
+	for i := range large.hist {
+		large.hist[i].g -= small.hist[i].g
+		large.hist[i].h -= small.hist[i].h
+	}
+	for _, c := range []*node{l, r} {
+		for _, b := range c.hist[:gr.NBins[0]] {
+			c.g += b.g
+			c.h += b.h
+		}
+	}
+	if small.end-small.start < smallNode {
+		gr.free(small.hist)
+		small.hist = nil
+	}
+	return l, r
+}
+
+// Grow fits one tree. rows lists the rows to use (it is reordered); g is
+// each row's gradient-like target and w its weight (hessian, or count).
+// A leaf's value is G/(H+L2) over its rows.
+func (gr *Grower) Grow(rows []int32, g, w []float64, rng *rand.Rand) *Tree {
+	gr.rows, gr.g, gr.w = rows, g, w
+	defer func() { gr.rows, gr.g, gr.w = nil, nil, nil }()
+	root := &node{start: 0, end: len(rows), left: -1, right: -1}
+	if len(rows) >= smallNode {
+		root.hist = gr.hist()
+		gr.build(root.hist, rows, g, w)
+		for _, b := range root.hist[:gr.NBins[0]] {
+			root.g += b.g
+			root.h += b.h
+		}
+	} else {
+		for _, r := range rows {
+			root.g += g[r]
+			root.h += w[r]
+		}
+	}
+	gr.findSplit(root, rng)
+	t := &Tree{}
+	if gr.Params.MaxLeaves == 0 {
+		gr.depthFirst(t, root, rows, g, w, rng)
+		return t
+	}
+	nodes := gr.bestFirst(root, rows, g, w, rng)
+	gr.layout(t, nodes, 0)
+	return t
+}
+
+func (gr *Grower) leaf(t *Tree, n *node) {
+	t.Nodes = append(t.Nodes, Node{Feature: leafFeature, Right: int32(len(t.Values))})
+	t.Values = append(t.Values, n.g/(n.h+gr.Params.L2))
+	if n.hist != nil {
+		gr.free(n.hist)
+		n.hist = nil
+	}
+}
+
+func (gr *Grower) depthFirst(t *Tree, n *node, rows []int32, g, w []float64, rng *rand.Rand) {
+	if !n.best.ok {
+		gr.leaf(t, n)
+		return
+	}
+	at := len(t.Nodes)
+	t.Nodes = append(t.Nodes, Node{Feature: uint16(n.best.feature), Bin: n.best.bin})
+	l, r := gr.children(n, rows, g, w)
+	gr.findSplit(l, rng)
+	gr.findSplit(r, rng)
+	gr.depthFirst(t, l, rows, g, w, rng)
+	t.Nodes[at].Right = int32(len(t.Nodes))
+	gr.depthFirst(t, r, rows, g, w, rng)
+}
+
+// bestFirst splits the leaf with the largest gain until MaxLeaves leaves
+// or no leaf can be split. It returns the nodes, the root first.
+func (gr *Grower) bestFirst(root *node, rows []int32, g, w []float64, rng *rand.Rand) []*node {
+	nodes := []*node{root}
+	leaves := 1
+	for leaves < gr.Params.MaxLeaves {
+		best := -1
+		for i, n := range nodes {
+			if n.left < 0 && n.best.ok && (best < 0 || n.best.gain > nodes[best].best.gain) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		n := nodes[best]
+		l, r := gr.children(n, rows, g, w)
+		l.order, r.order = len(nodes), len(nodes)+1
+		n.left, n.right = len(nodes), len(nodes)+1
+		nodes = append(nodes, l, r)
+		gr.findSplit(l, rng)
+		gr.findSplit(r, rng)
+		leaves++
+	}
+	return nodes
+}
+
+// layout writes the best-first tree in preorder.
+func (gr *Grower) layout(t *Tree, nodes []*node, i int) {
+	n := nodes[i]
+	if n.left < 0 {
+		gr.leaf(t, n)
+		return
+	}
+	at := len(t.Nodes)
+	t.Nodes = append(t.Nodes, Node{Feature: uint16(n.best.feature), Bin: n.best.bin})
+	gr.layout(t, nodes, n.left)
+	t.Nodes[at].Right = int32(len(t.Nodes))
+	gr.layout(t, nodes, n.right)
+}

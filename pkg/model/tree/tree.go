@@ -1,0 +1,128 @@
+package tree
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/housectl/housectl/pkg/model"
+)
+
+// leafFeature marks a leaf node.
+const leafFeature = 0xFFFF
+
+// Node is one tree node, 8 bytes. Internal: rows with code <= Bin of
+// Feature go to the left child at i+1, the others to Right. Leaf: Feature
+// is 0xFFFF and Right indexes Tree.Values.
+type Node struct {
+	Right   int32
+	Feature uint16
+	Bin     uint8
+	_       uint8
+}
+
+// Tree is a fitted regression tree in preorder.
+type Tree struct {
+	Nodes  []Node
+	Values []float64
+}
+
+// Predict walks the tree with a row's bin codes.
+func (t *Tree) Predict(codes []uint8) float64 {
+	nodes := t.Nodes
+	i := int32(0)
+	for {
+		n := nodes[i]
+		if n.Feature == leafFeature {
+			return t.Values[n.Right]
+		}
+		if codes[n.Feature] <= n.Bin {
+			i++
+		} else {
+			i = n.Right
+		}
+	}
+}
+
+// PredictColumnar returns the leaf value for row r of column-major codes
+// with n rows.
+func (t *Tree) PredictColumnar(codes []uint8, n, r int) float64 {
+	nodes := t.Nodes
+	i := int32(0)
+	for {
+		nd := nodes[i]
+		if nd.Feature == leafFeature {
+			return t.Values[nd.Right]
+		}
+		if codes[int(nd.Feature)*n+r] <= nd.Bin {
+			i++
+		} else {
+			i = nd.Right
+		}
+	}
+}
+
+// NumLeaves is the number of leaves.
+func (t *Tree) NumLeaves() int { return len(t.Values) }
+
+// Depth is the longest root-to-leaf path (a single leaf has depth 0).
+func (t *Tree) Depth() int {
+	var walk func(i int32) (int, int32)
+	walk = func(i int32) (int, int32) { // depth below i, index after the subtree
+		n := t.Nodes[i]
+		if n.Feature == leafFeature {
+			return 0, i + 1
+		}
+		dl, next := walk(i + 1)
+		dr, end := walk(n.Right)
+		_ = next
+		return 1 + max(dl, dr), end
+	}
+	d, _ := walk(0)
+	return d
+}
+
+// AppendBinary appends the tree: node count, nodes (8 bytes each), values.
+func (t *Tree) AppendBinary(b []byte) []byte {
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(t.Nodes)))
+	for _, n := range t.Nodes {
+		b = binary.LittleEndian.AppendUint32(b, uint32(n.Right))
+		b = binary.LittleEndian.AppendUint16(b, n.Feature)
+		b = append(b, n.Bin, 0)
+	}
+	return model.AppendFloats(b, t.Values)
+}
+
+// ReadTree reads a tree written by AppendBinary and checks that it is well
+// formed for nfeat features: every index in range, every path ending in a
+// leaf, no cycle.
+func ReadTree(r *model.Reader, nfeat int) (*Tree, error) {
+	nn := r.Int(1 << 26)
+	raw := r.Bytes(8 * nn)
+	if raw == nil {
+		return nil, r.Err()
+	}
+	t := &Tree{Nodes: make([]Node, nn)}
+	for i := range t.Nodes {
+		o := raw[8*i:]
+		t.Nodes[i] = Node{Right: int32(binary.LittleEndian.Uint32(o)), Feature: binary.LittleEndian.Uint16(o[4:]), Bin: o[6]}
+	}
+	t.Values = r.Floats(1 << 26)
+	if r.Err() != nil {
+		return nil, r.Err()
+	}
+	if nn == 0 {
+		return nil, fmt.Errorf("empty tree")
+	}
+	for i, n := range t.Nodes {
+		if n.Feature == leafFeature {
+			if n.Right < 0 || int(n.Right) >= len(t.Values) {
+				return nil, fmt.Errorf("node %d: leaf value %d out of range", i, n.Right)
+			}
+			continue
+		}
+		if int(n.Feature) >= nfeat || int(n.Right) <= i+1 || int(n.Right) >= nn || i+1 >= nn {
+			return nil, fmt.Errorf("node %d: bad feature %d or child %d", i, n.Feature, n.Right)
+		}
+	}
+	return t, nil
+}

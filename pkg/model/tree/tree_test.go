@@ -1,0 +1,142 @@
+package tree
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/housectl/housectl/pkg/model"
+)
+
+func TestBinner(t *testing.T) {
+	X := model.Matrix{Rows: 6, Cols: 2, Data: []float64{1, 2, 2, 3, 10, 10, 0, 0, 0, 0, 0, 0}}
+	b, err := NewBinner(X, 255)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Edges[0]; len(got) != 3 || got[0] != 1.5 || got[1] != 2.5 || got[2] != 6.5 {
+		t.Errorf("edges = %v, want midpoints of distinct values", got)
+	}
+	if len(b.Edges[1]) != 0 || b.NumBins(1) != 1 {
+		t.Errorf("a constant feature has one bin: %v", b.Edges[1])
+	}
+	for x, want := range map[float64]uint8{-5: 0, 1: 0, 1.5: 0, 1.6: 1, 2.5: 1, 3: 2, 6.5: 2, 7: 3, math.Inf(1): 3} {
+		if got := b.Code(0, x); got != want {
+			t.Errorf("Code(%v) = %d, want %d", x, got, want)
+		}
+		// Code and Threshold agree: x <= Threshold(bin) exactly when code <= bin.
+		for bin := range uint8(4) {
+			if (x <= b.Threshold(0, bin)) != (b.Code(0, x) <= bin) {
+				t.Errorf("x=%v bin=%d: threshold and code disagree", x, bin)
+			}
+		}
+	}
+	// Many distinct values: at most maxBins bins.
+	r := rand.New(rand.NewPCG(1, 1))
+	big := model.Matrix{Rows: 10000, Cols: 1, Data: make([]float64, 10000)}
+	for i := range big.Data {
+		big.Data[i] = r.NormFloat64()
+	}
+	b, _ = NewBinner(big, 16)
+	if b.NumBins(0) > 16 || b.NumBins(0) < 14 {
+		t.Errorf("%d bins for 16 requested", b.NumBins(0))
+	}
+	if _, err := NewBinner(big, 1); err == nil {
+		t.Error("max_bins 1 accepted")
+	}
+}
+
+// A step function is recovered exactly by a depth-2 tree.
+func TestGrowRecoversSteps(t *testing.T) {
+	n := 400
+	X := model.Matrix{Rows: n, Cols: 2, Data: make([]float64, 2*n)}
+	y := make([]float64, n)
+	for i := range n {
+		a, c := float64(i%20), float64(i/20)
+		X.Data[i], X.Data[n+i] = a, c
+		y[i] = 1
+		if a >= 10 {
+			y[i] += 2
+		}
+		if c >= 5 {
+			y[i] += 4
+		}
+	}
+	b, _ := NewBinner(X, 255)
+	codes := b.Bin(X)
+	nb := []int{b.NumBins(0), b.NumBins(1)}
+	w := make([]float64, n)
+	rows := make([]int32, n)
+	for i := range n {
+		w[i] = 1
+		rows[i] = int32(i)
+	}
+	for _, p := range []Params{
+		{MaxDepth: 2, MinSamplesLeaf: 1, MinSamplesSplit: 2},
+		{MaxLeaves: 4, MinSamplesLeaf: 1, MinSamplesSplit: 2},
+	} {
+		gr := NewGrower(codes, n, nb, p)
+		tr := gr.Grow(append([]int32(nil), rows...), y, w, rand.New(rand.NewPCG(1, 2)))
+		if tr.NumLeaves() != 4 || tr.Depth() != 2 {
+			t.Errorf("%+v: %d leaves, depth %d", p, tr.NumLeaves(), tr.Depth())
+		}
+		codesRow := make([]uint8, 2)
+		for i := range n {
+			codesRow[0], codesRow[1] = codes[i], codes[n+i]
+			if got := tr.Predict(codesRow); math.Abs(got-y[i]) > 1e-12 {
+				t.Fatalf("row %d: %v, want %v", i, got, y[i])
+			}
+			if tr.PredictColumnar(codes, n, i) != tr.Predict(codesRow) {
+				t.Fatal("columnar and row predictions differ")
+			}
+		}
+		if gr.Gain[0] <= 0 || gr.Gain[1] <= gr.Gain[0] {
+			t.Errorf("gains %v: feature 1 (step 4) should matter more than feature 0 (step 2)", gr.Gain)
+		}
+		// Round trip.
+		r := model.NewReader(tr.AppendBinary(nil))
+		back, err := ReadTree(r, 2)
+		if err != nil || len(back.Nodes) != len(tr.Nodes) {
+			t.Fatalf("round trip: %v", err)
+		}
+	}
+	// min_samples_leaf caps the leaves' sizes.
+	gr := NewGrower(codes, n, nb, Params{MinSamplesLeaf: 150, MinSamplesSplit: 2})
+	tr := gr.Grow(append([]int32(nil), rows...), y, w, rand.New(rand.NewPCG(1, 2)))
+	if tr.NumLeaves() != 2 {
+		t.Errorf("min_samples_leaf 150 of 400 rows: %d leaves, want 2", tr.NumLeaves())
+	}
+}
+
+func TestReadTreeRejectsMalformed(t *testing.T) {
+	good := (&Tree{Nodes: []Node{{Feature: 0, Bin: 3, Right: 2}, {Feature: leafFeature, Right: 0}, {Feature: leafFeature, Right: 1}}, Values: []float64{1, 2}}).AppendBinary(nil)
+	if _, err := ReadTree(model.NewReader(good), 1); err != nil {
+		t.Fatalf("good tree: %v", err)
+	}
+	bad := []*Tree{
+		{Nodes: []Node{{Feature: 0, Right: 0}, {Feature: leafFeature}}, Values: []float64{1}},                                      // cycle
+		{Nodes: []Node{{Feature: 5, Right: 2}, {Feature: leafFeature}, {Feature: leafFeature, Right: 1}}, Values: []float64{1, 2}}, // feature out of range
+		{Nodes: []Node{{Feature: leafFeature, Right: 3}}, Values: []float64{1}},                                                    // value out of range
+		{Nodes: []Node{{Feature: 0, Right: 9}, {Feature: leafFeature}}, Values: []float64{1}},                                      // child out of range
+	}
+	for i, tr := range bad {
+		if _, err := ReadTree(model.NewReader(tr.AppendBinary(nil)), 1); err == nil {
+			t.Errorf("malformed tree %d accepted", i)
+		}
+	}
+	if _, err := ReadTree(model.NewReader(good[:len(good)-4]), 1); err == nil {
+		t.Error("cut tree accepted")
+	}
+}
+
+func TestParamsValidate(t *testing.T) {
+	for _, p := range []Params{
+		{MinSamplesLeaf: 0, MinSamplesSplit: 2}, {MinSamplesLeaf: 1, MinSamplesSplit: 1},
+		{MaxLeaves: 1, MinSamplesLeaf: 1, MinSamplesSplit: 2}, {MaxDepth: -1, MinSamplesLeaf: 1, MinSamplesSplit: 2},
+		{MaxFeatures: 9, MinSamplesLeaf: 1, MinSamplesSplit: 2}, {L2: -1, MinSamplesLeaf: 1, MinSamplesSplit: 2},
+	} {
+		if err := p.Validate(8); err == nil {
+			t.Errorf("%+v accepted", p)
+		}
+	}
+}
