@@ -19,17 +19,19 @@ import (
 	"github.com/housectl/housectl/pkg/cli/configcmd"
 	"github.com/housectl/housectl/pkg/cli/datacmd"
 	"github.com/housectl/housectl/pkg/cli/initcmd"
+	"github.com/housectl/housectl/pkg/cli/traincmd"
 	"github.com/housectl/housectl/pkg/cli/version"
 	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/data"
 	"github.com/housectl/housectl/pkg/dataset"
 	"github.com/housectl/housectl/pkg/dvc"
+	"github.com/housectl/housectl/pkg/train"
 )
 
 const exitCodesHelp = `Exit status:
   0    success (an empty result is a success)
   1    the command failed
-  2    usage: a bad flag, argument or configuration
+  2    usage: a bad flag, argument, configuration or model parameter
   3    integrity: a checksum mismatch, an unsafe/corrupt archive, a corrupt cache object
   4    the data failed validation
   130  interrupted (Ctrl-C or SIGTERM); nothing half-written is left behind`
@@ -51,6 +53,7 @@ Configuration precedence: flags > HOUSECTL_* environment > config file > default
   housectl data fetch
   housectl data validate
   housectl data status
+  housectl train
   housectl config show`,
 		Version:       info.Version,
 		SilenceUsage:  true,
@@ -71,6 +74,7 @@ Configuration precedence: flags > HOUSECTL_* environment > config file > default
 		initcmd.NewCmdInit(f, nil),
 		configcmd.NewCmdConfig(f),
 		datacmd.NewCmdData(f),
+		traincmd.NewCmdTrain(f, nil),
 	)
 	return cmd
 }
@@ -117,8 +121,9 @@ func isConfigError(err error) bool {
 // place that does.
 func ExitCode(ctx context.Context, err error) int {
 	var (
-		exitErr *cmdutil.ExitError
-		flagErr *cmdutil.FlagError
+		exitErr  *cmdutil.ExitError
+		flagErr  *cmdutil.FlagError
+		inputErr *train.InputError
 	)
 	switch {
 	case err == nil:
@@ -133,6 +138,8 @@ func ExitCode(ctx context.Context, err error) int {
 		return cmdutil.ExitIntegrity
 	case errors.Is(err, dataset.ErrInvalid):
 		return cmdutil.ExitInvalidData
+	case errors.As(err, &inputErr):
+		return cmdutil.ExitUsage
 	}
 	return cmdutil.ExitFailure
 }

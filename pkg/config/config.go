@@ -23,7 +23,29 @@ type Config struct {
 	Version     int         `mapstructure:"version"`
 	Data        Data        `mapstructure:"data"`
 	Schema      Schema      `mapstructure:"schema"`
+	Train       Train       `mapstructure:"train"`
 	Experiments Experiments `mapstructure:"experiments"`
+}
+
+// Train configures `housectl train`.
+type Train struct {
+	// Experiment groups the runs under experiments.dir.
+	Experiment string `mapstructure:"experiment"`
+	// Seed drives the split, the folds and every model's randomness.
+	Seed int64 `mapstructure:"seed"`
+	// TestFraction of the rows is held out for the final evaluation.
+	TestFraction float64 `mapstructure:"test_fraction"`
+	// CVFolds is the number of cross-validation folds on the training part;
+	// 0 skips cross-validation.
+	CVFolds int `mapstructure:"cv_folds"`
+	// Metric selects the best candidate: rmse, mae, r2 or mape.
+	Metric string `mapstructure:"metric"`
+	// Candidates are the models to fit.
+	Candidates []string `mapstructure:"candidates"`
+	// Workers bounds parallelism; 0 uses every CPU. Results do not depend on it.
+	Workers int `mapstructure:"workers"`
+	// Params overrides model parameters: kind -> name -> value.
+	Params map[string]map[string]any `mapstructure:"params"`
 }
 
 // Data says where the raw data comes from and where its files go.
@@ -153,6 +175,15 @@ func Defaults() Config {
 				{Name: "Longitude", Type: TypeNumber, Min: f(-124.5), Max: f(-114)},
 				{Name: "MedHouseVal", Type: TypeNumber, Min: f(0), Max: f(10)},
 			},
+		},
+		Train: Train{
+			Experiment:   "california",
+			Seed:         42,
+			TestFraction: 0.2,
+			CVFolds:      5,
+			Metric:       "rmse",
+			Candidates:   []string{"linear", "random_forest", "gradient_boosting"},
+			Params:       map[string]map[string]any{},
 		},
 		Experiments: Experiments{Dir: "experiments"},
 	}

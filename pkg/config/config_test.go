@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -70,20 +71,11 @@ func equalConfig(a, b config.Config) bool {
 		return false
 	}
 	for i := range la {
-		if la[i].Key != lb[i].Key || !valueEqual(la[i].Value, lb[i].Value) {
+		if la[i].Key != lb[i].Key || !reflect.DeepEqual(la[i].Value, lb[i].Value) {
 			return false
 		}
 	}
 	return true
-}
-
-func valueEqual(a, b any) bool {
-	as, aok := a.([]string)
-	bs, bok := b.([]string)
-	if aok || bok {
-		return strings.Join(as, "\x00") == strings.Join(bs, "\x00")
-	}
-	return a == b
 }
 
 func TestPrecedence(t *testing.T) {
@@ -280,6 +272,34 @@ func TestREADMEDocumentsEveryKey(t *testing.T) {
 	for _, k := range config.Keys() {
 		if !strings.Contains(string(readme), "| `"+k+"` |") {
 			t.Errorf("README.md's configuration table lacks %s", k)
+		}
+	}
+}
+
+func TestTrainSection(t *testing.T) {
+	l, err := loadString(t, `version: 1
+train:
+  candidates: [gradient_boosting]
+  params:
+    gradient_boosting: {learning_rate: 0.05, max_iter: 800}
+`, config.LoadOptions{LookupEnv: env(map[string]string{"HOUSECTL_TRAIN_SEED": "7"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := l.Config.Train
+	if tr.Seed != 7 || len(tr.Candidates) != 1 || tr.Params["gradient_boosting"]["max_iter"] != 800 || tr.CVFolds != 5 {
+		t.Errorf("train = %+v", tr)
+	}
+	for _, bad := range []struct{ yaml, want string }{
+		{"version: 1\ntrain:\n  metric: accuracy\n", "train.metric"},
+		{"version: 1\ntrain:\n  cv_folds: 1\n", "train.cv_folds"},
+		{"version: 1\ntrain:\n  test_fraction: 1.5\n", "train.test_fraction"},
+		{"version: 1\ntrain:\n  candidates: [linear, linear]\n", "listed twice"},
+		{"version: 1\ntrain:\n  experiment: 'a b'\n", "train.experiment"},
+		{"version: 1\ntrain:\n  params: [1]\n", "want a mapping"},
+	} {
+		if _, err := loadString(t, bad.yaml, config.LoadOptions{}); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: %v", bad.yaml, err)
 		}
 	}
 }

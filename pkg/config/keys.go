@@ -48,7 +48,7 @@ func collectKeys(t reflect.Type, prefix string, index []int) []key {
 		switch {
 		case f.Type.Kind() == reflect.Struct && f.Type != durationType:
 			out = append(out, collectKeys(f.Type, name, idx)...)
-		case f.Type.Kind() == reflect.Slice:
+		case f.Type.Kind() == reflect.Slice || f.Type.Kind() == reflect.Map:
 			out = append(out, key{Name: name, Index: idx, Type: f.Type, List: true})
 		default:
 			out = append(out, key{Name: name, Index: idx, Type: f.Type})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -240,6 +241,17 @@ func (l *Loaded) Settings() []Setting {
 			continue
 		}
 		src := l.Source(k.Name)
+		if fv.Kind() == reflect.Map {
+			if fv.Len() == 0 {
+				out = append(out, Setting{Key: k.Name, Value: map[string]any{}, Source: src})
+			}
+			keys := fv.MapKeys()
+			slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+			for _, mk := range keys {
+				out = append(out, Setting{Key: k.Name + "." + mk.String(), Value: fv.MapIndex(mk).Interface(), Source: src})
+			}
+			continue
+		}
 		if fv.Len() == 0 {
 			out = append(out, Setting{Key: k.Name, Value: []any{}, Source: src})
 		}

@@ -86,6 +86,16 @@ func checkNode(n *yaml.Node, t reflect.Type, path string, errs *[]error) {
 			}
 			checkNode(v, f.Type, child, errs)
 		}
+	case t.Kind() == reflect.Interface:
+		// Free-form (model parameters): checked where it is used.
+	case t.Kind() == reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			fail("want a mapping, got %s", describe(n))
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			checkNode(n.Content[i+1], t.Elem(), joinPath(path, n.Content[i].Value), errs)
+		}
 	case t.Kind() == reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			fail("want a list, got %s", describe(n))

@@ -60,6 +60,47 @@ func Validate(c Config) []FieldError {
 	}
 
 	errs = append(errs, validateSchema(c.Schema)...)
+	errs = append(errs, validateTrain(c.Train)...)
+	return errs
+}
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+func validateTrain(t Train) []FieldError {
+	var errs []FieldError
+	add := func(key, format string, args ...any) {
+		errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if !namePattern.MatchString(t.Experiment) {
+		add("train.experiment", "%q: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", t.Experiment)
+	}
+	if t.Seed < 0 {
+		add("train.seed", "must be 0 or positive, got %d", t.Seed)
+	}
+	if !(t.TestFraction > 0 && t.TestFraction < 1) {
+		add("train.test_fraction", "must be between 0 and 1 (exclusive), got %v", t.TestFraction)
+	}
+	if t.CVFolds < 0 || t.CVFolds == 1 || t.CVFolds > 100 {
+		add("train.cv_folds", "must be 0 (no cross-validation) or 2 to 100, got %d", t.CVFolds)
+	}
+	switch t.Metric {
+	case "rmse", "mae", "r2", "mape":
+	default:
+		add("train.metric", "want rmse, mae, r2 or mape, got %q", t.Metric)
+	}
+	if len(t.Candidates) == 0 {
+		add("train.candidates", "name at least one model: linear, random_forest, gradient_boosting")
+	}
+	seen := map[string]bool{}
+	for i, c := range t.Candidates {
+		if seen[c] {
+			add(fmt.Sprintf("train.candidates[%d]", i), "%q is listed twice", c)
+		}
+		seen[c] = true
+	}
+	if t.Workers < 0 {
+		add("train.workers", "must be 0 (every CPU) or positive, got %d", t.Workers)
+	}
 	return errs
 }
 

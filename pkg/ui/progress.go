@@ -49,21 +49,25 @@ func (s *IOStreams) NewByteProgress(total int64, desc string) Progress {
 	return barProgress{bar: bar}
 }
 
-// Counter counts items (files, objects) with a bar on a terminal.
+// Counter counts items (files, objects, steps) with a bar on a terminal.
 type Counter interface {
 	Add(n int)
+	// Describe replaces the text before the bar.
+	Describe(s string)
 	Finish()
 }
 
 type noCounter struct{}
 
-func (noCounter) Add(int) {}
-func (noCounter) Finish() {}
+func (noCounter) Add(int)         {}
+func (noCounter) Describe(string) {}
+func (noCounter) Finish()         {}
 
 type barCounter struct{ bar *progressbar.ProgressBar }
 
-func (b barCounter) Add(n int) { _ = b.bar.Add(n) }
-func (b barCounter) Finish()   { _ = b.bar.Finish() }
+func (b barCounter) Add(n int)         { _ = b.bar.Add(n) }
+func (b barCounter) Describe(s string) { b.bar.Describe(s) }
+func (b barCounter) Finish()           { _ = b.bar.Finish() }
 
 // NewCounter starts an item-count progress bar titled desc on stderr when
 // it is a terminal; elsewhere it draws nothing.

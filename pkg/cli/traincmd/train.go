@@ -1,0 +1,245 @@
+// Package traincmd implements `housectl train`.
+package traincmd
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/housectl/housectl/pkg/buildinfo"
+	"github.com/housectl/housectl/pkg/cli/cmdutil"
+	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/eval"
+	"github.com/housectl/housectl/pkg/tracking"
+	"github.com/housectl/housectl/pkg/train"
+	"github.com/housectl/housectl/pkg/ui"
+)
+
+// Options are the dependencies and flags of `housectl train`.
+type Options struct {
+	IO       *ui.IOStreams
+	Config   func() (*config.Loaded, error)
+	Now      func() time.Time
+	Context  context.Context
+	Models   []string
+	Data     string
+	TestData string
+	Sets     []string
+	Tags     []string
+	JSON     bool
+}
+
+// NewCmdTrain returns `housectl train`.
+func NewCmdTrain(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Now: f.Now}
+	cmd := &cobra.Command{
+		Use:   "train [--model <kind>]... [--set <kind.param=value>]... [--data <file>] [--test-data <file>] [--json]",
+		Short: "Fit the candidate models, cross-validate, evaluate and record one run each",
+		Long: `Fit each candidate model (train.candidates; --model overrides) on the data
+(data.path; --data overrides): hold out a seeded test split (train.test_fraction,
+or evaluate on --test-data and train on all of --data), run k-fold
+cross-validation on the training part (train.cv_folds), fit on all of it,
+evaluate on the test rows (RMSE, MAE, R², MAPE) and select the best by
+train.metric.
+
+Every candidate becomes a run under experiments/<experiment>/<run-id>/ with
+its params, metrics, lineage and artifacts (the model, feature importances,
+the loss history for boosting). The same data, config and seed give
+byte-identical models whatever the number of workers.
+
+Models: linear (OLS via sajari/regression, ridge via gonum), random_forest,
+gradient_boosting (histogram-based). Parameters: see README, "Models".`,
+		Example: `  housectl train
+  housectl train --model gradient_boosting --set gradient_boosting.learning_rate=0.05
+  housectl train --data data/california.csv --test-data holdout.csv --json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Config = func() (*config.Loaded, error) { return f.Config(cmd) }
+			opts.Context = cmd.Context()
+			if runF != nil {
+				return runF(opts)
+			}
+			return Run(opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVarP(&opts.Models, "model", "m", nil, "fit only these models (repeatable or comma-separated)")
+	fl.StringVar(&opts.Data, "data", "", "training data CSV (default: data.path)")
+	fl.StringVar(&opts.TestData, "test-data", "", "evaluate on this CSV and train on all of --data")
+	fl.StringArrayVar(&opts.Sets, "set", nil, "override a model parameter: kind.param=value (repeatable)")
+	fl.StringArrayVar(&opts.Tags, "tag", nil, "tag the runs: key=value (repeatable)")
+	fl.String("experiment", "", "experiment name (train.experiment)")
+	fl.Int64("seed", 0, "random seed (train.seed)")
+	fl.Int("cv-folds", 0, "cross-validation folds, 0 to skip (train.cv_folds)")
+	fl.BoolVar(&opts.JSON, "json", false, "print the results as JSON")
+	cmdutil.BindConfigFlag(cmd, "experiment", "train.experiment")
+	cmdutil.BindConfigFlag(cmd, "seed", "train.seed")
+	cmdutil.BindConfigFlag(cmd, "cv-folds", "train.cv_folds")
+	return cmd
+}
+
+// applySets parses kind.param=value overrides into params.
+func applySets(params map[string]map[string]any, sets []string) error {
+	for _, s := range sets {
+		key, val, ok := strings.Cut(s, "=")
+		kind, name, ok2 := strings.Cut(key, ".")
+		if !ok || !ok2 || kind == "" || name == "" {
+			return cmdutil.FlagErrorf("--set %q: want kind.param=value, e.g. gradient_boosting.learning_rate=0.05", s)
+		}
+		var v any
+		if err := yaml.Unmarshal([]byte(val), &v); err != nil || v == nil {
+			v = val
+		}
+		if params[kind] == nil {
+			params[kind] = map[string]any{}
+		}
+		params[kind][name] = v
+	}
+	return nil
+}
+
+// Run trains.
+func Run(opts *Options) error {
+	l, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	cfg := l.Config
+	tc := cfg.Train
+	tc.Params = map[string]map[string]any{}
+	for k, v := range cfg.Train.Params {
+		tc.Params[k] = map[string]any{}
+		for n, x := range v {
+			tc.Params[k][n] = x
+		}
+	}
+	if len(opts.Models) > 0 {
+		tc.Candidates = slices.Compact(opts.Models)
+	}
+	if err := applySets(tc.Params, opts.Sets); err != nil {
+		return err
+	}
+	tags := map[string]string{}
+	for _, t := range opts.Tags {
+		k, v, ok := strings.Cut(t, "=")
+		if !ok || k == "" {
+			return cmdutil.FlagErrorf("--tag %q: want key=value", t)
+		}
+		tags[k] = v
+	}
+	data := cfg.Data.Path
+	if opts.Data != "" {
+		data = opts.Data
+	}
+	cj, _ := json.Marshal(cfg)
+	sum := sha256.Sum256(cj)
+	info := buildinfo.Get()
+	host, _ := os.Hostname()
+	lin := tracking.Lineage{ConfigSHA256: hex.EncodeToString(sum[:]), Version: info.Short(), GoVersion: info.GoVersion, Host: host, PID: os.Getpid()}
+	lin.GitCommit, lin.GitBranch, lin.GitDirty = gitState(opts.Context)
+
+	var bar ui.Counter
+	defer func() {
+		if bar != nil {
+			bar.Finish()
+		}
+	}()
+	current := ""
+	steps := max(tc.CVFolds, 0) + 1
+	res, err := train.Run(opts.Context, train.Options{
+		DataPath: data, TestDataPath: opts.TestData, Schema: cfg.Schema, Train: tc,
+		Store: &tracking.Store{Dir: cfg.Experiments.Dir, Now: opts.Now}, Lineage: lin, Tags: tags, Version: info.Short(),
+		Progress: func(p train.Progress) {
+			if p.Candidate != current {
+				if bar != nil {
+					bar.Finish()
+				}
+				current = p.Candidate
+				bar = opts.IO.NewCounter(steps, "")
+			}
+			what := "final fit"
+			if p.Fold > 0 {
+				what = fmt.Sprintf("fold %d/%d", p.Fold, p.Folds)
+			}
+			desc := fmt.Sprintf("[%d/%d] %s %s", p.Index, p.Of, p.Candidate, what)
+			if p.Event.Total > 0 {
+				desc += fmt.Sprintf(" %s %d/%d", p.Event.Stage, p.Event.Step, p.Event.Total)
+			}
+			bar.Describe(desc)
+			if p.Event.Step == p.Event.Total || p.Event.Total == 0 {
+				bar.Add(1)
+			}
+		},
+	})
+	if bar != nil {
+		bar.Finish()
+		bar = nil
+	}
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		return ui.WriteJSON(opts.IO.Out, res)
+	}
+	return printResult(opts.IO, res, tc.Experiment)
+}
+
+func printResult(io *ui.IOStreams, res *train.Result, experiment string) error {
+	t := &ui.Table{Headers: []string{"", "MODEL", "CV " + strings.ToUpper(res.Metric), "RMSE", "MAE", "R2", "MAPE %", "FIT", "RUN"}}
+	for i, c := range res.Candidates {
+		mark := ""
+		if i == res.Best {
+			mark = "★"
+		}
+		cv := "-"
+		if c.CV != nil {
+			cv = fmt.Sprintf("%.4f ± %.4f", c.CV[res.Metric], c.CVStd[res.Metric])
+		}
+		t.Append(mark, c.Model, cv, num(c.Metrics[eval.RMSE]), num(c.Metrics[eval.MAE]), num(c.Metrics[eval.R2]),
+			fmt.Sprintf("%.2f", c.Metrics[eval.MAPE]), fmt.Sprintf("%.2fs", c.FitSeconds), c.RunID)
+	}
+	t.CellStyle = func(row, _ int) ui.StyleName {
+		if row == res.Best {
+			return ui.StyleSuccess
+		}
+		return ui.StyleNone
+	}
+	if err := t.Render(io); err != nil {
+		return err
+	}
+	best := res.Candidates[res.Best]
+	fmt.Fprintf(io.ErrOut, "best by test %s: %s (%s), run %s in %s/; %d training rows, %d test rows, data md5 %s\n",
+		res.Metric, best.Model, num(best.Metrics[res.Metric]), best.RunID, experiment, res.TrainRows, res.TestRows, res.DataMD5)
+	return nil
+}
+
+func num(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+
+// gitState returns the commit, branch and dirtiness of the working tree,
+// or zero values outside a git repository (or without git).
+func gitState(ctx context.Context) (commit, branch string, dirty bool) {
+	run := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "git", args...).Output()
+		return strings.TrimSpace(string(out)), err
+	}
+	commit, err := run("rev-parse", "HEAD")
+	if err != nil {
+		return "", "", false
+	}
+	branch, _ = run("rev-parse", "--abbrev-ref", "HEAD")
+	status, _ := run("status", "--porcelain", "--untracked-files=no")
+	return commit, branch, status != ""
+}

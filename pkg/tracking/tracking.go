@@ -1,0 +1,287 @@
+// Package tracking is housectl's run store: one directory per run under
+// experiments/<experiment>/<run-id>/, written atomically, never modified
+// once the run has ended.
+//
+// Nouns:
+//   - Run: one fitted candidate: params, metrics, status, times, tags,
+//     lineage (data md5, config hash, seed, git, housectl version, host)
+//     and artifacts with their SHA-256.
+//   - Store: the experiments directory.
+//
+// The format is documented in docs/FORMATS.md.
+package tracking
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/housectl/housectl/pkg/atomicfile"
+)
+
+// Statuses, as MLflow names them.
+const (
+	StatusRunning  = "RUNNING"
+	StatusFinished = "FINISHED"
+	StatusFailed   = "FAILED"
+	StatusKilled   = "KILLED"
+)
+
+// RunFile is the run's metadata file.
+const RunFile = "run.json"
+
+// ErrNotFound is returned when no run matches.
+var ErrNotFound = errors.New("run not found")
+
+// Lineage is what a run was made from.
+type Lineage struct {
+	DataPath     string `json:"data_path"`
+	DataMD5      string `json:"data_md5"` // DVC 3's id of the training file
+	DataRows     int    `json:"data_rows"`
+	TestDataPath string `json:"test_data_path,omitempty"`
+	TestDataMD5  string `json:"test_data_md5,omitempty"`
+	ConfigSHA256 string `json:"config_sha256"`
+	Seed         uint64 `json:"seed"`
+	GitCommit    string `json:"git_commit,omitempty"`
+	GitBranch    string `json:"git_branch,omitempty"`
+	GitDirty     bool   `json:"git_dirty,omitempty"`
+	Version      string `json:"housectl_version"`
+	GoVersion    string `json:"go_version"`
+	Host         string `json:"host"`
+	PID          int    `json:"pid"`
+}
+
+// Artifact is one file of a run.
+type Artifact struct {
+	Path   string `json:"path"` // relative to the run directory
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Fold is one cross-validation fold's metrics.
+type Fold map[string]float64
+
+// Run is a run's metadata, the content of run.json.
+type Run struct {
+	ID         string             `json:"id"`
+	Name       string             `json:"name"`
+	Experiment string             `json:"experiment"`
+	Model      string             `json:"model"`
+	Status     string             `json:"status"`
+	Error      string             `json:"error,omitempty"`
+	StartTime  time.Time          `json:"start_time"`
+	EndTime    *time.Time         `json:"end_time,omitempty"`
+	Params     map[string]any     `json:"params"`
+	Metrics    map[string]float64 `json:"metrics,omitempty"`
+	CV         []Fold             `json:"cv,omitempty"`
+	Tags       map[string]string  `json:"tags,omitempty"`
+	Lineage    Lineage            `json:"lineage"`
+	Artifacts  []Artifact         `json:"artifacts,omitempty"`
+
+	dir string
+}
+
+// Dir is the run's directory.
+func (r *Run) Dir() string { return r.dir }
+
+// Store is an experiments directory.
+type Store struct {
+	Dir string
+	Now func() time.Time
+}
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// ValidateName checks an experiment or run name.
+func ValidateName(kind, s string) error {
+	if !namePattern.MatchString(s) {
+		return fmt.Errorf("%s name %q: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", kind, s)
+	}
+	return nil
+}
+
+// NewID returns a run id that sorts by creation time: UTC
+// yyyymmddThhmmss, microseconds, and 24 random bits.
+func NewID(now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	u := now.UTC()
+	return fmt.Sprintf("%sT%s%06d-%s", u.Format("20060102"), u.Format("150405"), u.Nanosecond()/1000, hex.EncodeToString(b[:]))
+}
+
+// Start creates the run directory and writes run.json with status RUNNING.
+func (s *Store) Start(experiment, name, kind string, params map[string]any, tags map[string]string, lin Lineage) (*Run, error) {
+	if err := ValidateName("experiment", experiment); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	r := &Run{
+		ID: NewID(now), Name: name, Experiment: experiment, Model: kind, Status: StatusRunning,
+		StartTime: now.UTC(), Params: params, Tags: tags, Lineage: lin,
+	}
+	r.dir = filepath.Join(s.Dir, experiment, r.ID)
+	if err := os.MkdirAll(filepath.Join(r.dir, "artifacts"), 0o755); err != nil {
+		return nil, err
+	}
+	return r, s.write(r)
+}
+
+func (s *Store) write(r *Run) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(r.dir, RunFile), append(b, '\n'), 0o644)
+}
+
+// WriteArtifact stores data as artifacts/name (atomically) and records it.
+func (s *Store) WriteArtifact(r *Run, name string, data []byte) error {
+	if r.EndTime != nil {
+		return fmt.Errorf("run %s has ended: its artifacts are final", r.ID)
+	}
+	rel := filepath.ToSlash(filepath.Join("artifacts", name))
+	if err := atomicfile.WriteFile(filepath.Join(r.dir, filepath.FromSlash(rel)), data, 0o444); err != nil {
+		return err
+	}
+	r.Artifacts = append(r.Artifacts, Artifact{Path: rel, Size: int64(len(data)), SHA256: sha256Hex(data)})
+	return nil
+}
+
+// WriteJSON stores v as a JSON file of the run (not an artifact): used for
+// the metric history.
+func (s *Store) WriteJSON(r *Run, name string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(r.dir, name), append(b, '\n'), 0o444)
+}
+
+// End records the outcome: FINISHED with the metrics, or FAILED/KILLED
+// with the error. After End the run is never written again.
+func (s *Store) End(r *Run, status string, metrics map[string]float64, cv []Fold, runErr error) error {
+	if r.EndTime != nil {
+		return fmt.Errorf("run %s has already ended", r.ID)
+	}
+	now := s.Now().UTC()
+	r.EndTime = &now
+	r.Status = status
+	r.Metrics = finite(metrics)
+	for i := range cv {
+		cv[i] = finite(cv[i])
+	}
+	r.CV = cv
+	if runErr != nil {
+		r.Error = runErr.Error()
+	}
+	return s.write(r)
+}
+
+// Load reads a run directory.
+func Load(dir string) (*Run, error) {
+	b, err := os.ReadFile(filepath.Join(dir, RunFile))
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var r Run
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, RunFile), err)
+	}
+	if filepath.Base(dir) != r.ID {
+		return nil, fmt.Errorf("%s: run id %q does not match its directory", filepath.Join(dir, RunFile), r.ID)
+	}
+	r.dir = dir
+	return &r, nil
+}
+
+// List returns the runs of an experiment ("" for all), newest first.
+// Unreadable runs are returned as errors alongside the good ones.
+func (s *Store) List(experiment string) ([]*Run, []error) {
+	exps := []string{experiment}
+	if experiment == "" {
+		ents, err := os.ReadDir(s.Dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, []error{err}
+		}
+		exps = exps[:0]
+		for _, e := range ents {
+			if e.IsDir() {
+				exps = append(exps, e.Name())
+			}
+		}
+	}
+	var runs []*Run
+	var errs []error
+	for _, exp := range exps {
+		ents, err := os.ReadDir(filepath.Join(s.Dir, exp))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		for _, e := range ents {
+			if !e.IsDir() {
+				continue
+			}
+			r, err := Load(filepath.Join(s.Dir, exp, e.Name()))
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // not a run directory (e.g. the registry)
+			}
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			runs = append(runs, r)
+		}
+	}
+	slices.SortFunc(runs, func(a, b *Run) int { return strings.Compare(b.ID, a.ID) })
+	return runs, errs
+}
+
+// Find returns the run named by its id, a unique id prefix, or its name.
+func (s *Store) Find(ref string) (*Run, error) {
+	runs, _ := s.List("")
+	var hits []*Run
+	for _, r := range runs {
+		if r.ID == ref {
+			return r, nil
+		}
+		if strings.HasPrefix(r.ID, ref) || r.Name == ref {
+			hits = append(hits, r)
+		}
+	}
+	switch len(hits) {
+	case 0:
+		return nil, fmt.Errorf("%w: no run has id, id prefix or name %q under %s; `housectl runs list` shows them", ErrNotFound, ref, s.Dir)
+	case 1:
+		return hits[0], nil
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	return nil, fmt.Errorf("%q matches %d runs (%s): give more of the id", ref, len(hits), strings.Join(ids, ", "))
+}
+
+// finite drops NaN and ±Inf values, which JSON cannot hold (MAPE is NaN
+// when every true value is 0).
+func finite(m map[string]float64) map[string]float64 {
+	for k, v := range m {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			delete(m, k)
+		}
+	}
+	return m
+}

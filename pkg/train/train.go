@@ -1,0 +1,331 @@
+// Package train runs the training pipeline: load and check the data, hold
+// out a test split, cross-validate and fit each candidate model, evaluate
+// it, and record each candidate as a run.
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/dataset"
+	"github.com/housectl/housectl/pkg/dvc"
+	"github.com/housectl/housectl/pkg/eval"
+	"github.com/housectl/housectl/pkg/model"
+	"github.com/housectl/housectl/pkg/model/all"
+	"github.com/housectl/housectl/pkg/model/gbt"
+	"github.com/housectl/housectl/pkg/model/linear"
+	"github.com/housectl/housectl/pkg/tracking"
+)
+
+// Options are everything a training run needs.
+type Options struct {
+	DataPath     string
+	TestDataPath string // when set, evaluate on it and train on all of DataPath
+	Schema       config.Schema
+	Train        config.Train
+	Store        *tracking.Store
+	// Lineage is filled in with the data's hashes and row count.
+	Lineage tracking.Lineage
+	Tags    map[string]string
+	// Progress receives events from the training goroutine.
+	Progress func(Progress)
+	// Version is recorded in artifacts (created_with).
+	Version string
+}
+
+// Progress says where training is.
+type Progress struct {
+	Candidate string
+	Index     int // 1-based candidate number
+	Of        int
+	Fold      int // 1-based; 0 during the final fit
+	Folds     int
+	Event     model.Event
+}
+
+// Candidate is the outcome of one model.
+type Candidate struct {
+	Model      string             `json:"model"`
+	RunID      string             `json:"run_id"`
+	RunDir     string             `json:"run_dir"`
+	Params     map[string]any     `json:"params"`
+	CV         map[string]float64 `json:"cv,omitempty"` // mean over folds
+	CVStd      map[string]float64 `json:"cv_std,omitempty"`
+	Metrics    map[string]float64 `json:"metrics"` // on the test rows
+	FitSeconds float64            `json:"fit_seconds"`
+	Artifact   tracking.Artifact  `json:"artifact"`
+}
+
+// Result is the outcome of a training run.
+type Result struct {
+	Metric     string      `json:"metric"`
+	Best       int         `json:"best"` // index into Candidates
+	Candidates []Candidate `json:"candidates"`
+	TrainRows  int         `json:"train_rows"`
+	TestRows   int         `json:"test_rows"`
+	DataMD5    string      `json:"data_md5"`
+}
+
+// InputError is bad input found before any work: the message says what.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+func inputErr(format string, args ...any) error {
+	return &InputError{Err: fmt.Errorf(format, args...)}
+}
+
+type prepared struct {
+	kind    string
+	trainer model.Trainer
+	params  map[string]any
+}
+
+// Run trains every candidate and returns the results, best first by the
+// configured metric. Bad input is an *InputError before anything is
+// written.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	tc := o.Train
+	// Step 1: the candidates and their parameters.
+	var cands []prepared
+	for _, kind := range tc.Candidates {
+		tr, p, err := all.Trainer(kind, tc.Params[kind])
+		if err != nil {
+			return nil, inputErr("train.candidates/params: %w", err)
+		}
+		var pm map[string]any
+		b, _ := json.Marshal(p)
+		_ = json.Unmarshal(b, &pm)
+		cands = append(cands, prepared{kind: kind, trainer: tr, params: pm})
+	}
+	for kind := range tc.Params {
+		if !slices.Contains(tc.Candidates, kind) && !slices.Contains(all.Kinds, kind) {
+			return nil, inputErr("train.params: unknown model %q (models: %v)", kind, all.Kinds)
+		}
+	}
+	if _, err := eval.LowerIsBetter(tc.Metric); err != nil {
+		return nil, inputErr("train.metric: %w", err)
+	}
+
+	// Step 2: the data.
+	d, _, err := dataset.Load(o.DataPath, o.Schema)
+	if err != nil {
+		return nil, &InputError{Err: err}
+	}
+	id, _, err := dvc.HashFile(o.DataPath)
+	if err != nil {
+		return nil, err
+	}
+	lin := o.Lineage
+	lin.DataPath, lin.DataMD5, lin.DataRows, lin.Seed = o.DataPath, string(id), d.N, uint64(tc.Seed)
+	var trainSet, testSet *dataset.Dataset
+	if o.TestDataPath != "" {
+		t, _, err := dataset.Load(o.TestDataPath, o.Schema)
+		if err != nil {
+			return nil, &InputError{Err: fmt.Errorf("--test-data: %w", err)}
+		}
+		tid, _, err := dvc.HashFile(o.TestDataPath)
+		if err != nil {
+			return nil, err
+		}
+		lin.TestDataPath, lin.TestDataMD5 = o.TestDataPath, string(tid)
+		trainSet, testSet = d, t
+	} else {
+		s, err := dataset.TrainTestSplit(d.N, tc.TestFraction, uint64(tc.Seed))
+		if err != nil {
+			return nil, inputErr("%s: %w", o.DataPath, err)
+		}
+		trainSet, testSet = d.Subset(s.Train), d.Subset(s.Test)
+	}
+	if err := checkTarget(trainSet); err != nil {
+		return nil, err
+	}
+	var folds []dataset.Fold
+	if tc.CVFolds > 0 {
+		idx := make([]int, trainSet.N)
+		for i := range idx {
+			idx[i] = i
+		}
+		if folds, err = dataset.KFold(idx, tc.CVFolds, uint64(tc.Seed)); err != nil {
+			return nil, inputErr("train.cv_folds: %w", err)
+		}
+	}
+	workers := tc.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+
+	// Step 3: each candidate.
+	res := &Result{Metric: tc.Metric, TrainRows: trainSet.N, TestRows: testSet.N, DataMD5: string(id)}
+	for ci, c := range cands {
+		cr, err := o.candidate(ctx, c, ci, len(cands), trainSet, testSet, folds, workers, lin)
+		if err != nil {
+			return res, err
+		}
+		res.Candidates = append(res.Candidates, *cr)
+	}
+	for i, c := range res.Candidates {
+		if eval.Better(tc.Metric, c.Metrics[tc.Metric], res.Candidates[res.Best].Metrics[tc.Metric]) {
+			res.Best = i
+		}
+	}
+	return res, nil
+}
+
+// checkTarget refuses a target with nothing to learn.
+func checkTarget(d *dataset.Dataset) error {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range d.Y {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if lo == hi {
+		return inputErr("target %s is constant (%v) in the training rows: there is nothing to learn", d.Target, lo)
+	}
+	return nil
+}
+
+// rngFor is the random stream of one candidate (and fold: 0 for the final
+// fit): seeded from the configured seed and the model's name only.
+func rngFor(seed int64, kind string, fold int) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(kind))
+	return rand.New(rand.NewPCG(uint64(seed), h.Sum64()+uint64(fold)))
+}
+
+func matrix(d *dataset.Dataset) model.Matrix {
+	return model.Matrix{Rows: d.N, Cols: len(d.Features), Data: d.X}
+}
+
+func (o *Options) candidate(ctx context.Context, c prepared, ci, nc int, trainSet, testSet *dataset.Dataset,
+	folds []dataset.Fold, workers int, lin tracking.Lineage) (*Candidate, error) {
+	tc := o.Train
+	run, err := o.Store.Start(tc.Experiment, c.kind, c.kind, c.params, o.Tags, lin)
+	if err != nil {
+		return nil, err
+	}
+	progress := func(fold int) func(model.Event) {
+		return func(e model.Event) {
+			if o.Progress != nil {
+				o.Progress(Progress{Candidate: c.kind, Index: ci + 1, Of: nc, Fold: fold, Folds: len(folds), Event: e})
+			}
+		}
+	}
+	fail := func(err error) (*Candidate, error) {
+		status := tracking.StatusFailed
+		if errors.Is(err, context.Canceled) {
+			status = tracking.StatusKilled
+		}
+		if eerr := o.Store.End(run, status, nil, nil, err); eerr != nil {
+			err = errors.Join(err, eerr)
+		}
+		return nil, fmt.Errorf("%s (run %s): %w", c.kind, run.ID, err)
+	}
+	fit := func(d *dataset.Dataset, fold int) (model.Model, error) {
+		m, err := c.trainer.Fit(ctx, matrix(d), d.Y, model.FitOptions{Rand: rngFor(tc.Seed, c.kind, fold), Workers: workers, Progress: progress(fold)})
+		var ce *linear.CollinearError
+		if errors.As(err, &ce) {
+			err = &InputError{Err: fmt.Errorf("feature %s: %w", d.Features[ce.Feature], err)}
+		}
+		return m, err
+	}
+	cr := &Candidate{Model: c.kind, RunID: run.ID, RunDir: run.Dir(), Params: c.params}
+	var cv []tracking.Fold
+	for fi, f := range folds {
+		tr, va := trainSet.Subset(f.Train), trainSet.Subset(f.Valid)
+		m, err := fit(tr, fi+1)
+		if err != nil {
+			return fail(err)
+		}
+		cv = append(cv, predictEval(m, va))
+	}
+	if len(cv) > 0 {
+		cr.CV, cr.CVStd = foldStats(cv)
+	}
+	start := time.Now()
+	m, err := fit(trainSet, 0)
+	if err != nil {
+		return fail(err)
+	}
+	cr.FitSeconds = time.Since(start).Seconds()
+	cr.Metrics = predictEval(m, testSet)
+
+	// Artifacts: the model (with the training summary), importances, history.
+	X := matrix(trainSet)
+	pj, _ := json.Marshal(c.params)
+	enc, err := model.Encode(&model.Artifact{Header: model.Header{
+		Kind: c.kind, Features: trainSet.Features, Target: trainSet.Target, Params: pj,
+		Training: model.Summarize(X, trainSet.Y, trainSet.Features, trainSet.Target), CreatedWith: o.Version,
+	}, Model: m})
+	if err != nil {
+		return fail(err)
+	}
+	if err := o.Store.WriteArtifact(run, "model.bin", enc); err != nil {
+		return fail(err)
+	}
+	cr.Artifact = run.Artifacts[len(run.Artifacts)-1]
+	imp := map[string]float64{}
+	for j, v := range m.Importances() {
+		imp[trainSet.Features[j]] = v
+	}
+	ib, _ := json.MarshalIndent(imp, "", "  ")
+	if err := o.Store.WriteArtifact(run, "importances.json", append(ib, '\n')); err != nil {
+		return fail(err)
+	}
+	if g, ok := m.(*gbt.Model); ok {
+		h := map[string]any{"train_loss": g.TrainLoss, "valid_loss": nanToNil(g.ValidLoss), "best_iteration": g.BestIteration}
+		if err := o.Store.WriteJSON(run, "history.json", h); err != nil {
+			return fail(err)
+		}
+	}
+	metrics := map[string]float64{}
+	for k, v := range cr.Metrics {
+		metrics[k] = v
+	}
+	for k, v := range cr.CV {
+		metrics["cv_"+k] = v
+	}
+	metrics["fit_seconds"] = cr.FitSeconds
+	if err := o.Store.End(run, tracking.StatusFinished, metrics, cv, nil); err != nil {
+		return nil, err
+	}
+	return cr, nil
+}
+
+func predictEval(m model.Model, d *dataset.Dataset) map[string]float64 {
+	pred := make([]float64, d.N)
+	m.PredictBatch(matrix(d), pred)
+	return eval.Compute(d.Y, pred)
+}
+
+func foldStats(folds []tracking.Fold) (mean, std map[string]float64) {
+	mean, std = map[string]float64{}, map[string]float64{}
+	for _, k := range eval.Names {
+		xs := make([]float64, len(folds))
+		for i, f := range folds {
+			xs[i] = f[k]
+		}
+		mean[k], std[k] = eval.MeanStd(xs)
+	}
+	return mean, std
+}
+
+// nanToNil makes a loss history JSON-encodable (NaN has no JSON form).
+func nanToNil(xs []float64) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		if !math.IsNaN(x) {
+			out[i] = x
+		}
+	}
+	return out
+}
