@@ -3,6 +3,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -75,7 +76,8 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": cmdExitCode,
+			"exitcode":      cmdExitCode,
+			"sameartifacts": cmdSameArtifacts,
 			// waithit KEY: wait (up to 30s) until the server has seen the
 			// request KEY, e.g. slow/one.
 			"waithit": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -136,6 +138,49 @@ func (d *dataServer) waitHit(key string, timeout time.Duration) bool {
 		}
 	}
 	return false
+}
+
+// cmdSameArtifacts compares two `housectl train --json` outputs: every
+// candidate's model artifact must have the same SHA-256 and the same
+// metrics (reproducibility), while the run ids differ.
+func cmdSameArtifacts(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: sameartifacts <a.json> <b.json>")
+	}
+	type cand struct {
+		Model    string             `json:"model"`
+		RunID    string             `json:"run_id"`
+		Metrics  map[string]float64 `json:"metrics"`
+		Artifact struct {
+			SHA256 string `json:"sha256"`
+		} `json:"artifact"`
+	}
+	read := func(name string) []cand {
+		var r struct {
+			Candidates []cand `json:"candidates"`
+		}
+		if err := json.Unmarshal([]byte(ts.ReadFile(name)), &r); err != nil {
+			ts.Fatalf("%s: %v", name, err)
+		}
+		return r.Candidates
+	}
+	a, b := read(args[0]), read(args[1])
+	if len(a) != len(b) || len(a) == 0 {
+		ts.Fatalf("%d and %d candidates", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Model != b[i].Model || a[i].Artifact.SHA256 != b[i].Artifact.SHA256 || a[i].Artifact.SHA256 == "" {
+			ts.Fatalf("%s: artifact %s vs %s", a[i].Model, a[i].Artifact.SHA256, b[i].Artifact.SHA256)
+		}
+		for k, v := range a[i].Metrics {
+			if b[i].Metrics[k] != v {
+				ts.Fatalf("%s: metric %s %v vs %v", a[i].Model, k, v, b[i].Metrics[k])
+			}
+		}
+		if a[i].RunID == b[i].RunID {
+			ts.Fatalf("%s: the two trainings share run id %s", a[i].Model, a[i].RunID)
+		}
+	}
 }
 
 // newDataServer serves:

@@ -19,12 +19,14 @@ import (
 	"github.com/housectl/housectl/pkg/cli/configcmd"
 	"github.com/housectl/housectl/pkg/cli/datacmd"
 	"github.com/housectl/housectl/pkg/cli/initcmd"
+	"github.com/housectl/housectl/pkg/cli/predictcmd"
 	"github.com/housectl/housectl/pkg/cli/traincmd"
 	"github.com/housectl/housectl/pkg/cli/version"
 	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/data"
 	"github.com/housectl/housectl/pkg/dataset"
 	"github.com/housectl/housectl/pkg/dvc"
+	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/train"
 )
 
@@ -32,7 +34,7 @@ const exitCodesHelp = `Exit status:
   0    success (an empty result is a success)
   1    the command failed
   2    usage: a bad flag, argument, configuration or model parameter
-  3    integrity: a checksum mismatch, an unsafe/corrupt archive, a corrupt cache object
+  3    integrity: a checksum mismatch; an unsafe or corrupt archive, cache object or model
   4    the data failed validation
   130  interrupted (Ctrl-C or SIGTERM); nothing half-written is left behind`
 
@@ -75,6 +77,7 @@ Configuration precedence: flags > HOUSECTL_* environment > config file > default
 		configcmd.NewCmdConfig(f),
 		datacmd.NewCmdData(f),
 		traincmd.NewCmdTrain(f, nil),
+		predictcmd.NewCmdPredict(f, nil),
 	)
 	return cmd
 }
@@ -134,7 +137,7 @@ func ExitCode(ctx context.Context, err error) int {
 		return exitErr.Code
 	case errors.As(err, &flagErr), isConfigError(err), isCobraUsage(err):
 		return cmdutil.ExitUsage
-	case errors.Is(err, data.ErrIntegrity), errors.Is(err, dvc.ErrCorrupt):
+	case errors.Is(err, data.ErrIntegrity), errors.Is(err, dvc.ErrCorrupt), errors.Is(err, model.ErrCorrupt):
 		return cmdutil.ExitIntegrity
 	case errors.Is(err, dataset.ErrInvalid):
 		return cmdutil.ExitInvalidData

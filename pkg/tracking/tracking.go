@@ -250,29 +250,36 @@ func (s *Store) List(experiment string) ([]*Run, []error) {
 	return runs, errs
 }
 
-// Find returns the run named by its id, a unique id prefix, or its name.
+// Find returns the run named by its id, a unique id prefix, or its name
+// (the newest run of that name).
 func (s *Store) Find(ref string) (*Run, error) {
-	runs, _ := s.List("")
-	var hits []*Run
+	runs, _ := s.List("") // newest first
+	var prefix []*Run
+	var named *Run
 	for _, r := range runs {
 		if r.ID == ref {
 			return r, nil
 		}
-		if strings.HasPrefix(r.ID, ref) || r.Name == ref {
-			hits = append(hits, r)
+		if strings.HasPrefix(r.ID, ref) {
+			prefix = append(prefix, r)
+		}
+		if r.Name == ref && named == nil {
+			named = r
 		}
 	}
-	switch len(hits) {
-	case 0:
-		return nil, fmt.Errorf("%w: no run has id, id prefix or name %q under %s; `housectl runs list` shows them", ErrNotFound, ref, s.Dir)
-	case 1:
-		return hits[0], nil
+	switch {
+	case len(prefix) == 1:
+		return prefix[0], nil
+	case len(prefix) > 1:
+		ids := make([]string, len(prefix))
+		for i, h := range prefix {
+			ids[i] = h.ID
+		}
+		return nil, fmt.Errorf("id prefix %q matches %d runs (%s): give more of the id", ref, len(prefix), strings.Join(ids, ", "))
+	case named != nil:
+		return named, nil
 	}
-	ids := make([]string, len(hits))
-	for i, h := range hits {
-		ids[i] = h.ID
-	}
-	return nil, fmt.Errorf("%q matches %d runs (%s): give more of the id", ref, len(hits), strings.Join(ids, ", "))
+	return nil, fmt.Errorf("%w: no run has id, id prefix or name %q under %s", ErrNotFound, ref, s.Dir)
 }
 
 // finite drops NaN and ±Inf values, which JSON cannot hold (MAPE is NaN

@@ -1,0 +1,297 @@
+// Package predictcmd implements `housectl predict`.
+package predictcmd
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/housectl/housectl/pkg/atomicfile"
+	"github.com/housectl/housectl/pkg/cli/cmdutil"
+	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/dataset"
+	"github.com/housectl/housectl/pkg/model"
+	"github.com/housectl/housectl/pkg/model/all"
+	"github.com/housectl/housectl/pkg/tracking"
+	"github.com/housectl/housectl/pkg/ui"
+)
+
+// Options are the dependencies and flags of `housectl predict`.
+type Options struct {
+	IO     *ui.IOStreams
+	Config func() (*config.Loaded, error)
+	Run    string
+	Input  string
+	Output string
+	Format string // csv or json (lines)
+}
+
+// NewCmdPredict returns `housectl predict`.
+func NewCmdPredict(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams}
+	cmd := &cobra.Command{
+		Use:   "predict --run <run> [--input <file>] [--output <file>] [--format {csv|json}]",
+		Short: "Predict a CSV or JSON-lines file with a trained model",
+		Long: `Predict every row of --input (CSV with a header, or JSON lines: one object
+per line; "-" or nothing reads standard input as CSV) with the model of a run
+(its id, a unique id prefix, or its name). Input columns are matched to the
+model's features by name; other columns are passed through. A missing
+feature, or a cell that is empty, non-numeric, NaN or infinite, is an error
+naming its row and column (exit 4), and nothing is written.
+
+The output (--output, else standard output) has the input's columns and a
+prediction column, as CSV or JSON lines (--format, default: the input's).
+The model file's SHA-256 is checked against the run's record first.`,
+		Example: `  housectl predict --run gradient_boosting --input new.csv --output scored.csv
+  housectl predict --run 20261128T1342 --input rows.jsonl --format json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Config = func() (*config.Loaded, error) { return f.Config(cmd) }
+			if opts.Run == "" {
+				return cmdutil.FlagErrorf("--run is required: name the run whose model predicts")
+			}
+			if opts.Format != "" && opts.Format != "csv" && opts.Format != "json" {
+				return cmdutil.FlagErrorf("--format must be csv or json, got %q", opts.Format)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return Run(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Run, "run", "", "run id, unique id prefix or name")
+	cmd.Flags().StringVarP(&opts.Input, "input", "i", "-", "input file: .csv, or .jsonl/.ndjson/.json for JSON lines; - for stdin (CSV)")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "output file (default: standard output)")
+	cmd.Flags().StringVar(&opts.Format, "format", "", "output format: csv or json (default: the input's)")
+	return cmd
+}
+
+// table is the parsed input: column names and rows of raw cells.
+type table struct {
+	cols []string
+	rows [][]string
+	json bool
+}
+
+func isJSONName(p string) bool {
+	switch strings.ToLower(filepath.Ext(p)) {
+	case ".jsonl", ".ndjson", ".json":
+		return true
+	}
+	return false
+}
+
+func readInput(r io.Reader, jsonLines bool) (*table, error) {
+	if !jsonLines {
+		cr := csv.NewReader(r)
+		recs, err := cr.ReadAll()
+		if err != nil {
+			return nil, fmt.Errorf("input: %w", err)
+		}
+		if len(recs) == 0 {
+			return nil, errors.New("input is empty: it needs a header row")
+		}
+		return &table{cols: recs[0], rows: recs[1:]}, nil
+	}
+	t := &table{json: true}
+	index := map[string]int{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for line := 1; sc.Scan(); line++ {
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(b, &obj); err != nil {
+			return nil, fmt.Errorf("input line %d: not a JSON object: %w", line, err)
+		}
+		row := make([]string, len(t.cols))
+		for k, v := range obj {
+			i, ok := index[k]
+			if !ok {
+				i = len(t.cols)
+				index[k] = i
+				t.cols = append(t.cols, k)
+				for j := range t.rows {
+					t.rows[j] = append(t.rows[j], "")
+				}
+				row = append(row, "")
+			}
+			var s string
+			if json.Unmarshal(v, &s) != nil {
+				s = string(v)
+			}
+			if string(v) == "null" {
+				s = ""
+			}
+			row[i] = s
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t, sc.Err()
+}
+
+// matrix validates the feature cells and builds the model's input.
+func matrix(t *table, features []string) (model.Matrix, error) {
+	idx := make([]int, len(features))
+	var missing []string
+	for j, f := range features {
+		idx[j] = -1
+		for i, c := range t.cols {
+			if c == f {
+				idx[j] = i
+			}
+		}
+		if idx[j] < 0 {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		return model.Matrix{}, fmt.Errorf("%w: the model needs column(s) %s, which the input lacks (it has %s)",
+			dataset.ErrInvalid, strings.Join(missing, ", "), strings.Join(t.cols, ", "))
+	}
+	n := len(t.rows)
+	X := model.Matrix{Rows: n, Cols: len(features), Data: make([]float64, n*len(features))}
+	var problems []string
+	for r, row := range t.rows {
+		for j, f := range features {
+			cell := ""
+			if idx[j] < len(row) {
+				cell = strings.TrimSpace(row[idx[j]])
+			}
+			v, err := strconv.ParseFloat(cell, 64)
+			kind, msg := "", ""
+			switch {
+			case cell == "":
+				kind, msg = dataset.KindEmptyCell, "empty cell"
+			case err != nil:
+				kind, msg = dataset.KindNonNumeric, fmt.Sprintf("%q is not a number", cell)
+			case math.IsNaN(v) || math.IsInf(v, 0):
+				kind, msg = dataset.KindNotFinite, fmt.Sprintf("%q is not a finite number", cell)
+			}
+			if kind != "" {
+				problems = append(problems, fmt.Sprintf("row %d, column %s: %s", r+1, f, msg))
+				continue
+			}
+			X.Data[j*n+r] = v
+		}
+	}
+	if len(problems) > 0 {
+		shown := problems[:min(len(problems), 20)]
+		more := ""
+		if len(problems) > len(shown) {
+			more = fmt.Sprintf("\n  … and %d more", len(problems)-len(shown))
+		}
+		return model.Matrix{}, fmt.Errorf("%w: %d bad cell(s); nothing was predicted:\n  %s%s", dataset.ErrInvalid, len(problems), strings.Join(shown, "\n  "), more)
+	}
+	return X, nil
+}
+
+// Run predicts.
+func Run(opts *Options) error {
+	l, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	store := &tracking.Store{Dir: l.Config.Experiments.Dir}
+	run, err := store.Find(opts.Run)
+	if err != nil {
+		return err
+	}
+	if run.Status != tracking.StatusFinished {
+		return fmt.Errorf("run %s is %s: only finished runs have a model to predict with", run.ID, run.Status)
+	}
+	var rec *tracking.Artifact
+	for i, a := range run.Artifacts {
+		if a.Path == "artifacts/model.bin" {
+			rec = &run.Artifacts[i]
+		}
+	}
+	if rec == nil {
+		return fmt.Errorf("run %s has no model artifact", run.ID)
+	}
+	art, sum, err := all.Load(filepath.Join(run.Dir(), filepath.FromSlash(rec.Path)))
+	if err != nil {
+		return err
+	}
+	if sum != rec.SHA256 {
+		return fmt.Errorf("%w: %s/%s has sha256 %s, the run recorded %s: the file was replaced", model.ErrCorrupt, run.Dir(), rec.Path, sum, rec.SHA256)
+	}
+
+	in := opts.IO.In
+	jsonIn := false
+	if opts.Input != "-" {
+		f, err := os.Open(opts.Input)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in, jsonIn = f, isJSONName(opts.Input)
+	}
+	t, err := readInput(in, jsonIn)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", dataset.ErrInvalid, opts.Input, err)
+	}
+	X, err := matrix(t, art.Header.Features)
+	if err != nil {
+		return fmt.Errorf("%s: %w", opts.Input, err)
+	}
+	pred := make([]float64, X.Rows)
+	art.Model.PredictBatch(X, pred)
+
+	jsonOut := t.json
+	if opts.Format != "" {
+		jsonOut = opts.Format == "json"
+	}
+	var out bytes.Buffer
+	if jsonOut {
+		enc := json.NewEncoder(&out)
+		for r, row := range t.rows {
+			obj := make(map[string]any, len(t.cols)+1)
+			for i, c := range t.cols {
+				if i < len(row) {
+					if v, err := strconv.ParseFloat(row[i], 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
+						obj[c] = v
+					} else {
+						obj[c] = row[i]
+					}
+				}
+			}
+			obj["prediction"] = pred[r]
+			if err := enc.Encode(obj); err != nil {
+				return err
+			}
+		}
+	} else {
+		w := csv.NewWriter(&out)
+		_ = w.Write(append(append([]string(nil), t.cols...), "prediction"))
+		for r, row := range t.rows {
+			_ = w.Write(append(append([]string(nil), row...), strconv.FormatFloat(pred[r], 'g', -1, 64)))
+		}
+		w.Flush()
+		if err := w.Error(); err != nil {
+			return err
+		}
+	}
+	if opts.Output == "" {
+		_, err = opts.IO.Out.Write(out.Bytes())
+		return err
+	}
+	if err := atomicfile.WriteFile(opts.Output, out.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "wrote %d predictions to %s (model %s of run %s)\n", len(pred), opts.Output, art.Header.Kind, run.ID)
+	return nil
+}
