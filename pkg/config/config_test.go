@@ -303,3 +303,13 @@ train:
 		}
 	}
 }
+
+func TestShippedTunedConfigLoads(t *testing.T) {
+	l, err := config.Load(config.LoadOptions{Path: "../../configs/gbt-tuned.yaml", LookupEnv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := l.Config.Train.Params["gradient_boosting"]; p["max_iter"] != 1500 || p["subsample"] != 0.8 {
+		t.Errorf("params %v", p)
+	}
+}

@@ -30,6 +30,12 @@ type Params struct {
 	MinSamplesLeaf int     `json:"min_samples_leaf"`
 	L2             float64 `json:"l2_regularization"`
 	MaxBins        int     `json:"max_bins"`
+	// MaxFeatures is the fraction of features each split considers, drawn
+	// at random (1: all).
+	MaxFeatures float64 `json:"max_features"`
+	// Subsample is the fraction of training rows each tree sees, drawn
+	// without replacement (stochastic gradient boosting; 1: all).
+	Subsample float64 `json:"subsample"`
 	// EarlyStopping holds out ValidationFraction of the rows and stops when
 	// the validation loss has not improved by Tol for NIterNoChange
 	// iterations; the model keeps the best iteration's trees.
@@ -42,7 +48,7 @@ type Params struct {
 // Defaults meet the product targets on California Housing (docs/BENCHMARKS.md).
 func Defaults() Params {
 	return Params{
-		LearningRate: 0.1, MaxIter: 300, MaxLeafNodes: 31, MinSamplesLeaf: 20, MaxBins: 255,
+		LearningRate: 0.1, MaxIter: 300, MaxLeafNodes: 31, MinSamplesLeaf: 20, MaxBins: 255, MaxFeatures: 1, Subsample: 1,
 		EarlyStopping: true, ValidationFraction: 0.1, NIterNoChange: 10, Tol: 1e-7,
 	}
 }
@@ -60,6 +66,10 @@ func (p Params) Validate() error {
 		return fmt.Errorf("min_samples_leaf must be at least 1, got %d", p.MinSamplesLeaf)
 	case p.MaxBins < 2 || p.MaxBins > 255:
 		return fmt.Errorf("max_bins must be between 2 and 255, got %d", p.MaxBins)
+	case !(p.MaxFeatures > 0 && p.MaxFeatures <= 1):
+		return fmt.Errorf("max_features must be a fraction in (0, 1], got %v", p.MaxFeatures)
+	case !(p.Subsample > 0 && p.Subsample <= 1):
+		return fmt.Errorf("subsample must be a fraction in (0, 1], got %v", p.Subsample)
 	case p.EarlyStopping && !(p.ValidationFraction > 0 && p.ValidationFraction < 1):
 		return fmt.Errorf("validation_fraction must be in (0, 1), got %v", p.ValidationFraction)
 	case p.EarlyStopping && p.NIterNoChange < 1:
@@ -123,10 +133,14 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 	for j := range nbins {
 		nbins[j] = binner.NumBins(j)
 	}
-	gr := tree.NewGrower(codes, n, nbins, tree.Params{
+	tp := tree.Params{
 		MaxDepth: p.MaxDepth, MaxLeaves: p.MaxLeafNodes, MinSamplesLeaf: float64(p.MinSamplesLeaf),
-		MinSamplesSplit: 2, L2: p.L2,
-	})
+		MinSamplesSplit: 2, L2: p.L2, MaxFeatures: max(1, int(math.Round(p.MaxFeatures*float64(X.Cols)))),
+	}
+	if tp.MaxFeatures >= X.Cols {
+		tp.MaxFeatures = 0
+	}
+	gr := tree.NewGrower(codes, n, nbins, tp)
 	gr.Workers = opts.Workers
 
 	var base float64
@@ -145,6 +159,7 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 	}
 	m := &Model{binner: binner, Base: base}
 	rows := make([]int32, len(trainRows))
+	nsub := max(1, int(math.Round(p.Subsample*float64(len(trainRows)))))
 	best, bestIter := math.Inf(1), 0
 	for it := range p.MaxIter {
 		if err := ctx.Err(); err != nil {
@@ -154,7 +169,16 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 			grad[r] = y[r] - raw[r]
 		}
 		copy(rows, trainRows)
-		tr := gr.Grow(rows, grad, ones, opts.Rand)
+		grow := rows
+		if nsub < len(rows) {
+			// Partial Fisher-Yates: the first nsub rows are the sample.
+			for i := range nsub {
+				j := i + opts.Rand.IntN(len(rows)-i)
+				rows[i], rows[j] = rows[j], rows[i]
+			}
+			grow = rows[:nsub]
+		}
+		tr := gr.Grow(grow, grad, ones, opts.Rand)
 		for i := range tr.Values {
 			tr.Values[i] *= p.LearningRate
 		}

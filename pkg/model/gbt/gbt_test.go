@@ -113,6 +113,8 @@ func TestValidate(t *testing.T) {
 		func(p *Params) { p.ValidationFraction = 1 },
 		func(p *Params) { p.NIterNoChange = 0 },
 		func(p *Params) { p.L2 = -1 },
+		func(p *Params) { p.MaxFeatures = 0 },
+		func(p *Params) { p.Subsample = 1.5 },
 	} {
 		p := Defaults()
 		mod(&p)
@@ -146,5 +148,23 @@ func BenchmarkPredictBatch4128(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.PredictBatch(Xt, dst)
+	}
+}
+
+func TestStochasticBoostingIsReproducible(t *testing.T) {
+	X, y, Xt, yt := testenv.California(t, true)
+	p := Defaults()
+	p.MaxFeatures, p.Subsample, p.MaxIter, p.EarlyStopping = 0.5, 0.8, 60, false
+	a, b := fit(t, p, X, y, 1), fit(t, p, X, y, 2)
+	if !bytes.Equal(a.AppendBinary(nil), b.AppendBinary(nil)) {
+		t.Error("1 and 2 workers give different stochastic models")
+	}
+	if len(a.Trees) != 60 || !math.IsNaN(a.ValidLoss[0]) {
+		t.Errorf("without early stopping: %d trees, valid loss %v", len(a.Trees), a.ValidLoss[0])
+	}
+	pred := make([]float64, Xt.Rows)
+	a.PredictBatch(Xt, pred)
+	if rmse := eval.Compute(yt, pred)[eval.RMSE]; rmse > 0.55 {
+		t.Errorf("60 stochastic iterations: RMSE %v", rmse)
 	}
 }
