@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -14,7 +15,11 @@ type FieldError struct {
 	Msg string
 }
 
-var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+// Compiled on first use, so that start-up does not pay for them.
+var (
+	hexSHA256   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
+	namePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`) })
+)
 
 // Validate checks values that are well typed but not usable. It returns
 // every problem, not only the first.
@@ -35,7 +40,7 @@ func Validate(c Config) []FieldError {
 	} else if u.Scheme == "file" && u.Path == "" {
 		add("data.url", "a file URL needs an absolute path, such as file:///data/cal_housing.tgz")
 	}
-	if !hexSHA256.MatchString(d.SHA256) {
+	if !hexSHA256().MatchString(d.SHA256) {
 		add("data.sha256", "want 64 lower-case hex digits, got %q", d.SHA256)
 	}
 	for _, p := range []struct{ key, val string }{
@@ -64,14 +69,12 @@ func Validate(c Config) []FieldError {
 	return errs
 }
 
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
-
 func validateTrain(t Train) []FieldError {
 	var errs []FieldError
 	add := func(key, format string, args ...any) {
 		errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
-	if !namePattern.MatchString(t.Experiment) {
+	if !namePattern().MatchString(t.Experiment) {
 		add("train.experiment", "%q: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", t.Experiment)
 	}
 	if t.Seed < 0 {

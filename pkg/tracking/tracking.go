@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/housectl/housectl/pkg/atomicfile"
@@ -101,11 +102,13 @@ type Store struct {
 	Now func() time.Time
 }
 
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+// namePattern is compiled on first use: commands that never name an
+// experiment do not pay for it at start-up.
+var namePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`) })
 
 // ValidateName checks an experiment or run name.
 func ValidateName(kind, s string) error {
-	if !namePattern.MatchString(s) {
+	if !namePattern().MatchString(s) {
 		return fmt.Errorf("%s name %q: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", kind, s)
 	}
 	return nil

@@ -23,6 +23,7 @@ import (
 	"github.com/housectl/housectl/pkg/model/all"
 	"github.com/housectl/housectl/pkg/model/gbt"
 	"github.com/housectl/housectl/pkg/model/linear"
+	"github.com/housectl/housectl/pkg/plots"
 	"github.com/housectl/housectl/pkg/tracking"
 )
 
@@ -257,7 +258,9 @@ func (o *Options) candidate(ctx context.Context, c prepared, ci, nc int, trainSe
 		return fail(err)
 	}
 	cr.FitSeconds = time.Since(start).Seconds()
-	cr.Metrics = predictEval(m, testSet)
+	pred := make([]float64, testSet.N)
+	m.PredictBatch(matrix(testSet), pred)
+	cr.Metrics = eval.Compute(testSet.Y, pred)
 
 	// Artifacts: the model (with the training summary), importances, history.
 	X := matrix(trainSet)
@@ -281,10 +284,35 @@ func (o *Options) candidate(ctx context.Context, c prepared, ci, nc int, trainSe
 	if err := o.Store.WriteArtifact(run, "importances.json", append(ib, '\n')); err != nil {
 		return fail(err)
 	}
+	type chart struct {
+		name string
+		draw func() ([]byte, error)
+	}
+	charts := []chart{
+		{"predicted_vs_actual.png", func() ([]byte, error) {
+			return plots.PredictedVsActual(c.kind+": test rows", testSet.Y, pred)
+		}},
+		{"residuals.png", func() ([]byte, error) { return plots.Residuals(c.kind+": test residuals", testSet.Y, pred) }},
+		{"importances.png", func() ([]byte, error) {
+			return plots.Importances(c.kind+": feature importance", trainSet.Features, m.Importances())
+		}},
+	}
 	if g, ok := m.(*gbt.Model); ok {
 		h := map[string]any{"train_loss": g.TrainLoss, "valid_loss": nanToNil(g.ValidLoss), "best_iteration": g.BestIteration}
 		if err := o.Store.WriteJSON(run, "history.json", h); err != nil {
 			return fail(err)
+		}
+		charts = append(charts, chart{"loss.png", func() ([]byte, error) {
+			return plots.LossCurve(c.kind+": loss per iteration", g.TrainLoss, g.ValidLoss, g.BestIteration)
+		}})
+	}
+	for _, ch := range charts {
+		img, err := ch.draw()
+		if err == nil {
+			err = o.Store.WriteArtifact(run, ch.name, img)
+		}
+		if err != nil {
+			return fail(fmt.Errorf("plot %s: %w", ch.name, err))
 		}
 	}
 	metrics := map[string]float64{}

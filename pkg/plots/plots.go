@@ -1,0 +1,180 @@
+// Package plots draws the PNG charts of a run with gonum/plot: predicted
+// against actual, residuals, feature importances and loss curves.
+package plots
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"math"
+	"slices"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+const (
+	width  = 6 * vg.Inch
+	height = 4.5 * vg.Inch
+)
+
+var (
+	blue   = color.RGBA{R: 31, G: 119, B: 180, A: 255}
+	orange = color.RGBA{R: 255, G: 127, B: 14, A: 255}
+	grey   = color.RGBA{R: 120, G: 120, B: 120, A: 255}
+)
+
+func encodePNG(p *plot.Plot) ([]byte, error) {
+	w, err := p.WriterTo(width, height, "png")
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if _, err := w.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// PredictedVsActual is a scatter of predictions against true values with
+// the y = x line.
+func PredictedVsActual(title string, truth, pred []float64) ([]byte, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "actual"
+	p.Y.Label.Text = "predicted"
+	pts := make(plotter.XYs, len(truth))
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i := range truth {
+		pts[i] = plotter.XY{X: truth[i], Y: pred[i]}
+		lo, hi = min(lo, truth[i], pred[i]), max(hi, truth[i], pred[i])
+	}
+	s, err := plotter.NewScatter(pts)
+	if err != nil {
+		return nil, err
+	}
+	s.Radius = vg.Points(1.2)
+	s.Color = color.RGBA{R: 31, G: 119, B: 180, A: 90}
+	diag, err := plotter.NewLine(plotter.XYs{{X: lo, Y: lo}, {X: hi, Y: hi}})
+	if err != nil {
+		return nil, err
+	}
+	diag.Color = orange
+	p.Add(s, diag, plotter.NewGrid())
+	return encodePNG(p)
+}
+
+// Residuals is a histogram of prediction errors (predicted − actual).
+func Residuals(title string, truth, pred []float64) ([]byte, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "residual (predicted − actual)"
+	p.Y.Label.Text = "rows"
+	v := make(plotter.Values, len(truth))
+	for i := range truth {
+		v[i] = pred[i] - truth[i]
+	}
+	h, err := plotter.NewHist(v, 60)
+	if err != nil {
+		return nil, err
+	}
+	h.FillColor = blue
+	h.LineStyle.Width = 0
+	p.Add(h, plotter.NewGrid())
+	return encodePNG(p)
+}
+
+// Importances is a horizontal bar chart of feature importances, largest on
+// top.
+func Importances(title string, names []string, imp []float64) ([]byte, error) {
+	idx := make([]int, len(names))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		switch {
+		case imp[a] < imp[b]:
+			return -1
+		case imp[a] > imp[b]:
+			return 1
+		}
+		return 0
+	})
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "share of importance"
+	vals := make(plotter.Values, len(idx))
+	labels := make([]string, len(idx))
+	for i, j := range idx {
+		vals[i], labels[i] = imp[j], names[j]
+	}
+	bars, err := plotter.NewBarChart(vals, vg.Points(14))
+	if err != nil {
+		return nil, err
+	}
+	bars.Horizontal = true
+	bars.Color = blue
+	bars.LineStyle.Width = 0
+	p.Add(bars)
+	p.X.Min = 0
+	if len(vals) > 0 {
+		p.X.Max = 1.05 * slices.Max(vals)
+	}
+	p.NominalY(labels...)
+	return encodePNG(p)
+}
+
+// LossCurve draws the training and (when given) validation loss per
+// iteration, marking the best iteration.
+func LossCurve(title string, train, valid []float64, best int) ([]byte, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "iteration"
+	p.Y.Label.Text = "half mean squared error"
+	line := func(ys []float64, c color.Color, name string) error {
+		var pts plotter.XYs
+		for i, y := range ys {
+			if !math.IsNaN(y) {
+				pts = append(pts, plotter.XY{X: float64(i + 1), Y: y})
+			}
+		}
+		if len(pts) == 0 {
+			return nil
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return err
+		}
+		l.Color = c
+		l.Width = vg.Points(1.5)
+		p.Add(l)
+		p.Legend.Add(name, l)
+		return nil
+	}
+	if err := line(train, blue, "train"); err != nil {
+		return nil, err
+	}
+	if err := line(valid, orange, "validation"); err != nil {
+		return nil, err
+	}
+	if best > 0 && best <= len(train) {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, y := range slices.Concat(train, valid) {
+			if !math.IsNaN(y) {
+				lo, hi = min(lo, y), max(hi, y)
+			}
+		}
+		m, err := plotter.NewLine(plotter.XYs{{X: float64(best), Y: lo}, {X: float64(best), Y: hi}})
+		if err != nil {
+			return nil, err
+		}
+		m.Color = grey
+		m.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(m)
+		p.Legend.Add(fmt.Sprintf("best (%d)", best), m)
+	}
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	return encodePNG(p)
+}
