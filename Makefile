@@ -96,6 +96,7 @@ bench: build ## Go benchmarks, then side-by-side scripts; see docs/BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/... | tee bin/bench-go.txt
 	scripts/bench-startup.sh $(BIN)
 	scripts/bench-hash.sh $(BIN)
+	scripts/bench-train.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz
 
 .PHONY: parity
 parity: build ## check the derived frame against scikit-learn (Debian python3-sklearn)
@@ -108,3 +109,7 @@ clean: ## remove build output (not data/ or experiments/)
 .PHONY: help
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+
+.PHONY: bench-train
+bench-train: build ## models against scikit-learn on the same split
+	scripts/bench-train.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz

@@ -95,10 +95,19 @@ func BenchmarkFit(b *testing.B) {
 func BenchmarkPredictRow(b *testing.B) {
 	X, y, Xt, _ := testenv.California(b, true)
 	m := fit(b, Defaults(), X, y, 2)
-	row := Xt.Row(0, make([]float64, 8))
+	// Cycle through every test row: one repeated row would stay in cache
+	// and flatter the model.
+	rows := make([][]float64, Xt.Rows)
+	for i := range rows {
+		rows[i] = Xt.Row(i, make([]float64, 8))
+	}
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
-		_ = m.Predict(row)
+		_ = m.Predict(rows[i])
+		if i++; i == len(rows) {
+			i = 0
+		}
 	}
 }
 

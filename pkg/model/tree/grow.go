@@ -47,16 +47,10 @@ func (p Params) Validate(nfeat int) error {
 
 type bin struct{ g, h float64 }
 
-// smallNode is the row count below which a node keeps no histogram: its
-// splits are found by sorting its rows' codes, which is cheaper than
-// clearing and subtracting a histogram of every feature's bins.
+// smallNode is the row count below which a node keeps no histogram of its
+// own: summing its few rows per feature is cheaper than clearing and
+// subtracting a histogram of every feature's bins.
 const smallNode = 128
-
-// entry is one row of a small node, for sorting by code.
-type entry struct {
-	code uint8
-	g, w float64
-}
 
 // Grower grows trees on binned data. It is not safe for concurrent use;
 // give each goroutine its own (they can share Codes).
@@ -69,9 +63,9 @@ type Grower struct {
 	// feature per task (the sums, and so the tree, do not change).
 	Workers int
 
-	pool    [][]bin
-	feats   []int
-	scratch []entry
+	pool  [][]bin
+	feats []int
+	small [MaxBins]bin // scratch histogram of small nodes
 	// the tree being grown
 	rows []int32
 	g, w []float64
@@ -209,28 +203,28 @@ func (gr *Grower) resetFeats() {
 	}
 }
 
-// findSplitSmall finds the best split of a node without a histogram.
+// findSplitSmall finds the best split of a node without a histogram of
+// its own: its few rows are summed into a reusable 256-bin scratch
+// histogram per feature, which is scanned in bin order and reset.
 func (gr *Grower) findSplitSmall(n *node, feats []int, parent float64) {
 	p := gr.Params
 	rows := gr.rows[n.start:n.end]
+	h := &gr.small
 	for _, f := range feats {
 		col := gr.Codes[f*gr.N : (f+1)*gr.N]
-		es := gr.scratch[:0]
 		for _, r := range rows {
-			es = append(es, entry{code: col[r], g: gr.g[r], w: gr.w[r]})
-		}
-		gr.scratch = es
-		// Insertion sort: nodes are small, and it is stable.
-		for i := 1; i < len(es); i++ {
-			for j := i; j > 0 && es[j-1].code > es[j].code; j-- {
-				es[j-1], es[j] = es[j], es[j-1]
-			}
+			b := &h[col[r]]
+			b.g += gr.g[r]
+			b.h += gr.w[r]
 		}
 		var gl, hl float64
-		for i := 0; i < len(es)-1; i++ {
-			gl += es[i].g
-			hl += es[i].w
-			if es[i].code == es[i+1].code || hl < p.MinSamplesLeaf {
+		for b := range gr.NBins[f] - 1 {
+			if h[b].h == 0 {
+				continue // an empty bin splits like the bin before it
+			}
+			gl += h[b].g
+			hl += h[b].h
+			if hl < p.MinSamplesLeaf {
 				continue
 			}
 			hr := n.h - hl
@@ -239,8 +233,11 @@ func (gr *Grower) findSplitSmall(n *node, feats []int, parent float64) {
 			}
 			gain := gr.score(gl, hl) + gr.score(n.g-gl, hr) - parent
 			if gain > n.best.gain && gain > p.MinGain {
-				n.best = split{ok: true, feature: f, bin: es[i].code, gain: gain}
+				n.best = split{ok: true, feature: f, bin: uint8(b), gain: gain}
 			}
+		}
+		for _, r := range rows {
+			h[col[r]] = bin{}
 		}
 	}
 }
