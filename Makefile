@@ -28,7 +28,7 @@ build: ## build bin/housectl with version information
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/housectl
 
 .PHONY: demo
-demo: build ## build, fetch and version the data, validate it
+demo: build ## build, fetch and version the data, validate it, train and compare the models
 	@echo "== housectl $$($(BIN) version --json | sed -n 's/.*"version": "\(.*\)".*/\1/p'): fetching from $(DATA_URL)"
 	HOUSECTL_DATA_URL='$(DATA_URL)' $(BIN) data fetch
 	$(BIN) data validate
@@ -37,6 +37,8 @@ demo: build ## build, fetch and version the data, validate it
 	$(BIN) data status
 	@echo "== a second fetch finds everything in place:"
 	HOUSECTL_DATA_URL='$(DATA_URL)' $(BIN) data fetch
+	@echo "== train every candidate (5-fold CV, seed-42 80/20 hold-out); one run each under experiments/:"
+	$(BIN) train
 
 .PHONY: test
 test: ## vet and run every test with the race detector (what CI runs)

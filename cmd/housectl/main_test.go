@@ -78,6 +78,19 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode":      cmdExitCode,
 			"sameartifacts": cmdSameArtifacts,
+			// waitfile GLOB: wait (up to 60s) until a file matches GLOB
+			// (relative to the script's directory).
+			"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: waitfile <glob>")
+				}
+				for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+					if m, _ := filepath.Glob(ts.MkAbs(args[0])); len(m) > 0 {
+						return
+					}
+				}
+				ts.Fatalf("no file matches %s", args[0])
+			},
 			// waithit KEY: wait (up to 30s) until the server has seen the
 			// request KEY, e.g. slow/one.
 			"waithit": func(ts *testscript.TestScript, neg bool, args []string) {
