@@ -181,11 +181,7 @@ func (m *Model) Predict(row []float64) float64 {
 	for j := range codes {
 		codes[j] = m.binner.Code(j, row[j])
 	}
-	var s float64
-	for _, t := range m.Trees {
-		s += t.Predict(codes)
-	}
-	return 0 + s*(1/float64(len(m.Trees))) // as PredictBatch computes it
+	return 0 + tree.SumRow(m.Trees, codes)*(1/float64(len(m.Trees))) // as PredictBatch computes it
 }
 
 // PredictBatch implements model.Model, using every CPU.

@@ -251,11 +251,8 @@ func (m *Model) Predict(row []float64) float64 {
 	for j := range codes {
 		codes[j] = m.binner.Code(j, row[j])
 	}
-	var s float64 // trees first, then the base: the order PredictBatch uses
-	for _, t := range m.Trees {
-		s += t.Predict(codes)
-	}
-	return m.Base + s
+	// Trees first, then the base: the order PredictBatch uses.
+	return m.Base + tree.SumRow(m.Trees, codes)
 }
 
 // PredictBatch implements model.Model, using every CPU.

@@ -145,25 +145,21 @@ func Ensemble(b *Binner, trees []*Tree, X model.Matrix, dst []float64, base, sca
 		work <- i
 	}
 	close(work)
+	p := X.Cols
 	run := func() {
-		codes := make([]uint8, block*X.Cols)
+		codes := make([]uint8, block*p) // row-major within the block
 		acc := make([]float64, block)
 		for bi := range work {
 			start := bi * block
 			n := min(block, X.Rows-start)
-			for j := range X.Cols {
+			for j := range p {
 				col := X.Col(j)[start : start+n]
-				c := codes[j*n : (j+1)*n]
 				for i, x := range col {
-					c[i] = b.Code(j, x)
+					codes[i*p+j] = b.Code(j, x)
 				}
 			}
 			clear(acc[:n])
-			for _, t := range trees {
-				for r := range n {
-					acc[r] += t.PredictColumnar(codes, n, r)
-				}
-			}
+			sumBlock(trees, codes, p, n, acc[:n])
 			for r := range n {
 				dst[start+r] = base + acc[r]*scale
 			}

@@ -329,10 +329,10 @@ func (gr *Grower) Grow(rows []int32, g, w []float64, rng *rand.Rand) *Tree {
 	t := &Tree{}
 	if gr.Params.MaxLeaves == 0 {
 		gr.depthFirst(t, root, rows, g, w, rng)
-		return t
+	} else {
+		gr.layout(t, gr.bestFirst(root, rows, g, w, rng), 0)
 	}
-	nodes := gr.bestFirst(root, rows, g, w, rng)
-	gr.layout(t, nodes, 0)
+	t.prepare()
 	return t
 }
 

@@ -24,6 +24,9 @@ type Node struct {
 type Tree struct {
 	Nodes  []Node
 	Values []float64
+
+	fast  []fastNode // prediction layout, built by prepare
+	depth int
 }
 
 // Predict walks the tree with a row's bin codes.
@@ -124,5 +127,6 @@ func ReadTree(r *model.Reader, nfeat int) (*Tree, error) {
 			return nil, fmt.Errorf("node %d: bad feature %d or child %d", i, n.Feature, n.Right)
 		}
 	}
+	t.prepare()
 	return t, nil
 }
