@@ -9,8 +9,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-
-	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 )
 
 // IgnoreFile is the name of DVC's ignore files.
@@ -20,7 +18,7 @@ const IgnoreFile = ".dvcignore"
 var alwaysIgnored = map[string]bool{".git": true, ".hg": true, ".dvc": true}
 
 type rule struct {
-	pattern gitignore.Pattern
+	pattern pattern
 	source  string // .dvcignore path relative to the repo root
 	line    int
 	text    string
@@ -57,19 +55,13 @@ func (ig *Ignore) load(dir string) error {
 		return err
 	}
 	defer f.Close()
-	var domain []string
-	if dir != "" {
-		domain = strings.Split(dir, "/")
-	}
 	src := path.Join(dir, IgnoreFile)
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		text := strings.TrimRight(sc.Text(), "\r")
-		t := strings.TrimSpace(text)
-		if t == "" || strings.HasPrefix(t, "#") {
-			continue
+		if pt, ok := parsePattern(text, dir); ok {
+			ig.rules = append(ig.rules, rule{pattern: pt, source: src, line: n, text: strings.TrimSpace(text)})
 		}
-		ig.rules = append(ig.rules, rule{pattern: gitignore.ParsePattern(t, domain), source: src, line: n, text: t})
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("read %s: %w", p, err)
@@ -85,19 +77,18 @@ func (ig *Ignore) Match(rel string, isDir bool) (bool, string) {
 	if len(ig.rules) == 0 && !strings.Contains(rel, ".") {
 		return false, "" // no rules, and no .git/.hg/.dvc component
 	}
-	parts := strings.Split(rel, "/")
-	for _, p := range parts {
+	for _, p := range strings.Split(rel, "/") {
 		if alwaysIgnored[p] {
 			return true, ""
 		}
 	}
 	for i := len(ig.rules) - 1; i >= 0; i-- {
 		r := ig.rules[i]
-		switch r.pattern.Match(parts, isDir) {
-		case gitignore.Exclude:
+		if r.pattern.match(rel, isDir) {
+			if r.pattern.negate {
+				return false, ""
+			}
 			return true, fmt.Sprintf("%s:%d:%s", r.source, r.line, r.text)
-		case gitignore.Include:
-			return false, ""
 		}
 	}
 	return false, ""
