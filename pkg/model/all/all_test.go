@@ -103,7 +103,7 @@ func TestTrainerParams(t *testing.T) {
 		t.Fatal(err)
 	}
 	gp := p.(gbt.Params)
-	if gp.LearningRate != 0.05 || gp.MaxIter != 7 || gp.MaxLeafNodes != 31 || tr.Kind() != "gradient_boosting" {
+	if gp.LearningRate != 0.05 || gp.MaxIter != 7 || gp.MaxLeafNodes != 63 || tr.Kind() != "gradient_boosting" {
 		t.Errorf("params %+v", gp)
 	}
 }

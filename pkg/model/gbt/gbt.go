@@ -45,11 +45,16 @@ type Params struct {
 	Tol                float64 `json:"tol"`
 }
 
-// Defaults meet the product targets on California Housing (docs/BENCHMARKS.md).
+// Defaults meet the product targets on California Housing
+// (docs/BENCHMARKS.md): fewer, larger trees than scikit-learn's defaults
+// (50 trees of 63 leaves, learning rate 0.22) fitted on every training row
+// are more accurate than HistGradientBoostingRegressor() and predict a row
+// in about 2 µs. Early stopping is off by default (no random validation
+// split); turn it on with early_stopping: true and a larger max_iter.
 func Defaults() Params {
 	return Params{
-		LearningRate: 0.1, MaxIter: 300, MaxLeafNodes: 31, MinSamplesLeaf: 20, MaxBins: 255, MaxFeatures: 1, Subsample: 1,
-		EarlyStopping: true, ValidationFraction: 0.1, NIterNoChange: 10, Tol: 1e-7,
+		LearningRate: 0.22, MaxIter: 50, MaxLeafNodes: 63, MinSamplesLeaf: 20, MaxBins: 255, MaxFeatures: 1, Subsample: 1,
+		EarlyStopping: false, ValidationFraction: 0.1, NIterNoChange: 10, Tol: 1e-7,
 	}
 }
 

@@ -47,11 +47,36 @@ func step(nodes []fastNode, i int32, codes []uint8) int32 {
 	return i + int32(n.Adv)*(1+right*(n.Right-i-1))
 }
 
-// SumRow adds up every tree's leaf value for one row of codes, walking four
-// trees at a time.
+// SumRow adds up every tree's leaf value for one row of codes, walking
+// eight trees at a time, then four.
 func SumRow(trees []*Tree, codes []uint8) float64 {
 	var s float64
 	k := 0
+	for ; k+8 <= len(trees); k += 8 {
+		t := trees[k : k+8 : k+8]
+		n0, n1, n2, n3 := t[0].fast, t[1].fast, t[2].fast, t[3].fast
+		n4, n5, n6, n7 := t[4].fast, t[5].fast, t[6].fast, t[7].fast
+		var i0, i1, i2, i3, i4, i5, i6, i7 int32
+		d := max(t[0].depth, t[1].depth, t[2].depth, t[3].depth, t[4].depth, t[5].depth, t[6].depth, t[7].depth)
+		for range d {
+			i0 = step(n0, i0, codes)
+			i1 = step(n1, i1, codes)
+			i2 = step(n2, i2, codes)
+			i3 = step(n3, i3, codes)
+			i4 = step(n4, i4, codes)
+			i5 = step(n5, i5, codes)
+			i6 = step(n6, i6, codes)
+			i7 = step(n7, i7, codes)
+		}
+		s += t[0].Values[n0[i0].Right]
+		s += t[1].Values[n1[i1].Right]
+		s += t[2].Values[n2[i2].Right]
+		s += t[3].Values[n3[i3].Right]
+		s += t[4].Values[n4[i4].Right]
+		s += t[5].Values[n5[i5].Right]
+		s += t[6].Values[n6[i6].Right]
+		s += t[7].Values[n7[i7].Right]
+	}
 	for ; k+4 <= len(trees); k += 4 {
 		t0, t1, t2, t3 := trees[k], trees[k+1], trees[k+2], trees[k+3]
 		n0, n1, n2, n3 := t0.fast, t1.fast, t2.fast, t3.fast
@@ -80,11 +105,35 @@ func SumRow(trees []*Tree, codes []uint8) float64 {
 }
 
 // sumBlock adds each tree's value to acc[r] for the n rows of a row-major
-// block of codes (p per row), walking four rows at a time.
+// block of codes (p per row), walking eight rows at a time, then four.
 func sumBlock(trees []*Tree, codes []uint8, p, n int, acc []float64) {
 	for _, t := range trees {
 		nodes, vals, d := t.fast, t.Values, t.depth
 		r := 0
+		for ; r+8 <= n; r += 8 {
+			c := codes[r*p : (r+8)*p : (r+8)*p]
+			c0, c1, c2, c3 := c[0:p], c[p:2*p], c[2*p:3*p], c[3*p:4*p]
+			c4, c5, c6, c7 := c[4*p:5*p], c[5*p:6*p], c[6*p:7*p], c[7*p:8*p]
+			var i0, i1, i2, i3, i4, i5, i6, i7 int32
+			for range d {
+				i0 = step(nodes, i0, c0)
+				i1 = step(nodes, i1, c1)
+				i2 = step(nodes, i2, c2)
+				i3 = step(nodes, i3, c3)
+				i4 = step(nodes, i4, c4)
+				i5 = step(nodes, i5, c5)
+				i6 = step(nodes, i6, c6)
+				i7 = step(nodes, i7, c7)
+			}
+			acc[r] += vals[nodes[i0].Right]
+			acc[r+1] += vals[nodes[i1].Right]
+			acc[r+2] += vals[nodes[i2].Right]
+			acc[r+3] += vals[nodes[i3].Right]
+			acc[r+4] += vals[nodes[i4].Right]
+			acc[r+5] += vals[nodes[i5].Right]
+			acc[r+6] += vals[nodes[i6].Right]
+			acc[r+7] += vals[nodes[i7].Right]
+		}
 		for ; r+4 <= n; r += 4 {
 			c0, c1, c2, c3 := codes[r*p:(r+1)*p], codes[(r+1)*p:(r+2)*p], codes[(r+2)*p:(r+3)*p], codes[(r+3)*p:(r+4)*p]
 			var i0, i1, i2, i3 int32
