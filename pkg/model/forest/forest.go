@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"sync"
 
 	"github.com/housectl/housectl/pkg/model"
@@ -150,12 +149,12 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m := &Model{binner: binner, Trees: trees, gain: make([]float64, X.Cols)}
+	m := &Model{Ensemble: tree.Ensemble{Binner: binner, Trees: trees, Scale: 1 / float64(len(trees)), Gain: make([]float64, X.Cols)}}
 	// Gains are summed in tree order, so importances (and the artifact's
 	// bytes) do not depend on which worker grew which tree.
 	for _, gw := range gains {
 		for j, v := range gw {
-			m.gain[j] += v
+			m.Gain[j] += v
 		}
 	}
 	return m, nil
@@ -163,76 +162,20 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 
 // Model is a fitted forest: the mean of its trees.
 type Model struct {
-	Trees  []*tree.Tree
-	binner *tree.Binner
-	gain   []float64
+	tree.Ensemble
 }
 
 // Kind implements model.Model.
 func (*Model) Kind() string { return Kind }
 
-// NumFeatures implements model.Model.
-func (m *Model) NumFeatures() int { return len(m.binner.Edges) }
-
-// Predict implements model.Model. It does not allocate.
-func (m *Model) Predict(row []float64) float64 {
-	var buf [tree.MaxFeatures]uint8
-	codes := buf[:len(m.binner.Edges)]
-	for j := range codes {
-		codes[j] = m.binner.Code(j, row[j])
-	}
-	return 0 + tree.SumRow(m.Trees, codes)*(1/float64(len(m.Trees))) // as PredictBatch computes it
-}
-
-// PredictBatch implements model.Model, using every CPU.
-func (m *Model) PredictBatch(X model.Matrix, dst []float64) {
-	tree.Ensemble(m.binner, m.Trees, X, dst, 0, 1/float64(len(m.Trees)), runtime.GOMAXPROCS(0))
-}
-
-// Importances are each feature's share of the split gain.
-func (m *Model) Importances() []float64 {
-	out := make([]float64, len(m.gain))
-	var s float64
-	for _, v := range m.gain {
-		s += v
-	}
-	if s > 0 {
-		for i, v := range m.gain {
-			out[i] = v / s
-		}
-	}
-	return out
-}
-
-// AppendBinary implements model.Model: bins, gains, trees.
-func (m *Model) AppendBinary(b []byte) []byte {
-	b = m.binner.AppendBinary(b)
-	b = model.AppendFloats(b, m.gain)
-	b = model.AppendFloats(b, []float64{float64(len(m.Trees))})
-	for _, t := range m.Trees {
-		b = t.AppendBinary(b)
-	}
-	return b
-}
-
 // Decode reads a payload written by AppendBinary.
 func Decode(payload []byte, nfeat int) (model.Model, error) {
-	r := model.NewReader(payload)
-	binner, err := tree.ReadBinner(r, nfeat)
+	e, err := tree.ReadEnsemble(payload, nfeat)
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{binner: binner, gain: r.Floats(nfeat)}
-	nt := r.Floats(1)
-	if r.Err() != nil || len(nt) != 1 || nt[0] < 1 || nt[0] > 1e6 {
-		return nil, fmt.Errorf("bad forest header")
+	if e.Base != 0 || e.Scale != 1/float64(len(e.Trees)) {
+		return nil, fmt.Errorf("a forest averages its trees: base %v and scale %v do not", e.Base, e.Scale)
 	}
-	for range int(nt[0]) {
-		t, err := tree.ReadTree(r, nfeat)
-		if err != nil {
-			return nil, err
-		}
-		m.Trees = append(m.Trees, t)
-	}
-	return m, r.Done()
+	return &Model{Ensemble: *e}, nil
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 
 	"github.com/housectl/housectl/pkg/model"
@@ -162,7 +161,7 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 	for i := range ones {
 		ones[i] = 1
 	}
-	m := &Model{binner: binner, Base: base}
+	m := &Model{Ensemble: tree.Ensemble{Binner: binner, Base: base, Scale: 1}}
 	rows := make([]int32, len(trainRows))
 	nsub := max(1, int(math.Round(p.Subsample*float64(len(trainRows)))))
 	best, bestIter := math.Inf(1), 0
@@ -213,7 +212,7 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 	} else {
 		m.BestIteration = len(m.Trees)
 	}
-	m.gain = gr.Gain
+	m.Gain = gr.Gain
 	return m, nil
 }
 
@@ -231,91 +230,25 @@ func update(t *tree.Tree, codes []uint8, n int, rows []int32, raw, y []float64) 
 
 // Model is a fitted boosted ensemble: Base + Σ trees.
 type Model struct {
-	Base  float64
-	Trees []*tree.Tree
+	tree.Ensemble
 	// TrainLoss and ValidLoss are the half mean squared error after each
 	// iteration (ValidLoss NaN without early stopping); not serialised.
 	TrainLoss, ValidLoss []float64
 	// BestIteration is the number of trees kept.
 	BestIteration int
-
-	binner *tree.Binner
-	gain   []float64
 }
 
 // Kind implements model.Model.
 func (*Model) Kind() string { return Kind }
 
-// NumFeatures implements model.Model.
-func (m *Model) NumFeatures() int { return len(m.binner.Edges) }
-
-// Predict implements model.Model. It does not allocate.
-func (m *Model) Predict(row []float64) float64 {
-	var buf [tree.MaxFeatures]uint8
-	codes := buf[:len(m.binner.Edges)]
-	for j := range codes {
-		codes[j] = m.binner.Code(j, row[j])
-	}
-	// Trees first, then the base: the order PredictBatch uses.
-	return m.Base + tree.SumRow(m.Trees, codes)
-}
-
-// PredictBatch implements model.Model, using every CPU.
-func (m *Model) PredictBatch(X model.Matrix, dst []float64) {
-	tree.Ensemble(m.binner, m.Trees, X, dst, m.Base, 1, runtime.GOMAXPROCS(0))
-}
-
-// Importances are each feature's share of the split gain.
-func (m *Model) Importances() []float64 { return normalize(m.gain, len(m.binner.Edges)) }
-
-func normalize(g []float64, n int) []float64 {
-	out := make([]float64, n)
-	var s float64
-	for _, v := range g {
-		s += v
-	}
-	if s > 0 {
-		for i, v := range g {
-			out[i] = v / s
-		}
-	}
-	return out
-}
-
-// AppendBinary implements model.Model: bins, base, gains, trees.
-func (m *Model) AppendBinary(b []byte) []byte {
-	b = m.binner.AppendBinary(b)
-	b = model.AppendFloats(b, []float64{m.Base})
-	b = model.AppendFloats(b, m.gain)
-	b = model.AppendFloats(b, []float64{float64(len(m.Trees))})
-	for _, t := range m.Trees {
-		b = t.AppendBinary(b)
-	}
-	return b
-}
-
 // Decode reads a payload written by AppendBinary.
 func Decode(payload []byte, nfeat int) (model.Model, error) {
-	r := model.NewReader(payload)
-	binner, err := tree.ReadBinner(r, nfeat)
+	e, err := tree.ReadEnsemble(payload, nfeat)
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{binner: binner}
-	base := r.Floats(1)
-	m.gain = r.Floats(nfeat)
-	nt := r.Floats(1)
-	if r.Err() != nil || len(base) != 1 || len(nt) != 1 || nt[0] < 0 || nt[0] > 1e6 {
-		return nil, fmt.Errorf("bad ensemble header")
+	if e.Scale != 1 {
+		return nil, fmt.Errorf("boosted trees add up: scale %v is not 1", e.Scale)
 	}
-	m.Base = base[0]
-	for range int(nt[0]) {
-		t, err := tree.ReadTree(r, nfeat)
-		if err != nil {
-			return nil, err
-		}
-		m.Trees = append(m.Trees, t)
-	}
-	m.BestIteration = len(m.Trees)
-	return m, r.Done()
+	return &Model{Ensemble: *e, BestIteration: len(e.Trees)}, nil
 }

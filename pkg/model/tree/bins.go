@@ -133,11 +133,11 @@ func ReadBinner(r *model.Reader, nfeat int) (*Binner, error) {
 	return b, r.Err()
 }
 
-// Ensemble sums trees over many rows fast: rows are binned in blocks,
+// predictBlocks sums trees over many rows fast: rows are binned in blocks,
 // and each tree is applied to a whole block before the next (its upper
 // levels stay in cache); blocks are shared among workers. The sum for each
 // row is taken in tree order, so results do not depend on the workers.
-func Ensemble(b *Binner, trees []*Tree, X model.Matrix, dst []float64, base, scale float64, workers int) {
+func predictBlocks(b *Binner, trees []*Tree, X model.Matrix, dst []float64, base, scale float64, workers int) {
 	const block = 256
 	nblocks := (X.Rows + block - 1) / block
 	work := make(chan int, nblocks)
