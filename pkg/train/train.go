@@ -165,6 +165,28 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	// Least squares on too few rows, or on a constant or collinear feature,
+	// cannot work: find out with one cheap fit before any run is created.
+	minRows := trainSet.N
+	for _, f := range folds {
+		minRows = min(minRows, len(f.Train))
+	}
+	for _, c := range cands {
+		if c.kind != linear.Kind {
+			continue
+		}
+		if p := len(trainSet.Features); minRows < p+2 {
+			return nil, inputErr("linear: %d training rows (in the smallest cross-validation fold) for %d features: least squares needs at least %d; use fewer folds or more data", minRows, p, p+2)
+		}
+		_, err := c.trainer.Fit(ctx, matrix(trainSet), trainSet.Y, model.FitOptions{Rand: rngFor(tc.Seed, c.kind, 0)})
+		var ce *linear.CollinearError
+		switch {
+		case errors.As(err, &ce):
+			return nil, inputErr("linear: feature %s: %w", trainSet.Features[ce.Feature], err)
+		case err != nil:
+			return nil, inputErr("linear: %w", err)
+		}
+	}
 
 	// Step 3: each candidate.
 	res := &Result{Metric: tc.Metric, TrainRows: trainSet.N, TestRows: testSet.N, DataMD5: string(id)}
