@@ -107,3 +107,37 @@ func TestTrainerParams(t *testing.T) {
 		t.Errorf("params %+v", gp)
 	}
 }
+
+// BenchmarkLoadDefault reads, checks and decodes each kind's default model
+// (the forest's is the largest: ~10 MB).
+func BenchmarkLoadDefault(b *testing.B) {
+	X, y, _, _ := testenv.California(b, true)
+	for _, kind := range Kinds {
+		tr, _, err := Trainer(kind, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := tr.Fit(b.Context(), X, y, model.FitOptions{Rand: rand.New(rand.NewPCG(1, 1)), Workers: 2})
+		if err != nil {
+			b.Fatal(err)
+		}
+		feats := []string{"MedInc", "HouseAge", "AveRooms", "AveBedrms", "Population", "AveOccup", "Latitude", "Longitude"}
+		enc, err := model.Encode(&model.Artifact{Header: model.Header{Kind: kind, Features: feats, Target: "y", Params: json.RawMessage("{}"),
+			Training: model.Summarize(X, y, feats, "y")}, Model: m})
+		if err != nil {
+			b.Fatal(err)
+		}
+		path := filepath.Join(b.TempDir(), "model.bin")
+		if err := os.WriteFile(path, enc, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(kind, func(b *testing.B) {
+			b.SetBytes(int64(len(enc)))
+			for b.Loop() {
+				if _, _, err := Load(path); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
