@@ -45,7 +45,7 @@ func TestShippedFileEqualsDefaults(t *testing.T) {
 }
 
 func TestShippedGeronConfigLoads(t *testing.T) {
-	l, err := config.Load(config.LoadOptions{Path: "../../configs/geron.yaml", LookupEnv: noEnv})
+	l, err := config.Load(config.LoadOptions{Path: "../../configs/handson-housing.yaml", LookupEnv: noEnv})
 	if err != nil {
 		t.Fatal(err)
 	}

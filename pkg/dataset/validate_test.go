@@ -170,7 +170,7 @@ func TestCaliforniaIsCleanUnderDefaultSchema(t *testing.T) {
 }
 
 func TestGeronDirtyFile(t *testing.T) {
-	l, err := config.Load(config.LoadOptions{Path: "../../configs/geron.yaml", LookupEnv: func(string) (string, bool) { return "", false }})
+	l, err := config.Load(config.LoadOptions{Path: "../../configs/handson-housing.yaml", LookupEnv: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		t.Fatal(err)
 	}

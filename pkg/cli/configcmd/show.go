@@ -42,7 +42,7 @@ environment variable, the config file, or the built-in default.
 
 Precedence, highest first: flags > environment > file > defaults.`,
 		Example: `  housectl config show
-  housectl --config configs/geron.yaml config show --json | jq '.settings[] | select(.source.kind != "default")'`,
+  housectl --config configs/handson-housing.yaml config show --json | jq '.settings[] | select(.source.kind != "default")'`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Config = func() (*config.Loaded, error) { return f.Config(cmd) }

@@ -40,7 +40,7 @@ and duplicate rows (schema.duplicates says whether those are errors).
 Exit status: 0 when there is no error (warnings allowed), 4 when the data has
 errors, 1 when the file cannot be read.`,
 		Example: `  housectl data validate
-  housectl data validate --config configs/geron.yaml ../shared/datasets/geron_housing.csv
+  housectl data validate --config configs/handson-housing.yaml ../shared/datasets/geron_housing.csv
   housectl data validate new.csv --json | jq '.counts'`,
 		Args: cmdutil.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
