@@ -115,7 +115,7 @@ func sumBlock(trees []*Tree, codes []uint8, p, n int, acc []float64) {
 			c0, c1, c2, c3 := c[0:p], c[p:2*p], c[2*p:3*p], c[3*p:4*p]
 			c4, c5, c6, c7 := c[4*p:5*p], c[5*p:6*p], c[6*p:7*p], c[7*p:8*p]
 			var i0, i1, i2, i3, i4, i5, i6, i7 int32
-			for range d {
+			for k := 0; k < d; k++ {
 				i0 = step(nodes, i0, c0)
 				i1 = step(nodes, i1, c1)
 				i2 = step(nodes, i2, c2)
@@ -124,6 +124,10 @@ func sumBlock(trees []*Tree, codes []uint8, p, n int, acc []float64) {
 				i5 = step(nodes, i5, c5)
 				i6 = step(nodes, i6, c6)
 				i7 = step(nodes, i7, c7)
+				// Stop once every lane sits on a leaf (adv 0).
+				if k >= 4 && nodes[i0].Adv|nodes[i1].Adv|nodes[i2].Adv|nodes[i3].Adv|nodes[i4].Adv|nodes[i5].Adv|nodes[i6].Adv|nodes[i7].Adv == 0 {
+					break
+				}
 			}
 			acc[r] += vals[nodes[i0].Right]
 			acc[r+1] += vals[nodes[i1].Right]
