@@ -73,11 +73,12 @@ func NewBinner(X model.Matrix, maxBins int) (*Binner, error) {
 // NumBins returns the number of bins of feature j.
 func (b *Binner) NumBins(j int) int { return len(b.Edges[j]) + 1 }
 
-// Code returns x's bin for feature j.
+// Code returns x's bin for feature j: the first i with x <= Edges[j][i]
+// (NaN, above every edge, falls in the last bin).
 func (b *Binner) Code(j int, x float64) uint8 {
 	e := b.Edges[j]
 	lo, hi := 0, len(e)
-	for lo < hi { // first i with x <= e[i]
+	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
 		if x <= e[mid] {
 			hi = mid

@@ -140,3 +140,33 @@ func TestParamsValidate(t *testing.T) {
 		}
 	}
 }
+
+// Code agrees with a plain linear scan for every edge count and value.
+func TestCodeMatchesScan(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for n := range 40 {
+		edges := make([]float64, n)
+		v := 0.0
+		for i := range edges {
+			v += r.Float64() + 0.01
+			edges[i] = v
+		}
+		b := &Binner{Edges: [][]float64{edges}}
+		probe := []float64{-1, v + 1, math.NaN(), math.Inf(1), math.Inf(-1)}
+		for _, e := range edges {
+			probe = append(probe, e, math.Nextafter(e, -1), math.Nextafter(e, 10))
+		}
+		for _, x := range probe {
+			want := len(edges) // NaN and values above every edge: the last bin
+			for i, e := range edges {
+				if x <= e {
+					want = i
+					break
+				}
+			}
+			if got := b.Code(0, x); int(got) != want {
+				t.Fatalf("%d edges, x=%v: code %d, want %d", n, x, got, want)
+			}
+		}
+	}
+}
