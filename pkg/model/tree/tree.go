@@ -69,19 +69,15 @@ func (t *Tree) NumLeaves() int { return len(t.Values) }
 
 // Depth is the longest root-to-leaf path (a single leaf has depth 0).
 func (t *Tree) Depth() int {
-	var walk func(i int32) (int, int32)
-	walk = func(i int32) (int, int32) { // depth below i, index after the subtree
+	var walk func(i int32) int
+	walk = func(i int32) int {
 		n := t.Nodes[i]
 		if n.Feature == leafFeature {
-			return 0, i + 1
+			return 0
 		}
-		dl, next := walk(i + 1)
-		dr, end := walk(n.Right)
-		_ = next
-		return 1 + max(dl, dr), end
+		return 1 + max(walk(i+1), walk(n.Right))
 	}
-	d, _ := walk(0)
-	return d
+	return walk(0)
 }
 
 // AppendBinary appends the tree: node count, nodes (8 bytes each), values.
