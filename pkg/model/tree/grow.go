@@ -172,25 +172,35 @@ func (gr *Grower) findSplit(n *node, rng *rand.Rand) {
 		return
 	}
 	for _, f := range feats {
-		hf := n.hist[f*MaxBins:]
-		var gl, hl float64
-		for b := range gr.NBins[f] - 1 {
-			gl += hf[b].g
-			hl += hf[b].h
-			if hl < p.MinSamplesLeaf {
-				continue
-			}
-			hr := n.h - hl
-			if hr < p.MinSamplesLeaf {
-				break
-			}
-			gain := gr.score(gl, hl) + gr.score(n.g-gl, hr) - parent
-			if gain > n.best.gain && gain > p.MinGain {
-				n.best = split{ok: true, feature: f, bin: uint8(b), gain: gain}
-			}
-		}
+		gr.scanBins(n, f, n.hist[f*MaxBins:(f+1)*MaxBins], parent)
 	}
 	gr.resetFeats()
+}
+
+// scanBins considers every split of feature f between consecutive bins of
+// the histogram hf and keeps the best in n.best. An empty bin splits like
+// the one before it (a tie never replaces the best), so it is skipped.
+func (gr *Grower) scanBins(n *node, f int, hf []bin, parent float64) {
+	p := gr.Params
+	var gl, hl float64
+	for b := range gr.NBins[f] - 1 {
+		if hf[b].h == 0 {
+			continue
+		}
+		gl += hf[b].g
+		hl += hf[b].h
+		if hl < p.MinSamplesLeaf {
+			continue
+		}
+		hr := n.h - hl
+		if hr < p.MinSamplesLeaf {
+			break
+		}
+		gain := gr.score(gl, hl) + gr.score(n.g-gl, hr) - parent
+		if gain > n.best.gain && gain > p.MinGain {
+			n.best = split{ok: true, feature: f, bin: uint8(b), gain: gain}
+		}
+	}
 }
 
 // resetFeats restores the identity order so the next node samples features
@@ -207,7 +217,6 @@ func (gr *Grower) resetFeats() {
 // its own: its few rows are summed into a reusable 256-bin scratch
 // histogram per feature, which is scanned in bin order and reset.
 func (gr *Grower) findSplitSmall(n *node, feats []int, parent float64) {
-	p := gr.Params
 	rows := gr.rows[n.start:n.end]
 	h := &gr.small
 	for _, f := range feats {
@@ -217,25 +226,7 @@ func (gr *Grower) findSplitSmall(n *node, feats []int, parent float64) {
 			b.g += gr.g[r]
 			b.h += gr.w[r]
 		}
-		var gl, hl float64
-		for b := range gr.NBins[f] - 1 {
-			if h[b].h == 0 {
-				continue // an empty bin splits like the bin before it
-			}
-			gl += h[b].g
-			hl += h[b].h
-			if hl < p.MinSamplesLeaf {
-				continue
-			}
-			hr := n.h - hl
-			if hr < p.MinSamplesLeaf {
-				break
-			}
-			gain := gr.score(gl, hl) + gr.score(n.g-gl, hr) - parent
-			if gain > n.best.gain && gain > p.MinGain {
-				n.best = split{ok: true, feature: f, bin: uint8(b), gain: gain}
-			}
-		}
+		gr.scanBins(n, f, h[:], parent)
 		for _, r := range rows {
 			h[col[r]] = bin{}
 		}
