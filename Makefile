@@ -16,7 +16,7 @@ DATE     ?= $(shell git log -1 --format=%cI 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X $(PKG)/pkg/buildinfo.Version=$(VERSION) -X $(PKG)/pkg/buildinfo.Commit=$(COMMIT) -X $(PKG)/pkg/buildinfo.Date=$(DATE)
 
 # Pinned tool versions, installed into bin/tools by `make tools`.
-TOOLS              := $(abspath bin/tools)
+TOOLS              := bin/tools
 GOLANGCI_LINT_VER  := v2.15.0
 ACTIONLINT_VER     := v1.7.12
 GORELEASER_VER     := v2.15.1
@@ -76,11 +76,11 @@ tidy-check: ## fail if `go mod tidy` would change go.mod or go.sum
 tools: $(TOOLS)/golangci-lint $(TOOLS)/actionlint $(TOOLS)/goreleaser ## install the pinned linters and goreleaser
 
 $(TOOLS)/golangci-lint:
-	GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VER)
+	GOBIN=$(abspath $(TOOLS)) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VER)
 $(TOOLS)/actionlint:
-	GOBIN=$(TOOLS) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VER)
+	GOBIN=$(abspath $(TOOLS)) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VER)
 $(TOOLS)/goreleaser:
-	GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VER)
+	GOBIN=$(abspath $(TOOLS)) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VER)
 
 .PHONY: lint
 lint: fmt-check tidy-check $(TOOLS)/golangci-lint $(TOOLS)/actionlint $(TOOLS)/goreleaser ## gofmt, tidy, vet, golangci-lint, actionlint, goreleaser check
