@@ -30,6 +30,47 @@ const MaxFeatures = 512
 // len(Edges[j]) when x is above all (NaN falls in the last bin).
 type Binner struct {
 	Edges [][]float64
+
+	// keys[j] holds Edges[j] as ordered integer keys, padded with the
+	// largest key, for a binary search without branches (see Code).
+	keys []*[MaxBins]int64
+}
+
+// newBinner returns a Binner over the given edges, sorted ascending.
+func newBinner(edges [][]float64) *Binner {
+	b := &Binner{Edges: edges, keys: make([]*[MaxBins]int64, len(edges))}
+	for j, e := range edges {
+		k := new([MaxBins]int64)
+		for i := range k {
+			k[i] = math.MaxInt64
+		}
+		for i, x := range e {
+			k[i] = orderedKey(x)
+		}
+		b.keys[j] = k
+	}
+	return b
+}
+
+// lessMask is -1 (all ones) when a < b, else 0, without a branch.
+func lessMask(a, b int64) int {
+	var m int
+	if a < b {
+		m = 1
+	}
+	return -m
+}
+
+// orderedKey maps a non-NaN float to an integer that sorts like it, -0
+// equal to +0. Integer comparisons compile to conditional moves, which a
+// search over random values needs: a mispredicted branch per level costs
+// more than the whole search.
+func orderedKey(x float64) int64 {
+	k := int64(math.Float64bits(x + 0)) // x + 0 turns -0 into +0
+	if k < 0 {
+		k ^= math.MaxInt64
+	}
+	return k
 }
 
 // NewBinner computes at most maxBins bins per feature from X: with few
@@ -43,7 +84,7 @@ func NewBinner(X model.Matrix, maxBins int) (*Binner, error) {
 	if X.Cols > MaxFeatures {
 		return nil, fmt.Errorf("%d features: trees take at most %d", X.Cols, MaxFeatures)
 	}
-	b := &Binner{Edges: make([][]float64, X.Cols)}
+	all := make([][]float64, X.Cols)
 	for j := range X.Cols {
 		vals := slices.Clone(X.Col(j))
 		slices.Sort(vals)
@@ -65,9 +106,9 @@ func NewBinner(X model.Matrix, maxBins int) (*Binner, error) {
 				}
 			}
 		}
-		b.Edges[j] = edges
+		all[j] = edges
 	}
-	return b, nil
+	return newBinner(all), nil
 }
 
 // NumBins returns the number of bins of feature j.
@@ -76,17 +117,22 @@ func (b *Binner) NumBins(j int) int { return len(b.Edges[j]) + 1 }
 // Code returns x's bin for feature j: the first i with x <= Edges[j][i]
 // (NaN, above every edge, falls in the last bin).
 func (b *Binner) Code(j int, x float64) uint8 {
-	e := b.Edges[j]
-	lo, hi := 0, len(e)
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if x <= e[mid] {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
+	if x != x {
+		return uint8(len(b.Edges[j]))
 	}
-	return uint8(lo)
+	// The code is the number of edges below x: a fixed eight-step search
+	// over the padded keys.
+	k, t := orderedKey(x), b.keys[j]
+	i := 0
+	i += 128 & lessMask(t[127], k)
+	i += 64 & lessMask(t[i+63], k)
+	i += 32 & lessMask(t[i+31], k)
+	i += 16 & lessMask(t[i+15], k)
+	i += 8 & lessMask(t[i+7], k)
+	i += 4 & lessMask(t[i+3], k)
+	i += 2 & lessMask(t[i+1], k)
+	i += 1 & lessMask(t[i&(MaxBins-1)], k)
+	return uint8(i)
 }
 
 // Bin codes a whole matrix, column-major like X.
@@ -124,14 +170,17 @@ func ReadBinner(r *model.Reader, nfeat int) (*Binner, error) {
 	if len(n) != 1 || int(n[0]) != nfeat {
 		return nil, fmt.Errorf("bin table for %v features, want %d", n, nfeat)
 	}
-	b := &Binner{Edges: make([][]float64, nfeat)}
+	edges := make([][]float64, nfeat)
 	for j := range nfeat {
-		b.Edges[j] = r.Floats(MaxBins - 1)
-		if !slices.IsSorted(b.Edges[j]) {
-			return nil, fmt.Errorf("bin edges of feature %d are not sorted", j)
+		edges[j] = r.Floats(MaxBins - 1)
+		if slices.ContainsFunc(edges[j], math.IsNaN) || !slices.IsSorted(edges[j]) {
+			return nil, fmt.Errorf("bin edges of feature %d are not sorted numbers", j)
 		}
 	}
-	return b, r.Err()
+	if r.Err() != nil {
+		return nil, r.Err()
+	}
+	return newBinner(edges), nil
 }
 
 // predictBlocks sums trees over many rows fast: rows are binned in blocks,
@@ -147,20 +196,45 @@ func predictBlocks(b *Binner, trees []*Tree, X model.Matrix, dst []float64, base
 	}
 	close(work)
 	p := X.Cols
+	walked := slices.ContainsFunc(trees, func(t *Tree) bool { return t.masks == nil })
 	run := func() {
-		codes := make([]uint8, block*p) // row-major within the block
+		cols := make([]uint8, p*block)  // column-major within the block
+		codes := make([]uint8, block*p) // row-major, for walked trees
 		acc := make([]float64, block)
+		m := make([]uint64, block)
 		for bi := range work {
 			start := bi * block
 			n := min(block, X.Rows-start)
 			for j := range p {
-				col := X.Col(j)[start : start+n]
+				col, dst := X.Col(j)[start:start+n], cols[j*block:j*block+n]
 				for i, x := range col {
-					codes[i*p+j] = b.Code(j, x)
+					dst[i] = b.Code(j, x)
+				}
+			}
+			if walked {
+				for j := range p {
+					for i, c := range cols[j*block : j*block+n] {
+						codes[i*p+j] = c
+					}
 				}
 			}
 			clear(acc[:n])
-			sumBlock(trees, codes, p, n, acc[:n])
+			// Trees are added in order whatever their layout, so the sum
+			// has the same bits as Predict's.
+			for k := 0; k < len(trees); {
+				e := k + 1
+				for e < len(trees) && (trees[e].masks == nil) == (trees[k].masks == nil) {
+					e++
+				}
+				if trees[k].masks != nil {
+					for _, t := range trees[k:e] {
+						sumMasks(t, cols, block, n, m, acc)
+					}
+				} else {
+					sumBlock(trees[k:e], codes, p, n, acc[:n])
+				}
+				k = e
+			}
 			for r := range n {
 				dst[start+r] = base + acc[r]*scale
 			}

@@ -1,5 +1,7 @@
 package tree
 
+import "math/bits"
+
 // The prediction layout: the same nodes, but a leaf has feature 0 and
 // adv 0 so that a step from it stays on it, and an internal node has adv 1.
 // A step is then arithmetic without a data-dependent branch:
@@ -30,6 +32,7 @@ func (t *Tree) prepare() {
 		}
 	}
 	t.depth = t.Depth()
+	t.masks = buildLeafMasks(t)
 }
 
 func b2i(b bool) int32 {
@@ -45,6 +48,14 @@ func step(nodes []fastNode, i int32, codes []uint8) int32 {
 	n := nodes[i]
 	right := b2i(codes[n.Feature] > n.Bin)
 	return i + int32(n.Adv)*(1+right*(n.Right-i-1))
+}
+
+// stepAdv is step that also returns the node's Adv: 0 when lane i already
+// sat on a leaf.
+func stepAdv(nodes []fastNode, i int32, codes []uint8) (int32, uint8) {
+	n := nodes[i]
+	right := b2i(codes[n.Feature] > n.Bin)
+	return i + int32(n.Adv)*(1+right*(n.Right-i-1)), n.Adv
 }
 
 // SumRow adds up every tree's leaf value for one row of codes, walking
@@ -104,10 +115,14 @@ func SumRow(trees []*Tree, codes []uint8) float64 {
 	return s
 }
 
-// sumBlock adds each tree's value to acc[r] for the n rows of a row-major
-// block of codes (p per row), walking eight rows at a time, then four.
+// sumBlock adds each walked tree's value (those without leaf masks) to
+// acc[r] for the n rows of a row-major block of codes (p per row),
+// walking eight rows at a time, then four.
 func sumBlock(trees []*Tree, codes []uint8, p, n int, acc []float64) {
 	for _, t := range trees {
+		if t.masks != nil {
+			continue // summed by sumMasks
+		}
 		nodes, vals, d := t.fast, t.Values, t.depth
 		r := 0
 		for ; r+8 <= n; r += 8 {
@@ -115,17 +130,18 @@ func sumBlock(trees []*Tree, codes []uint8, p, n int, acc []float64) {
 			c0, c1, c2, c3 := c[0:p], c[p:2*p], c[2*p:3*p], c[3*p:4*p]
 			c4, c5, c6, c7 := c[4*p:5*p], c[5*p:6*p], c[6*p:7*p], c[7*p:8*p]
 			var i0, i1, i2, i3, i4, i5, i6, i7 int32
-			for k := 0; k < d; k++ {
-				i0 = step(nodes, i0, c0)
-				i1 = step(nodes, i1, c1)
-				i2 = step(nodes, i2, c2)
-				i3 = step(nodes, i3, c3)
-				i4 = step(nodes, i4, c4)
-				i5 = step(nodes, i5, c5)
-				i6 = step(nodes, i6, c6)
-				i7 = step(nodes, i7, c7)
-				// Stop once every lane sits on a leaf (adv 0).
-				if k >= 4 && nodes[i0].Adv|nodes[i1].Adv|nodes[i2].Adv|nodes[i3].Adv|nodes[i4].Adv|nodes[i5].Adv|nodes[i6].Adv|nodes[i7].Adv == 0 {
+			var a0, a1, a2, a3, a4, a5, a6, a7 uint8
+			for range d + 1 {
+				i0, a0 = stepAdv(nodes, i0, c0)
+				i1, a1 = stepAdv(nodes, i1, c1)
+				i2, a2 = stepAdv(nodes, i2, c2)
+				i3, a3 = stepAdv(nodes, i3, c3)
+				i4, a4 = stepAdv(nodes, i4, c4)
+				i5, a5 = stepAdv(nodes, i5, c5)
+				i6, a6 = stepAdv(nodes, i6, c6)
+				i7, a7 = stepAdv(nodes, i7, c7)
+				// Stop once every lane sat on a leaf (adv 0).
+				if a0|a1|a2|a3|a4|a5|a6|a7 == 0 {
 					break
 				}
 			}
@@ -160,5 +176,90 @@ func sumBlock(trees []*Tree, codes []uint8, p, n int, acc []float64) {
 			}
 			acc[r] += vals[nodes[i].Right]
 		}
+	}
+}
+
+// leafMasks evaluates a tree of at most 64 leaves without walking it (the
+// QuickScorer idea, with bin codes as the index). Leaves are numbered left
+// to right; a node on feature f with split bin b that a row fails (code >
+// b, so the row goes right) rules out every leaf of its left subtree. For
+// each used feature, mask[c] is the AND of the complements of those left
+// subtrees over all nodes on f with b < c, so a row's reachable leaves are
+// the AND over the features of mask[code], and its exit leaf is the lowest
+// set bit: eight loads and ANDs per tree instead of a walk.
+type leafMasks struct {
+	feats  []uint16
+	masks  [][MaxBins]uint64
+	leaves [64]int32 // Values index by leaf number
+}
+
+// buildLeafMasks returns nil for a tree of more than 64 leaves.
+func buildLeafMasks(t *Tree) *leafMasks {
+	if len(t.Values) > 64 {
+		return nil
+	}
+	lm := &leafMasks{}
+	slot := map[uint16]int{}
+	// walk numbers the leaves in preorder and returns the leaf range
+	// [lo, hi) below node i.
+	var walk func(i int32, next int) int
+	walk = func(i int32, next int) int {
+		n := t.Nodes[i]
+		if n.Feature == leafFeature {
+			lm.leaves[next] = n.Right
+			return next + 1
+		}
+		mid := walk(i+1, next)
+		end := walk(n.Right, mid)
+		k, ok := slot[n.Feature]
+		if !ok {
+			k = len(lm.feats)
+			slot[n.Feature] = k
+			lm.feats = append(lm.feats, n.Feature)
+			var all [MaxBins]uint64
+			for c := range all {
+				all[c] = ^uint64(0)
+			}
+			lm.masks = append(lm.masks, all)
+		}
+		left := (uint64(1)<<(mid-next) - 1) << next
+		for c := int(n.Bin) + 1; c < MaxBins; c++ {
+			lm.masks[k][c] &^= left
+		}
+		return end
+	}
+	walk(0, 0)
+	return lm
+}
+
+// sumMasks adds the tree's value to acc[r] for n rows of column-major
+// codes (feature f's codes at cols[f*stride:]), t.masks being set. One
+// pass per feature ANDs its table into m, scratch of at least n words.
+func sumMasks(t *Tree, cols []uint8, stride, n int, m []uint64, acc []float64) {
+	lm, vals := t.masks, t.Values
+	m, acc = m[:n], acc[:n]
+	if len(lm.feats) == 0 {
+		v := vals[lm.leaves[0]]
+		for r := range acc {
+			acc[r] += v
+		}
+		return
+	}
+	for k, f := range lm.feats {
+		tab := &lm.masks[k]
+		col := cols[int(f)*stride : int(f)*stride+n]
+		if k == 0 {
+			for r, c := range col {
+				m[r] = tab[c]
+			}
+			continue
+		}
+		for r, c := range col {
+			m[r] &= tab[c]
+		}
+	}
+	leaves := &lm.leaves
+	for r, w := range m {
+		acc[r] += vals[leaves[bits.TrailingZeros64(w)&63]]
 	}
 }

@@ -27,6 +27,7 @@ type Tree struct {
 
 	fast  []fastNode // prediction layout, built by prepare
 	depth int
+	masks *leafMasks // batch layout for trees of <= 64 leaves, or nil
 }
 
 // Predict walks the tree with a row's bin codes.

@@ -146,13 +146,13 @@ func TestCodeMatchesScan(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for n := range 40 {
 		edges := make([]float64, n)
-		v := 0.0
+		v := -float64(n) / 2 // edges on both sides of zero
 		for i := range edges {
 			v += r.Float64() + 0.01
 			edges[i] = v
 		}
-		b := &Binner{Edges: [][]float64{edges}}
-		probe := []float64{-1, v + 1, math.NaN(), math.Inf(1), math.Inf(-1)}
+		b := newBinner([][]float64{edges})
+		probe := []float64{-1, v + 1, math.NaN(), math.Inf(1), math.Inf(-1), 0, math.Copysign(0, -1)}
 		for _, e := range edges {
 			probe = append(probe, e, math.Nextafter(e, -1), math.Nextafter(e, 10))
 		}
@@ -166,6 +166,71 @@ func TestCodeMatchesScan(t *testing.T) {
 			}
 			if got := b.Code(0, x); int(got) != want {
 				t.Fatalf("%d edges, x=%v: code %d, want %d", n, x, got, want)
+			}
+		}
+	}
+}
+
+// randomTree builds a preorder tree of the given number of leaves with
+// random splits over nfeat features.
+func randomTree(r *rand.Rand, leaves, nfeat int) *Tree {
+	t := &Tree{}
+	var gen func(l int)
+	gen = func(l int) {
+		if l == 1 {
+			t.Nodes = append(t.Nodes, Node{Right: int32(len(t.Values)), Feature: leafFeature})
+			t.Values = append(t.Values, r.NormFloat64())
+			return
+		}
+		i := len(t.Nodes)
+		t.Nodes = append(t.Nodes, Node{Feature: uint16(r.IntN(nfeat)), Bin: uint8(r.IntN(MaxBins - 1))})
+		a := 1 + r.IntN(l-1)
+		gen(a)
+		t.Nodes[i].Right = int32(len(t.Nodes))
+		gen(l - a)
+	}
+	gen(leaves)
+	t.prepare()
+	return t
+}
+
+// Batches agree with a plain walk of every tree, whether a tree is summed
+// through leaf masks (<= 64 leaves) or walked, and with Predict's bits.
+func TestPredictBlocksMatchesWalk(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const nfeat, rows = 5, 1000
+	edges := make([][]float64, nfeat)
+	for j := range edges {
+		for k := range MaxBins - 1 {
+			edges[j] = append(edges[j], float64(k)+0.5) // code(k) = k
+		}
+	}
+	e := &Ensemble{Binner: newBinner(edges), Base: 0.25, Scale: 0.5}
+	for _, l := range []int{1, 2, 17, 63, 64, 65, 300, 64, 1} {
+		e.Trees = append(e.Trees, randomTree(r, l, nfeat))
+	}
+	if e.Trees[4].masks == nil || e.Trees[5].masks != nil {
+		t.Fatal("leaf masks should be built for 64 leaves and not for 65")
+	}
+	X := model.Matrix{Rows: rows, Cols: nfeat, Data: make([]float64, rows*nfeat)}
+	for i := range X.Data {
+		X.Data[i] = float64(r.IntN(MaxBins))
+	}
+	for _, workers := range []int{1, 3} {
+		got := make([]float64, rows)
+		predictBlocks(e.Binner, e.Trees, X, got, e.Base, e.Scale, workers)
+		row, codes := make([]float64, nfeat), make([]uint8, nfeat)
+		for i := range rows {
+			X.Row(i, row)
+			var s float64
+			for j, x := range row {
+				codes[j] = uint8(x)
+			}
+			for _, tr := range e.Trees {
+				s += tr.Predict(codes)
+			}
+			if want := e.Base + s*e.Scale; got[i] != want || e.Predict(row) != want {
+				t.Fatalf("workers %d row %d: batch %v, Predict %v, walk %v", workers, i, got[i], e.Predict(row), want)
 			}
 		}
 	}
