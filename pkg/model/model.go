@@ -86,6 +86,14 @@ type FitOptions struct {
 	Workers int
 	// Progress, if set, is called from the fitting goroutine.
 	Progress func(Event)
+	// Features names X's columns, for parameters that refer to features.
+	Features []string
+}
+
+// FeatureChecker is a Trainer whose parameters name features: it checks
+// them against the data's before any fitting.
+type FeatureChecker interface {
+	CheckFeatures(features []string) error
 }
 
 // Trainer fits models of one kind with fixed parameters.

@@ -172,13 +172,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		minRows = min(minRows, len(f.Train))
 	}
 	for _, c := range cands {
+		if fc, ok := c.trainer.(model.FeatureChecker); ok {
+			if err := fc.CheckFeatures(trainSet.Features); err != nil {
+				return nil, inputErr("%s: %w", c.kind, err)
+			}
+		}
 		if c.kind != linear.Kind {
 			continue
 		}
 		if p := len(trainSet.Features); minRows < p+2 {
 			return nil, inputErr("linear: %d training rows (in the smallest cross-validation fold) for %d features: least squares needs at least %d; use fewer folds or more data", minRows, p, p+2)
 		}
-		_, err := c.trainer.Fit(ctx, matrix(trainSet), trainSet.Y, model.FitOptions{Rand: rngFor(tc.Seed, c.kind, 0)})
+		_, err := c.trainer.Fit(ctx, matrix(trainSet), trainSet.Y, model.FitOptions{Rand: rngFor(tc.Seed, c.kind, 0), Features: trainSet.Features})
 		var ce *linear.CollinearError
 		switch {
 		case errors.As(err, &ce):
@@ -254,7 +259,7 @@ func (o *Options) candidate(ctx context.Context, c prepared, ci, nc int, trainSe
 		return nil, fmt.Errorf("%s (run %s): %w", c.kind, run.ID, err)
 	}
 	fit := func(d *dataset.Dataset, fold int) (model.Model, error) {
-		m, err := c.trainer.Fit(ctx, matrix(d), d.Y, model.FitOptions{Rand: rngFor(tc.Seed, c.kind, fold), Workers: workers, Progress: progress(fold)})
+		m, err := c.trainer.Fit(ctx, matrix(d), d.Y, model.FitOptions{Rand: rngFor(tc.Seed, c.kind, fold), Workers: workers, Progress: progress(fold), Features: d.Features})
 		var ce *linear.CollinearError
 		if errors.As(err, &ce) {
 			err = &InputError{Err: fmt.Errorf("feature %s: %w", d.Features[ce.Feature], err)}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/model/tree"
@@ -42,6 +43,58 @@ type Params struct {
 	ValidationFraction float64 `json:"validation_fraction"`
 	NIterNoChange      int     `json:"n_iter_no_change"`
 	Tol                float64 `json:"tol"`
+	// Rotations add rotated copies of feature pairs as extra split
+	// candidates (see tree.Rotation); the model computes them itself.
+	Rotations []Rotation `json:"rotations"`
+}
+
+// Rotation asks for a feature pair rotated by each of Angles (degrees,
+// strictly between 0 and 90): two derived features per angle.
+type Rotation struct {
+	Features []string  `json:"features"`
+	Angles   []float64 `json:"angles"`
+}
+
+// maxRotations bounds the derived features (two each).
+const maxRotations = 32
+
+// rotations resolves the configured rotations against the feature names.
+func (p Params) rotations(features []string) ([]tree.Rotation, error) {
+	var out []tree.Rotation
+	for i, r := range p.Rotations {
+		if len(r.Features) != 2 || r.Features[0] == r.Features[1] {
+			return nil, fmt.Errorf("rotations[%d].features must name two different features, got %q", i, r.Features)
+		}
+		if len(r.Angles) == 0 {
+			return nil, fmt.Errorf("rotations[%d].angles is empty: give angles in degrees, e.g. [15, 30, 45, 60]", i)
+		}
+		idx := [2]int{-1, -1}
+		for k, name := range r.Features {
+			idx[k] = slices.Index(features, name)
+			if idx[k] < 0 && features != nil {
+				return nil, fmt.Errorf("rotations[%d]: no feature %q in the data (it has %s)", i, name, strings.Join(features, ", "))
+			}
+		}
+		for _, a := range r.Angles {
+			// Without names (Validate), check the angle on stand-in indices.
+			rot, err := tree.NewRotation(max(idx[0], 0), max(idx[1], 1), a)
+			if err != nil {
+				return nil, fmt.Errorf("rotations[%d]: %w", i, err)
+			}
+			out = append(out, rot)
+		}
+	}
+	if len(out) > maxRotations {
+		return nil, fmt.Errorf("%d rotations: at most %d", len(out), maxRotations)
+	}
+	return out, nil
+}
+
+// CheckFeatures implements model.FeatureChecker: the rotations must name
+// features of the data.
+func (t Trainer) CheckFeatures(features []string) error {
+	_, err := t.Params.rotations(features)
+	return err
 }
 
 // Defaults meet the product targets on California Housing
@@ -81,6 +134,9 @@ func (p Params) Validate() error {
 	case p.Tol < 0:
 		return fmt.Errorf("tol must be 0 or positive, got %v", p.Tol)
 	}
+	if _, err := p.rotations(nil); err != nil {
+		return err
+	}
 	return tree.Params{MaxDepth: p.MaxDepth, MaxLeaves: p.MaxLeafNodes, MinSamplesLeaf: float64(p.MinSamplesLeaf),
 		MinSamplesSplit: 2, L2: p.L2}.Validate(1)
 }
@@ -97,6 +153,17 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 	p := t.Params
 	if err := p.Validate(); err != nil {
 		return nil, err
+	}
+	var rots []tree.Rotation
+	if len(p.Rotations) > 0 {
+		if len(opts.Features) != X.Cols {
+			return nil, fmt.Errorf("rotations need the %d feature names", X.Cols)
+		}
+		var err error
+		if rots, err = p.rotations(opts.Features); err != nil {
+			return nil, err
+		}
+		X = tree.Extend(X, rots)
 	}
 	n := X.Rows
 	trainRows, validRows := make([]int32, 0, n), []int32(nil)
@@ -161,7 +228,7 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 	for i := range ones {
 		ones[i] = 1
 	}
-	m := &Model{Ensemble: tree.Ensemble{Binner: binner, Base: base, Scale: 1}}
+	m := &Model{Ensemble: tree.Ensemble{Binner: binner, Base: base, Scale: 1, Rotations: rots}}
 	rows := make([]int32, len(trainRows))
 	nsub := max(1, int(math.Round(p.Subsample*float64(len(trainRows)))))
 	best, bestIter := math.Inf(1), 0

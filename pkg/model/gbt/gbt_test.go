@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/housectl/housectl/internal/testenv"
@@ -174,5 +175,90 @@ func TestStochasticBoostingIsReproducible(t *testing.T) {
 	a.PredictBatch(Xt, pred)
 	if rmse := eval.Compute(yt, pred)[eval.RMSE]; rmse > 0.55 {
 		t.Errorf("60 stochastic iterations: RMSE %v", rmse)
+	}
+}
+
+// A diagonal boundary takes a staircase of axis-aligned splits; the same
+// pair turned by 45 degrees makes it one split. The rotated model must be
+// far more accurate, read back byte for byte, predict a row as a batch
+// does, and report importances on the raw features only.
+func TestRotationsFollowDiagonalBoundaries(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	n := 4000
+	X := model.Matrix{Rows: n, Cols: 3, Data: make([]float64, 3*n)}
+	y := make([]float64, n)
+	for i := range n {
+		a, b := r.Float64(), r.Float64()
+		X.Data[i], X.Data[n+i], X.Data[2*n+i] = a, b, r.Float64()
+		if a+b > 1 {
+			y[i] = 1
+		}
+	}
+	feats := []string{"lat", "lon", "noise"}
+	p := Defaults()
+	p.MaxIter, p.MaxLeafNodes, p.LearningRate = 5, 4, 1
+	train := func(p Params, workers int) *Model {
+		m, err := Trainer{Params: p}.Fit(t.Context(), X, y, model.FitOptions{Rand: rand.New(rand.NewPCG(1, 2)), Workers: workers, Features: feats})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.(*Model)
+	}
+	rmse := func(m *Model) float64 {
+		pred := make([]float64, n)
+		m.PredictBatch(X, pred)
+		row := make([]float64, 3)
+		for i := range n {
+			if got := m.Predict(X.Row(i, row)); got != pred[i] {
+				t.Fatalf("row %d: Predict %v, PredictBatch %v", i, got, pred[i])
+			}
+		}
+		return eval.Compute(y, pred)[eval.RMSE]
+	}
+	plain := train(p, 1)
+	p.Rotations = []Rotation{{Features: []string{"lat", "lon"}, Angles: []float64{45}}}
+	rot := train(p, 1)
+	if a, b := rmse(plain), rmse(rot); b > a/3 {
+		t.Errorf("RMSE %v with the 45° rotation, %v without: the rotation should split the diagonal", b, a)
+	}
+	enc := rot.AppendBinary(nil)
+	if !bytes.Equal(enc, train(p, 2).AppendBinary(nil)) {
+		t.Error("1 and 2 workers give different rotated models")
+	}
+	back, err := Decode(enc, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(back.(*Model).AppendBinary(nil), enc) || rmse(back.(*Model)) != rmse(rot) {
+		t.Error("a decoded rotated model differs")
+	}
+	imp := rot.Importances()
+	if len(imp) != 3 || imp[0] < 0.3 || imp[1] < 0.3 || imp[2] > 0.05 {
+		t.Errorf("importances %v: the pair should share the rotated gain", imp)
+	}
+	// A truncated rotation section is refused.
+	if _, err := Decode(enc[:len(enc)-8], 3); err == nil {
+		t.Error("a payload without its rotation angle was accepted")
+	}
+}
+
+func TestRotationParamErrors(t *testing.T) {
+	feats := []string{"lat", "lon"}
+	for _, tc := range []struct {
+		rot  Rotation
+		want string
+	}{
+		{Rotation{Features: []string{"lat"}, Angles: []float64{30}}, "two different features"},
+		{Rotation{Features: []string{"lat", "lat"}, Angles: []float64{30}}, "two different features"},
+		{Rotation{Features: []string{"lat", "lon"}}, "angles is empty"},
+		{Rotation{Features: []string{"lat", "lon"}, Angles: []float64{90}}, "strictly between 0 and 90"},
+		{Rotation{Features: []string{"lat", "depth"}, Angles: []float64{30}}, `no feature "depth"`},
+	} {
+		p := Defaults()
+		p.Rotations = []Rotation{tc.rot}
+		err := Trainer{Params: p}.CheckFeatures(feats)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want %q", tc.rot, err, tc.want)
+		}
 	}
 }

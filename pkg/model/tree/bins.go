@@ -164,14 +164,16 @@ func (b *Binner) AppendBinary(buf []byte) []byte {
 	return buf
 }
 
-// ReadBinner reads what AppendBinary wrote, for nfeat features.
+// ReadBinner reads what AppendBinary wrote, for nfeat raw features and
+// any even number of derived ones (two per rotation) after them.
 func ReadBinner(r *model.Reader, nfeat int) (*Binner, error) {
 	n := r.Floats(1)
-	if len(n) != 1 || int(n[0]) != nfeat {
-		return nil, fmt.Errorf("bin table for %v features, want %d", n, nfeat)
+	if len(n) != 1 || n[0] != math.Trunc(n[0]) || int(n[0]) < nfeat || (int(n[0])-nfeat)%2 != 0 || n[0] > MaxFeatures {
+		return nil, fmt.Errorf("bin table for %v features, want %d (and two per rotation)", n, nfeat)
 	}
-	edges := make([][]float64, nfeat)
-	for j := range nfeat {
+	nb := int(n[0])
+	edges := make([][]float64, nb)
+	for j := range nb {
 		edges[j] = r.Floats(MaxBins - 1)
 		if slices.ContainsFunc(edges[j], math.IsNaN) || !slices.IsSorted(edges[j]) {
 			return nil, fmt.Errorf("bin edges of feature %d are not sorted numbers", j)
@@ -187,7 +189,8 @@ func ReadBinner(r *model.Reader, nfeat int) (*Binner, error) {
 // and each tree is applied to a whole block before the next (its upper
 // levels stay in cache); blocks are shared among workers. The sum for each
 // row is taken in tree order, so results do not depend on the workers.
-func predictBlocks(b *Binner, trees []*Tree, X model.Matrix, dst []float64, base, scale float64, workers int) {
+func predictBlocks(e *Ensemble, X model.Matrix, dst []float64, workers int) {
+	b, trees, base, scale := e.Binner, e.Trees, e.Base, e.Scale
 	const block = 256
 	nblocks := (X.Rows + block - 1) / block
 	work := make(chan int, nblocks)
@@ -195,20 +198,35 @@ func predictBlocks(b *Binner, trees []*Tree, X model.Matrix, dst []float64, base
 		work <- i
 	}
 	close(work)
-	p := X.Cols
+	nraw, p := X.Cols, len(b.Edges)
 	walked := slices.ContainsFunc(trees, func(t *Tree) bool { return t.masks == nil })
 	run := func() {
 		cols := make([]uint8, p*block)  // column-major within the block
 		codes := make([]uint8, block*p) // row-major, for walked trees
 		acc := make([]float64, block)
 		m := make([]uint64, block)
+		var u, v []float64
+		if len(e.Rotations) > 0 {
+			u, v = make([]float64, block), make([]float64, block)
+		}
 		for bi := range work {
 			start := bi * block
 			n := min(block, X.Rows-start)
-			for j := range p {
+			for j := range nraw {
 				col, dst := X.Col(j)[start:start+n], cols[j*block:j*block+n]
 				for i, x := range col {
 					dst[i] = b.Code(j, x)
+				}
+			}
+			for k, r := range e.Rotations {
+				a, c := X.Col(r.A)[start:start+n], X.Col(r.B)[start:start+n]
+				for i := range a {
+					u[i], v[i] = r.Apply(a[i], c[i])
+				}
+				j := nraw + 2*k
+				for i := range n {
+					cols[j*block+i] = b.Code(j, u[i])
+					cols[(j+1)*block+i] = b.Code(j+1, v[i])
 				}
 			}
 			if walked {

@@ -2,6 +2,7 @@ package tree
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 
 	"github.com/housectl/housectl/pkg/model"
@@ -15,12 +16,16 @@ type Ensemble struct {
 	Trees  []*Tree
 	Base   float64
 	Scale  float64
-	// Gain is each feature's total split gain, for importances.
+	// Gain is each binned feature's total split gain (raw features, then
+	// two per rotation), for importances.
 	Gain []float64
+	// Rotations derive features from the raw ones; their bins follow the
+	// raw features' in Binner.
+	Rotations []Rotation
 }
 
-// NumFeatures is the number of inputs.
-func (e *Ensemble) NumFeatures() int { return len(e.Binner.Edges) }
+// NumFeatures is the number of raw inputs.
+func (e *Ensemble) NumFeatures() int { return len(e.Binner.Edges) - 2*len(e.Rotations) }
 
 // Predict bins the row on the stack and sums the trees. It does not
 // allocate, and adds in the same order as PredictBatch, so both give the
@@ -28,33 +33,41 @@ func (e *Ensemble) NumFeatures() int { return len(e.Binner.Edges) }
 func (e *Ensemble) Predict(row []float64) float64 {
 	var buf [MaxFeatures]uint8
 	codes := buf[:len(e.Binner.Edges)]
-	for j := range codes {
+	p := e.NumFeatures()
+	for j := range p {
 		codes[j] = e.Binner.Code(j, row[j])
+	}
+	for k, r := range e.Rotations {
+		u, v := r.Apply(row[r.A], row[r.B])
+		codes[p+2*k] = e.Binner.Code(p+2*k, u)
+		codes[p+2*k+1] = e.Binner.Code(p+2*k+1, v)
 	}
 	return e.Base + SumRow(e.Trees, codes)*e.Scale
 }
 
 // PredictBatch predicts every row of X into dst, on every CPU.
 func (e *Ensemble) PredictBatch(X model.Matrix, dst []float64) {
-	predictBlocks(e.Binner, e.Trees, X, dst, e.Base, e.Scale, runtime.GOMAXPROCS(0))
+	predictBlocks(e, X, dst, runtime.GOMAXPROCS(0))
 }
 
-// Importances are each feature's share of the split gain.
+// Importances are each raw feature's share of the split gain (a rotated
+// feature's gain shared by its pair).
 func (e *Ensemble) Importances() []float64 {
-	out := make([]float64, len(e.Gain))
+	out := FoldGain(e.Gain, e.NumFeatures(), e.Rotations)
 	var s float64
-	for _, v := range e.Gain {
+	for _, v := range out {
 		s += v
 	}
 	if s > 0 {
-		for i, v := range e.Gain {
+		for i, v := range out {
 			out[i] = v / s
 		}
 	}
 	return out
 }
 
-// AppendBinary appends bins, base, scale, gains and the trees.
+// AppendBinary appends bins, base, scale, gains and the trees, then the
+// rotations when there are any (a payload without them reads as none).
 func (e *Ensemble) AppendBinary(b []byte) []byte {
 	b = e.Binner.AppendBinary(b)
 	b = model.AppendFloats(b, []float64{e.Base, e.Scale})
@@ -62,6 +75,13 @@ func (e *Ensemble) AppendBinary(b []byte) []byte {
 	b = model.AppendFloats(b, []float64{float64(len(e.Trees))})
 	for _, t := range e.Trees {
 		b = t.AppendBinary(b)
+	}
+	if len(e.Rotations) > 0 {
+		rs := make([]float64, 0, 3*len(e.Rotations))
+		for _, r := range e.Rotations {
+			rs = append(rs, float64(r.A), float64(r.B), r.Degrees)
+		}
+		b = model.AppendFloats(b, rs)
 	}
 	return b
 }
@@ -73,20 +93,38 @@ func ReadEnsemble(payload []byte, nfeat int) (*Ensemble, error) {
 	if err != nil {
 		return nil, err
 	}
+	nbinned := len(binner.Edges)
 	e := &Ensemble{Binner: binner}
 	bs := r.Floats(2)
-	e.Gain = r.Floats(nfeat)
+	e.Gain = r.Floats(nbinned)
 	nt := r.Floats(1)
-	if r.Err() != nil || len(bs) != 2 || len(e.Gain) != nfeat || len(nt) != 1 || nt[0] < 1 || nt[0] > 1e6 {
+	if r.Err() != nil || len(bs) != 2 || len(e.Gain) != nbinned || len(nt) != 1 || nt[0] < 1 || nt[0] > 1e6 {
 		return nil, fmt.Errorf("bad ensemble header")
 	}
 	e.Base, e.Scale = bs[0], bs[1]
 	for range int(nt[0]) {
-		t, err := ReadTree(r, nfeat)
+		t, err := ReadTree(r, nbinned)
 		if err != nil {
 			return nil, err
 		}
 		e.Trees = append(e.Trees, t)
+	}
+	if nrot := (nbinned - nfeat) / 2; nrot > 0 {
+		rs := r.Floats(3 * nrot)
+		if len(rs) != 3*nrot {
+			return nil, fmt.Errorf("%d derived features without their rotations", 2*nrot)
+		}
+		for k := range nrot {
+			a, b := rs[3*k], rs[3*k+1]
+			if a != math.Trunc(a) || b != math.Trunc(b) || a >= float64(nfeat) || b >= float64(nfeat) {
+				return nil, fmt.Errorf("rotation %d: features %v and %v out of range", k, a, b)
+			}
+			rot, err := NewRotation(int(a), int(b), rs[3*k+2])
+			if err != nil {
+				return nil, fmt.Errorf("rotation %d: %w", k, err)
+			}
+			e.Rotations = append(e.Rotations, rot)
+		}
 	}
 	return e, r.Done()
 }

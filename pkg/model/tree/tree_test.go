@@ -218,7 +218,7 @@ func TestPredictBlocksMatchesWalk(t *testing.T) {
 	}
 	for _, workers := range []int{1, 3} {
 		got := make([]float64, rows)
-		predictBlocks(e.Binner, e.Trees, X, got, e.Base, e.Scale, workers)
+		predictBlocks(e, X, got, workers)
 		row, codes := make([]float64, nfeat), make([]uint8, nfeat)
 		for i := range rows {
 			X.Row(i, row)
