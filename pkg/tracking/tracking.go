@@ -23,9 +23,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/housectl/housectl/pkg/atomicfile"
@@ -60,7 +62,22 @@ type Lineage struct {
 	Version      string `json:"housectl_version"`
 	GoVersion    string `json:"go_version"`
 	Host         string `json:"host"`
+	User         string `json:"user,omitempty"`
 	PID          int    `json:"pid"`
+	PIDStart     uint64 `json:"pid_start,omitempty"` // see ProcessStart
+	// TestFraction is the held-out share when the test rows were split
+	// from the data (no TestDataMD5).
+	TestFraction float64 `json:"test_fraction,omitempty"`
+	TestRows     int     `json:"test_rows,omitempty"`
+}
+
+// TestSet names the rows a run was scored on: runs with equal TestSet
+// values were evaluated on the same test data.
+func (l Lineage) TestSet() string {
+	if l.TestDataMD5 != "" {
+		return "file md5 " + l.TestDataMD5
+	}
+	return fmt.Sprintf("split of md5 %s, seed %d, test fraction %v", l.DataMD5, l.Seed, l.TestFraction)
 }
 
 // Artifact is one file of a run.
@@ -106,10 +123,17 @@ type Store struct {
 // experiment do not pay for it at start-up.
 var namePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`) })
 
+// RegistryDir is the directory under the experiments directory that holds
+// the model registry; no experiment may take its name.
+const RegistryDir = "models"
+
 // ValidateName checks an experiment or run name.
 func ValidateName(kind, s string) error {
 	if !namePattern().MatchString(s) {
 		return fmt.Errorf("%s name %q: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", kind, s)
+	}
+	if kind == "experiment" && s == RegistryDir {
+		return fmt.Errorf("experiment name %q is reserved for the model registry: choose another", s)
 	}
 	return nil
 }
@@ -211,7 +235,8 @@ func Load(dir string) (*Run, error) {
 }
 
 // List returns the runs of an experiment ("" for all), newest first.
-// Unreadable runs are returned as errors alongside the good ones.
+// Unreadable runs are returned as errors alongside the good ones. Run
+// files are read on every CPU.
 func (s *Store) List(experiment string) ([]*Run, []error) {
 	exps := []string{experiment}
 	if experiment == "" {
@@ -221,12 +246,12 @@ func (s *Store) List(experiment string) ([]*Run, []error) {
 		}
 		exps = exps[:0]
 		for _, e := range ents {
-			if e.IsDir() {
+			if e.IsDir() && e.Name() != RegistryDir {
 				exps = append(exps, e.Name())
 			}
 		}
 	}
-	var runs []*Run
+	var dirs []string
 	var errs []error
 	for _, exp := range exps {
 		ents, err := os.ReadDir(filepath.Join(s.Dir, exp))
@@ -235,17 +260,36 @@ func (s *Store) List(experiment string) ([]*Run, []error) {
 			continue
 		}
 		for _, e := range ents {
-			if !e.IsDir() {
-				continue
+			if e.IsDir() {
+				dirs = append(dirs, filepath.Join(s.Dir, exp, e.Name()))
 			}
-			r, err := Load(filepath.Join(s.Dir, exp, e.Name()))
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // not a run directory (e.g. the registry)
+		}
+	}
+	loaded := make([]*Run, len(dirs))
+	loadErrs := make([]error, len(dirs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(1, len(dirs)/64)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(dirs) {
+					return
+				}
+				r, err := Load(dirs[i])
+				if errors.Is(err, fs.ErrNotExist) {
+					continue // not a run directory
+				}
+				loaded[i], loadErrs[i] = r, err
 			}
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
+		})
+	}
+	wg.Wait()
+	var runs []*Run
+	for i, r := range loaded {
+		if loadErrs[i] != nil {
+			errs = append(errs, loadErrs[i])
+		} else if r != nil {
 			runs = append(runs, r)
 		}
 	}

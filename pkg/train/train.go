@@ -147,7 +147,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, inputErr("%s: %w", o.DataPath, err)
 		}
 		trainSet, testSet = d.Subset(s.Train), d.Subset(s.Test)
+		lin.TestFraction = tc.TestFraction
 	}
+	lin.TestRows = testSet.N
 	if err := checkTarget(trainSet); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/user"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -146,7 +147,7 @@ func Run(opts *Options) error {
 	sum := sha256.Sum256(cj)
 	info := buildinfo.Get()
 	host, _ := os.Hostname()
-	lin := tracking.Lineage{ConfigSHA256: hex.EncodeToString(sum[:]), Version: info.Short(), GoVersion: info.GoVersion, Host: host, PID: os.Getpid()}
+	lin := tracking.Lineage{ConfigSHA256: hex.EncodeToString(sum[:]), Version: info.Short(), GoVersion: info.GoVersion, Host: host, PID: os.Getpid(), PIDStart: tracking.ProcessStart(os.Getpid()), User: currentUser()}
 	lin.GitCommit, lin.GitBranch, lin.GitDirty = gitState(opts.Context)
 
 	var bar ui.Counter
@@ -242,4 +243,12 @@ func gitState(ctx context.Context) (commit, branch string, dirty bool) {
 	branch, _ = run("rev-parse", "--abbrev-ref", "HEAD")
 	status, _ := run("status", "--porcelain", "--untracked-files=no")
 	return commit, branch, status != ""
+}
+
+// currentUser names who trained, as MLflow's mlflow.user tag does.
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return os.Getenv("USER")
 }
