@@ -1,0 +1,247 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/housectl/housectl/pkg/tracking"
+)
+
+// newRuns makes a registry over a store with n finished runs, each with a
+// model.bin artifact (arbitrary bytes: the registry only checksums it).
+func newRuns(t *testing.T, n int) (*Registry, []*tracking.Run) {
+	t.Helper()
+	dir := t.TempDir()
+	s := &tracking.Store{Dir: dir, Now: time.Now}
+	var runs []*tracking.Run
+	for i := range n {
+		r, err := s.Start("california", "gradient_boosting", "gradient_boosting", map[string]any{"max_iter": float64(10 * (i + 1))}, nil,
+			tracking.Lineage{DataMD5: "ca5b757f0729c68d74d05bf9d9ca8486", Seed: 42, TestFraction: 0.2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.WriteArtifact(r, "model.bin", []byte(fmt.Sprintf("model %d", i))); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.End(r, tracking.StatusFinished, map[string]float64{"rmse": 0.5 - float64(i)/100}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, r)
+	}
+	clock := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	g := &Registry{Root: dir, Store: s, User: "ana", Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Second)
+		return clock
+	}}
+	return g, runs
+}
+
+func TestRegisterPromoteRollback(t *testing.T) {
+	g, runs := newRuns(t, 3)
+	ctx := t.Context()
+	for i, r := range runs {
+		v, err := g.Register(ctx, r, "california", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Version != i+1 || v.RunID != r.ID || v.Metrics["rmse"] != r.Metrics["rmse"] || v.Params["model"] != "gradient_boosting" {
+			t.Fatalf("version %+v", v)
+		}
+	}
+	if _, err := g.Promote(ctx, "california", "production", 1, PromoteOptions{Reason: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Promote(ctx, "california", "production", 3, PromoteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Promote(ctx, "california", "staging", 2, PromoteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := g.Alias("california", "production")
+	if err != nil || v.Version != 3 {
+		t.Fatalf("production = %v, %v", v, err)
+	}
+	e, err := g.Rollback(ctx, "california", "production", "bad")
+	if err != nil || e.From != 3 || e.To != 1 {
+		t.Fatalf("rollback: %+v, %v", e, err)
+	}
+	if _, err := g.Rollback(ctx, "california", "production", ""); err == nil || !strings.Contains(err.Error(), "no earlier holder") {
+		t.Errorf("rolling back past the first holder: %v", err)
+	}
+	m, err := g.Get("california")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.History) != 4 || m.History[0].Reason != "first" || m.History[0].User != "ana" || m.Aliases["production"] != 1 {
+		t.Errorf("history %+v, aliases %v", m.History, m.Aliases)
+	}
+	// Every models:/ form resolves.
+	for uri, want := range map[string]int{"models:/california/2": 2, "models:/california@production": 1, "models:/california/LATEST": 3, "models:/california@staging": 2} {
+		u, err := ParseURI(uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := g.Resolve(u)
+		if err != nil || v.Version != want {
+			t.Errorf("%s: %v, %v; want version %d", uri, v, err, want)
+		}
+	}
+	// A failed run cannot be registered; a changed artifact is refused.
+	if err := os.Chmod(filepath.Join(runs[0].Dir(), "artifacts", "model.bin"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(runs[0].Dir(), "artifacts", "model.bin"), []byte("tampered"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ce *CorruptError
+	if _, err := g.Register(ctx, runs[0], "california", ""); !errors.As(err, &ce) {
+		t.Errorf("registering a tampered artifact: %v", err)
+	}
+}
+
+func TestGateRefusesUnderLock(t *testing.T) {
+	g, runs := newRuns(t, 2)
+	ctx := t.Context()
+	for _, r := range runs {
+		if _, err := g.Register(ctx, r, "california", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refuse := errors.New("not better")
+	var sawCurrent *Version
+	gate := func(cur, cand *Version) error { sawCurrent = cur; return refuse }
+	if _, err := g.Promote(ctx, "california", "production", 1, PromoteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Promote(ctx, "california", "production", 2, PromoteOptions{Gate: gate}); !errors.Is(err, refuse) {
+		t.Fatalf("gate error not returned: %v", err)
+	}
+	if sawCurrent == nil || sawCurrent.Version != 1 {
+		t.Errorf("gate saw current %v, want version 1", sawCurrent)
+	}
+	if v, _ := g.Alias("california", "production"); v.Version != 1 {
+		t.Errorf("a refused promotion moved the alias to %d", v.Version)
+	}
+}
+
+// Concurrent promotions never lose a move: the history holds every one
+// and the aliases agree with it.
+func TestConcurrentPromotions(t *testing.T) {
+	g, runs := newRuns(t, 4)
+	ctx := context.Background()
+	for _, r := range runs {
+		if _, err := g.Register(ctx, r, "california", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	const n = 40
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			// Each goroutine is its own registry, as separate processes are.
+			h := *g
+			if _, err := h.Promote(ctx, "california", "production", 1+i%4, PromoteOptions{}); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	m, err := g.Get("california")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.History) < 4 || len(m.History) > n {
+		t.Errorf("%d history events for %d promotions", len(m.History), n)
+	}
+}
+
+func TestHandEditedRegistryIsReported(t *testing.T) {
+	for name, edit := range map[string]func(dir string) error{
+		"alias to a missing version": func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "aliases.json"), []byte(`{"production": 9}`), 0o644)
+		},
+		"alias the history never set": func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "aliases.json"), []byte(`{"production": 2}`), 0o644)
+		},
+		"unknown field in a version": func(dir string) error {
+			p := filepath.Join(dir, "versions", "1.json")
+			b, _ := os.ReadFile(p)
+			_ = os.Chmod(p, 0o644)
+			return os.WriteFile(p, []byte(strings.Replace(string(b), `"name"`, `"nmae"`, 1)), 0o644)
+		},
+		"version number changed": func(dir string) error {
+			p := filepath.Join(dir, "versions", "2.json")
+			b, _ := os.ReadFile(p)
+			_ = os.Chmod(p, 0o644)
+			return os.WriteFile(p, []byte(strings.Replace(string(b), `"version": 2`, `"version": 1`, 1)), 0o644)
+		},
+		"broken history line": func(dir string) error {
+			f, err := os.OpenFile(filepath.Join(dir, "history.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = f.WriteString("{not json\n")
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			g, runs := newRuns(t, 2)
+			for _, r := range runs {
+				if _, err := g.Register(t.Context(), r, "california", ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := g.Promote(t.Context(), "california", "production", 1, PromoteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := edit(filepath.Join(g.Dir(), "california")); err != nil {
+				t.Fatal(err)
+			}
+			var ce *CorruptError
+			if _, err := g.Get("california"); !errors.As(err, &ce) {
+				t.Errorf("Get: %v, want a CorruptError", err)
+			}
+			if _, err := g.Promote(t.Context(), "california", "production", 2, PromoteOptions{}); !errors.As(err, &ce) {
+				t.Errorf("Promote: %v, want a CorruptError", err)
+			}
+		})
+	}
+}
+
+func TestParseURIAndAliases(t *testing.T) {
+	for _, bad := range []string{"models:/", "models:/a/b/c", "models:/a/", "models:/a@", "models:/a/Production", "models:/a/0", "runs:/x", "models:/a@latest", "models:/a@v2", "models:/a@x y"} {
+		if _, err := ParseURI(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	u, err := ParseURI("models:/cal.v2@champion")
+	if err != nil || u.Name != "cal.v2" || u.Alias != "champion" || u.String() != "models:/cal.v2@champion" {
+		t.Errorf("%+v %v", u, err)
+	}
+	for _, a := range []string{"latest", "LATEST", "v1", "V12", "", "a.b", strings.Repeat("x", 256)} {
+		if ValidateAlias(a) == nil {
+			t.Errorf("alias %q accepted", a)
+		}
+	}
+	for _, a := range []string{"production", "champion-2", "v1a", "x_y"} {
+		if err := ValidateAlias(a); err != nil {
+			t.Errorf("alias %q: %v", a, err)
+		}
+	}
+}
