@@ -19,7 +19,9 @@ import (
 	"github.com/housectl/housectl/pkg/cli/configcmd"
 	"github.com/housectl/housectl/pkg/cli/datacmd"
 	"github.com/housectl/housectl/pkg/cli/initcmd"
+	"github.com/housectl/housectl/pkg/cli/modelscmd"
 	"github.com/housectl/housectl/pkg/cli/predictcmd"
+	"github.com/housectl/housectl/pkg/cli/runscmd"
 	"github.com/housectl/housectl/pkg/cli/traincmd"
 	"github.com/housectl/housectl/pkg/cli/version"
 	"github.com/housectl/housectl/pkg/config"
@@ -27,6 +29,7 @@ import (
 	"github.com/housectl/housectl/pkg/dataset"
 	"github.com/housectl/housectl/pkg/dvc"
 	"github.com/housectl/housectl/pkg/model"
+	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/train"
 )
 
@@ -36,6 +39,7 @@ const exitCodesHelp = `Exit status:
   2    usage: a bad flag, argument, configuration or model parameter
   3    integrity: a checksum mismatch; an unsafe or corrupt archive, cache object or model
   4    the data failed validation
+  5    a gate failed: runs compare --fail-if/--max-regression, models promote --if-better
   130  interrupted (Ctrl-C or SIGTERM); nothing half-written is left behind`
 
 // NewCmdRoot returns the root command with every verb attached.
@@ -78,6 +82,8 @@ Configuration precedence: flags > HOUSECTL_* environment > config file > default
 		datacmd.NewCmdData(f),
 		traincmd.NewCmdTrain(f, nil),
 		predictcmd.NewCmdPredict(f, nil),
+		runscmd.NewCmdRuns(f),
+		modelscmd.NewCmdModels(f),
 	)
 	return cmd
 }
@@ -137,7 +143,7 @@ func ExitCode(ctx context.Context, err error) int {
 		return exitErr.Code
 	case errors.As(err, &flagErr), isConfigError(err), isCobraUsage(err):
 		return cmdutil.ExitUsage
-	case errors.Is(err, data.ErrIntegrity), errors.Is(err, dvc.ErrCorrupt), errors.Is(err, model.ErrCorrupt):
+	case errors.Is(err, data.ErrIntegrity), errors.Is(err, dvc.ErrCorrupt), errors.Is(err, model.ErrCorrupt), isRegistryCorrupt(err):
 		return cmdutil.ExitIntegrity
 	case errors.Is(err, dataset.ErrInvalid):
 		return cmdutil.ExitInvalidData
@@ -145,6 +151,11 @@ func ExitCode(ctx context.Context, err error) int {
 		return cmdutil.ExitUsage
 	}
 	return cmdutil.ExitFailure
+}
+
+func isRegistryCorrupt(err error) bool {
+	var ce *registry.CorruptError
+	return errors.As(err, &ce)
 }
 
 // isCobraUsage recognises the usage errors cobra returns as plain errors.

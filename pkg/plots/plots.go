@@ -12,6 +12,8 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 const (
@@ -177,4 +179,102 @@ func LossCurve(title string, train, valid []float64, best int) ([]byte, error) {
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
 	return encodePNG(p)
+}
+
+// Comparison draws runs side by side: one panel of grouped bars per
+// metric (each metric's own scale), and below it the loss curves of the
+// runs that have one (curves[i] nil for the others).
+func Comparison(title string, runs, metrics []string, values [][]float64, curves [][]float64) ([]byte, error) {
+	palette := []color.Color{blue, orange, color.RGBA{R: 44, G: 160, B: 44, A: 255}, color.RGBA{R: 214, G: 39, B: 40, A: 255},
+		color.RGBA{R: 148, G: 103, B: 189, A: 255}, color.RGBA{R: 140, G: 86, B: 75, A: 255}, grey}
+	var panels []*plot.Plot
+	for j, m := range metrics {
+		p := plot.New()
+		p.Title.Text = m
+		w := vg.Points(12)
+		for i := range runs {
+			v := values[i][j]
+			if math.IsNaN(v) {
+				v = 0
+			}
+			b, err := plotter.NewBarChart(plotter.Values{v}, w)
+			if err != nil {
+				return nil, err
+			}
+			b.Color = palette[i%len(palette)]
+			b.LineStyle.Width = 0
+			b.Offset = w * vg.Length(float64(i)-float64(len(runs)-1)/2)
+			p.Add(b)
+			if j == 0 {
+				p.Legend.Add(runs[i], b)
+			}
+		}
+		p.HideX()
+		p.Legend.Top = true
+		panels = append(panels, p)
+	}
+	var loss *plot.Plot
+	for i, c := range curves {
+		if len(c) == 0 {
+			continue
+		}
+		if loss == nil {
+			loss = plot.New()
+			loss.Title.Text = "training loss per iteration"
+			loss.X.Label.Text = "iteration"
+			loss.Add(plotter.NewGrid())
+		}
+		pts := make(plotter.XYs, 0, len(c))
+		for k, y := range c {
+			pts = append(pts, plotter.XY{X: float64(k + 1), Y: y})
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return nil, err
+		}
+		l.Color = palette[i%len(palette)]
+		l.Width = vg.Points(1.5)
+		loss.Add(l)
+		loss.Legend.Add(runs[i], l)
+	}
+	cols := max(1, min(len(panels), 4))
+	rows := (len(panels) + cols - 1) / cols
+	h := vg.Length(rows) * 3 * vg.Inch
+	if loss != nil {
+		h += 4 * vg.Inch
+	}
+	img := vgimg.New(vg.Length(cols)*3*vg.Inch, h)
+	dc := draw.New(img)
+	top := dc
+	if loss != nil {
+		frac := 4 * vg.Inch / h
+		bottom := dc
+		bottom.Max.Y = dc.Min.Y + (dc.Max.Y-dc.Min.Y)*frac
+		top.Min.Y = bottom.Max.Y
+		loss.Title.Text = title + ": " + loss.Title.Text
+		loss.Draw(bottom)
+	}
+	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Points(8), PadY: vg.Points(8), PadTop: vg.Points(4)}
+	grid := make([][]*plot.Plot, rows)
+	for r := range grid {
+		grid[r] = make([]*plot.Plot, cols)
+		for c := range cols {
+			if k := r*cols + c; k < len(panels) {
+				grid[r][c] = panels[k]
+			}
+		}
+	}
+	canvases := plot.Align(grid, tiles, top)
+	for r := range grid {
+		for c := range grid[r] {
+			if grid[r][c] != nil {
+				grid[r][c].Draw(canvases[r][c])
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

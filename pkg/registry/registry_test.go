@@ -182,7 +182,7 @@ func TestHandEditedRegistryIsReported(t *testing.T) {
 			p := filepath.Join(dir, "versions", "1.json")
 			b, _ := os.ReadFile(p)
 			_ = os.Chmod(p, 0o644)
-			return os.WriteFile(p, []byte(strings.Replace(string(b), `"name"`, `"nmae"`, 1)), 0o644)
+			return os.WriteFile(p, []byte(strings.Replace(string(b), `"name"`, `"title"`, 1)), 0o644)
 		},
 		"version number changed": func(dir string) error {
 			p := filepath.Join(dir, "versions", "2.json")

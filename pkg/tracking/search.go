@@ -55,7 +55,7 @@ type FilterError struct {
 }
 
 func (e *FilterError) Error() string {
-	return fmt.Sprintf("filter: %s at position %d\n  %s\n  %s^", e.Msg, e.Pos+1, e.Src, strings.Repeat(" ", e.Pos))
+	return fmt.Sprintf("%s at position %d\n  %s\n  %s^", e.Msg, e.Pos+1, e.Src, strings.Repeat(" ", e.Pos))
 }
 
 var (

@@ -13,6 +13,7 @@ const (
 	ExitUsage       = 2   // bad flag, argument or configuration
 	ExitIntegrity   = 3   // a checksum or archive integrity check failed
 	ExitInvalidData = 4   // the data failed validation
+	ExitGate        = 5   // a CI gate failed: runs compare --fail-if/--max-regression, models promote --if-better
 	ExitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM)
 )
 

@@ -23,6 +23,7 @@ import (
 	"github.com/housectl/housectl/pkg/dataset"
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/model/all"
+	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/tracking"
 	"github.com/housectl/housectl/pkg/ui"
 )
@@ -41,20 +42,23 @@ type Options struct {
 func NewCmdPredict(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams}
 	cmd := &cobra.Command{
-		Use:   "predict --run <run> [--input <file>] [--output <file>] [--format {csv|json}]",
+		Use:   "predict --run {<run>|models:/<name>@<alias>|models:/<name>/<version>} [--input <file>] [--output <file>] [--format {csv|json}]",
 		Short: "Predict a CSV or JSON-lines file with a trained model",
 		Long: `Predict every row of --input (CSV with a header, or JSON lines: one object
 per line; "-" or nothing reads standard input as CSV) with the model of a run
-(its id, a unique id prefix, or its name). Input columns are matched to the
+(its id, a unique id prefix, or its name) or of a registered version
+(models:/NAME@ALIAS, models:/NAME/VERSION, models:/NAME/latest). Input columns are matched to the
 model's features by name; other columns are passed through. A missing
 feature, or a cell that is empty, non-numeric, NaN or infinite, is an error
 naming its row and column (exit 4), and nothing is written.
 
 The output (--output, else standard output) has the input's columns and a
 prediction column, as CSV or JSON lines (--format, default: the input's).
-The model file's SHA-256 is checked against the run's record first.`,
+The model file's SHA-256 is checked against the run's (or the registry's)
+record first.`,
 		Example: `  housectl predict --run gradient_boosting --input new.csv --output scored.csv
-  housectl predict --run 20261128T1342 --input rows.jsonl --format json`,
+  housectl predict --run 20261128T1342 --input rows.jsonl --format json
+  housectl predict --run models:/california@production --input new.csv`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Config = func() (*config.Loaded, error) { return f.Config(cmd) }
@@ -70,7 +74,7 @@ The model file's SHA-256 is checked against the run's record first.`,
 			return Run(opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Run, "run", "", "run id, unique id prefix or name")
+	cmd.Flags().StringVar(&opts.Run, "run", "", "run id, unique id prefix or name, or a models:/ URI")
 	cmd.Flags().StringVarP(&opts.Input, "input", "i", "-", "input file: .csv, or .jsonl/.ndjson/.json for JSON lines; - for stdin (CSV)")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "output file (default: standard output)")
 	cmd.Flags().StringVar(&opts.Format, "format", "", "output format: csv or json (default: the input's)")
@@ -206,28 +210,22 @@ func Run(opts *Options) error {
 		return err
 	}
 	store := &tracking.Store{Dir: l.Config.Experiments.Dir}
-	run, err := store.Find(opts.Run)
-	if err != nil {
-		return err
-	}
-	if run.Status != tracking.StatusFinished {
-		return fmt.Errorf("run %s is %s: only finished runs have a model to predict with", run.ID, run.Status)
-	}
-	var rec *tracking.Artifact
-	for i, a := range run.Artifacts {
-		if a.Path == "artifacts/model.bin" {
-			rec = &run.Artifacts[i]
+	var art *model.Artifact
+	if registry.IsURI(opts.Run) {
+		u, err := registry.ParseURI(opts.Run)
+		if err != nil {
+			return cmdutil.FlagErrorf("--run: %w", err)
 		}
-	}
-	if rec == nil {
-		return fmt.Errorf("run %s has no model artifact", run.ID)
-	}
-	art, sum, err := all.Load(filepath.Join(run.Dir(), filepath.FromSlash(rec.Path)))
-	if err != nil {
+		g := &registry.Registry{Root: store.Dir, Store: store}
+		v, err := g.Resolve(u)
+		if err != nil {
+			return err
+		}
+		if art, err = g.Load(v); err != nil {
+			return err
+		}
+	} else if art, err = runModel(store, opts.Run); err != nil {
 		return err
-	}
-	if sum != rec.SHA256 {
-		return fmt.Errorf("%w: %s/%s has sha256 %s, the run recorded %s: the file was replaced", model.ErrCorrupt, run.Dir(), rec.Path, sum, rec.SHA256)
 	}
 
 	in := opts.IO.In
@@ -292,6 +290,34 @@ func Run(opts *Options) error {
 	if err := atomicfile.WriteFile(opts.Output, out.Bytes(), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "wrote %d predictions to %s (model %s of run %s)\n", len(pred), opts.Output, art.Header.Kind, run.ID)
+	fmt.Fprintf(opts.IO.ErrOut, "wrote %d predictions to %s (model %s of %s)\n", len(pred), opts.Output, art.Header.Kind, opts.Run)
 	return nil
+}
+
+// runModel loads a finished run's model, checked against the run's record.
+func runModel(store *tracking.Store, ref string) (*model.Artifact, error) {
+	run, err := store.Find(ref)
+	if err != nil {
+		return nil, err
+	}
+	if run.Status != tracking.StatusFinished {
+		return nil, fmt.Errorf("run %s is %s: only finished runs have a model to predict with", run.ID, run.Status)
+	}
+	var rec *tracking.Artifact
+	for i, a := range run.Artifacts {
+		if a.Path == "artifacts/model.bin" {
+			rec = &run.Artifacts[i]
+		}
+	}
+	if rec == nil {
+		return nil, fmt.Errorf("run %s has no model artifact", run.ID)
+	}
+	art, sum, err := all.Load(filepath.Join(run.Dir(), filepath.FromSlash(rec.Path)))
+	if err != nil {
+		return nil, err
+	}
+	if sum != rec.SHA256 {
+		return nil, fmt.Errorf("%w: %s/%s has sha256 %s, the run recorded %s: the file was replaced", model.ErrCorrupt, run.Dir(), rec.Path, sum, rec.SHA256)
+	}
+	return art, nil
 }

@@ -8,8 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/user"
 	"os/exec"
+	"os/user"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,8 +20,10 @@ import (
 
 	"github.com/housectl/housectl/pkg/buildinfo"
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
+	"github.com/housectl/housectl/pkg/cli/modelscmd"
 	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/eval"
+	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/tracking"
 	"github.com/housectl/housectl/pkg/train"
 	"github.com/housectl/housectl/pkg/ui"
@@ -39,6 +41,11 @@ type Options struct {
 	Sets     []string
 	Tags     []string
 	JSON     bool
+	// Register, Promote and IfBetter: register the best candidate as the
+	// next version of a model, then move an alias to it (gated).
+	Register string
+	Promote  string
+	IfBetter bool
 }
 
 // NewCmdTrain returns `housectl train`.
@@ -60,14 +67,36 @@ the loss history for boosting). The same data, config and seed give
 byte-identical models whatever the number of workers.
 
 Models: linear (OLS via sajari/regression, ridge via gonum), random_forest,
-gradient_boosting (histogram-based). Parameters: see README, "Models".`,
+gradient_boosting (histogram-based). Parameters: see README, "Models".
+
+--register NAME registers the best candidate as the next version of NAME;
+--promote ALIAS then moves the alias to it, and with --if-better only when it
+beats the alias's current holder on train.metric (else exit 5, with the runs
+and the version kept). One CI step: train, register, gated promotion.`,
 		Example: `  housectl train
   housectl train --model gradient_boosting --set gradient_boosting.learning_rate=0.05
-  housectl train --data data/california.csv --test-data holdout.csv --json`,
+  housectl train --data data/california.csv --test-data holdout.csv --json
+  housectl train --register california --promote production --if-better`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Config = func() (*config.Loaded, error) { return f.Config(cmd) }
 			opts.Context = cmd.Context()
+			if opts.Promote != "" && opts.Register == "" {
+				return cmdutil.FlagErrorf("--promote needs --register NAME: the model whose alias moves")
+			}
+			if opts.IfBetter && opts.Promote == "" {
+				return cmdutil.FlagErrorf("--if-better needs --promote ALIAS")
+			}
+			if opts.Register != "" {
+				if err := registry.ValidateName(opts.Register); err != nil {
+					return cmdutil.FlagErrorf("--register: %w", err)
+				}
+			}
+			if opts.Promote != "" {
+				if err := registry.ValidateAlias(opts.Promote); err != nil {
+					return cmdutil.FlagErrorf("--promote: %w", err)
+				}
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -78,6 +107,9 @@ gradient_boosting (histogram-based). Parameters: see README, "Models".`,
 	fl.StringSliceVarP(&opts.Models, "model", "m", nil, "fit only these models (repeatable or comma-separated)")
 	fl.StringVar(&opts.Data, "data", "", "training data CSV (default: data.path)")
 	fl.StringVar(&opts.TestData, "test-data", "", "evaluate on this CSV and train on all of --data")
+	fl.StringVar(&opts.Register, "register", "", "register the best candidate as the next version of this model")
+	fl.StringVar(&opts.Promote, "promote", "", "with --register: move this alias (e.g. production) to the new version")
+	fl.BoolVar(&opts.IfBetter, "if-better", false, "with --promote: only if the new version beats the alias's holder (else exit 5)")
 	fl.StringArrayVar(&opts.Sets, "set", nil, "override a model parameter: kind.param=value (repeatable)")
 	fl.StringArrayVar(&opts.Tags, "tag", nil, "tag the runs: key=value (repeatable)")
 	fl.String("experiment", "", "experiment name (train.experiment)")
@@ -191,9 +223,44 @@ func Run(opts *Options) error {
 		return err
 	}
 	if opts.JSON {
-		return ui.WriteJSON(opts.IO.Out, res)
+		err = ui.WriteJSON(opts.IO.Out, res)
+	} else {
+		err = printResult(opts.IO, res, tc.Experiment)
 	}
-	return printResult(opts.IO, res, tc.Experiment)
+	if err != nil || opts.Register == "" {
+		return err
+	}
+	return registerBest(opts, &cfg, res)
+}
+
+// registerBest registers the best candidate and, if asked, promotes it.
+// Messages go to stderr so --json output stays one document.
+func registerBest(opts *Options, cfg *config.Config, res *train.Result) error {
+	store := &tracking.Store{Dir: cfg.Experiments.Dir, Now: opts.Now}
+	g := &registry.Registry{Root: store.Dir, Store: store, Now: opts.Now, User: currentUser()}
+	best := res.Candidates[res.Best]
+	run, err := store.Find(best.RunID)
+	if err != nil {
+		return err
+	}
+	v, err := g.Register(opts.Context, run, opts.Register, "housectl train --register")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "registered %s version %d (%s, run %s)\n", v.Name, v.Version, v.Model, v.RunID)
+	if opts.Promote == "" {
+		return nil
+	}
+	e, err := modelscmd.Promote(opts.Context, g, v.Name, opts.Promote, v.Version, opts.IfBetter, res.Metric, "housectl train --promote")
+	if err != nil {
+		return err
+	}
+	if e.From == 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "%s@%s → version %d\n", v.Name, opts.Promote, e.To)
+	} else {
+		fmt.Fprintf(opts.IO.ErrOut, "%s@%s: version %d → %d\n", v.Name, opts.Promote, e.From, e.To)
+	}
+	return nil
 }
 
 func printResult(io *ui.IOStreams, res *train.Result, experiment string) error {
