@@ -122,6 +122,9 @@ func registerRun(o *Options) error {
 	if o.Name == "" {
 		return cmdutil.FlagErrorf("--name is required: the registered model's name, e.g. california")
 	}
+	if err := registry.ValidateName(o.Name); err != nil {
+		return cmdutil.FlagErrorf("--name: %w", err)
+	}
 	g, _, err := o.Registry()
 	if err != nil {
 		return err
@@ -278,6 +281,9 @@ func promoteRun(o *Options) error {
 	if o.Alias == "" {
 		return cmdutil.FlagErrorf("--alias is required, e.g. --alias production")
 	}
+	if err := registry.ValidateAlias(o.Alias); err != nil {
+		return cmdutil.FlagErrorf("--alias: %w", err)
+	}
 	n, err := strconv.Atoi(strings.TrimPrefix(o.Args[1], "v"))
 	if err != nil || n < 1 {
 		return cmdutil.FlagErrorf("version %q is not a positive number", o.Args[1])
@@ -339,6 +345,9 @@ func betterGate(metric string, cur, cand *registry.Version) error {
 func rollbackRun(o *Options) error {
 	if o.Alias == "" {
 		return cmdutil.FlagErrorf("--alias is required, e.g. --alias production")
+	}
+	if err := registry.ValidateAlias(o.Alias); err != nil {
+		return cmdutil.FlagErrorf("--alias: %w", err)
 	}
 	g, _, err := o.Registry()
 	if err != nil {
