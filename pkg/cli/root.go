@@ -37,7 +37,7 @@ const exitCodesHelp = `Exit status:
   0    success (an empty result is a success)
   1    the command failed
   2    usage: a bad flag, argument, configuration or model parameter
-  3    integrity: a checksum mismatch; an unsafe or corrupt archive, cache object or model
+  3    integrity: a checksum mismatch; a corrupt archive, cache object, model or registry file
   4    the data failed validation
   5    a gate failed: runs compare --fail-if/--max-regression, models promote --if-better
   130  interrupted (Ctrl-C or SIGTERM); nothing half-written is left behind`
