@@ -1,0 +1,206 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // the database/sql driver "sqlite3"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// SQLite is the prediction log in one SQLite file, in WAL mode.
+type SQLite struct {
+	db *sql.DB
+}
+
+// OpenSQLite opens (creating if needed) the log at path and migrates it
+// to the newest schema. It is the one place the database is opened: WAL,
+// a busy timeout, foreign keys.
+func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "5000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	s := &SQLite{db: db}
+	if err := s.migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("prediction log %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *SQLite) Close() error { return s.db.Close() }
+
+// inTx runs fn in a transaction, rolled back if fn fails.
+func (s *SQLite) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// migrate applies every embedded migration newer than the database's
+// version, each in its own transaction.
+func (s *SQLite) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		return err
+	}
+	var current int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return err
+	}
+	files, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	if err != nil {
+		return err
+	}
+	slices.Sort(files)
+	known := 0
+	for _, f := range files {
+		name := filepath.Base(f)
+		n, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: no number", name)
+		}
+		known = n
+		if n <= current {
+			continue
+		}
+		body, err := migrations.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, n, name, time.Now().UTC().Format(time.RFC3339))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if current > known {
+		return fmt.Errorf("the database is at schema version %d, newer than this housectl knows (%d): upgrade housectl", current, known)
+	}
+	return nil
+}
+
+// Insert implements Store.
+func (s *SQLite) Insert(ctx context.Context, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `INSERT INTO predictions (ts_ns, request_id, model, version, features, prediction, latency_ns) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, r := range recs {
+			fj, err := json.Marshal(r.Features)
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, r.Time.UnixNano(), r.RequestID, r.Model, r.Version, string(fj), r.Prediction, int64(r.Latency)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func where(q Query) (string, []any) {
+	var conds []string
+	var args []any
+	if !q.From.IsZero() {
+		conds, args = append(conds, "ts_ns >= ?"), append(args, q.From.UnixNano())
+	}
+	if !q.To.IsZero() {
+		conds, args = append(conds, "ts_ns < ?"), append(args, q.To.UnixNano())
+	}
+	if q.Model != "" {
+		conds, args = append(conds, "model = ?"), append(args, q.Model)
+	}
+	if q.Version != "" {
+		conds, args = append(conds, "version = ?"), append(args, q.Version)
+	}
+	if q.AfterID > 0 {
+		conds, args = append(conds, "id > ?"), append(args, q.AfterID)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// Rows implements Store.
+func (s *SQLite) Rows(ctx context.Context, q Query) ([]Row, error) {
+	w, args := where(q)
+	order := " ORDER BY id DESC"
+	if q.Ascending {
+		order = " ORDER BY id ASC"
+	}
+	limit := ""
+	if q.Limit > 0 {
+		limit = " LIMIT " + strconv.Itoa(q.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, ts_ns, request_id, model, version, features, prediction, latency_ns FROM predictions`+w+order+limit, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Row
+	for rows.Next() {
+		var r Row
+		var ts, lat int64
+		var fj string
+		if err := rows.Scan(&r.ID, &ts, &r.RequestID, &r.Model, &r.Version, &fj, &r.Prediction, &lat); err != nil {
+			return nil, err
+		}
+		r.Time, r.Latency = time.Unix(0, ts).UTC(), time.Duration(lat)
+		if err := json.Unmarshal([]byte(fj), &r.Features); err != nil {
+			return nil, fmt.Errorf("prediction %d: features: %w", r.ID, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Count implements Store.
+func (s *SQLite) Count(ctx context.Context, q Query) (int64, error) {
+	w, args := where(q)
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM predictions`+w, args...).Scan(&n)
+	return n, err
+}

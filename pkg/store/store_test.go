@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func rec(i int) Record {
+	return Record{Time: time.Unix(1764000000, int64(i)*1e6).UTC(), RequestID: fmt.Sprintf("r%d", i), Model: "california", Version: "1",
+		Features: map[string]float64{"MedInc": float64(i), "HouseAge": 41}, Prediction: float64(i) / 10, Latency: time.Duration(i) * time.Microsecond}
+}
+
+func TestSQLiteRoundTripAndMigrations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log", "predictions.db")
+	ctx := t.Context()
+	s, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []Record
+	for i := range 10 {
+		r := rec(i)
+		if i >= 5 {
+			r.Version = "2"
+		}
+		recs = append(recs, r)
+	}
+	if err := s.Insert(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Reopening applies no migration twice.
+	s, err = OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows, err := s.Rows(ctx, Query{Version: "2", Ascending: true})
+	if err != nil || len(rows) != 5 || rows[0].RequestID != "r5" || rows[0].Features["MedInc"] != 5 || rows[0].Latency != 5*time.Microsecond {
+		t.Fatalf("rows %+v, %v", rows, err)
+	}
+	if !rows[0].Time.Equal(recs[5].Time) {
+		t.Errorf("time %v, want %v", rows[0].Time, recs[5].Time)
+	}
+	n, err := s.Count(ctx, Query{From: recs[3].Time, To: recs[8].Time})
+	if err != nil || n != 5 {
+		t.Errorf("count in window %d, %v", n, err)
+	}
+	last, _ := s.Rows(ctx, Query{Limit: 2})
+	if len(last) != 2 || last[0].RequestID != "r9" {
+		t.Errorf("newest first: %+v", last)
+	}
+	tail, _ := s.Rows(ctx, Query{AfterID: last[1].ID, Ascending: true})
+	if len(tail) != 1 || tail[0].RequestID != "r9" {
+		t.Errorf("after id: %+v", tail)
+	}
+	st := Summarize(rows, 4)
+	if st.Count != 5 || st.ByVersion["california@2"] != 5 || st.Prediction["min"] != 0.5 || st.Latency["max"] != 0.009 || len(st.Histogram) != 4 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// Many producers, a small queue, Close: every record is in the database.
+func TestWriterLosesNothingOnClose(t *testing.T) {
+	ctx := t.Context()
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var written atomic.Int64
+	w := NewWriter(s, WriterOptions{QueueSize: 16, BatchSize: 7, FlushInterval: time.Millisecond, OnWritten: func(n int) { written.Add(int64(n)) }})
+	var wg sync.WaitGroup
+	const producers, each = 8, 250
+	for p := range producers {
+		wg.Go(func() {
+			for i := range each {
+				if !w.Enqueue(rec(p*each + i)) {
+					t.Error("a blocking writer dropped a record")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Count(ctx, Query{})
+	if err != nil || n != producers*each || written.Load() != n {
+		t.Fatalf("%d rows (%v), %d reported written, want %d", n, err, written.Load(), producers*each)
+	}
+	if w.Enqueue(rec(0)) {
+		t.Error("a closed writer took a record")
+	}
+}
+
+type slowStore struct {
+	Store
+	gate chan struct{}
+}
+
+func (s slowStore) Insert(ctx context.Context, recs []Record) error {
+	<-s.gate
+	return nil
+}
+
+// With the drop policy a full queue drops and counts; it never blocks.
+func TestWriterDropPolicy(t *testing.T) {
+	gate := make(chan struct{})
+	var dropped atomic.Int64
+	w := NewWriter(slowStore{gate: gate}, WriterOptions{QueueSize: 4, BatchSize: 1, Overflow: OverflowDrop, OnDropped: func(n int) { dropped.Add(int64(n)) }})
+	ok := 0
+	for i := range 20 {
+		if w.Enqueue(rec(i)) {
+			ok++
+		}
+	}
+	close(gate)
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if ok+int(dropped.Load()) != 20 || dropped.Load() == 0 || ok < 4 {
+		t.Errorf("%d queued, %d dropped", ok, dropped.Load())
+	}
+}
+
+type failStore struct{ Store }
+
+func (failStore) Insert(context.Context, []Record) error { return errors.New("disk full") }
+
+func TestWriterReportsLostBatches(t *testing.T) {
+	var lost atomic.Int64
+	var msg atomic.Value
+	w := NewWriter(failStore{}, WriterOptions{BatchSize: 3, OnDropped: func(n int) { lost.Add(int64(n)) }, OnError: func(err error) { msg.Store(err.Error()) }})
+	for i := range 3 {
+		w.Enqueue(rec(i))
+	}
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if lost.Load() != 3 || msg.Load() == nil {
+		t.Errorf("lost %d, error %v", lost.Load(), msg.Load())
+	}
+}
