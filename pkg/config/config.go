@@ -25,6 +25,62 @@ type Config struct {
 	Schema      Schema      `mapstructure:"schema"`
 	Train       Train       `mapstructure:"train"`
 	Experiments Experiments `mapstructure:"experiments"`
+	Serve       Serve       `mapstructure:"serve"`
+	Predictions Predictions `mapstructure:"predictions"`
+}
+
+// Serve configures `housectl serve`.
+type Serve struct {
+	// Addr is the listen address, host:port (port 0: any free port).
+	Addr string `mapstructure:"addr"`
+	// Model is the models:/ URI served; an alias is followed as it moves.
+	Model string `mapstructure:"model"`
+	// Timeouts of net/http's server.
+	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
+	ReadTimeout       time.Duration `mapstructure:"read_timeout"`
+	WriteTimeout      time.Duration `mapstructure:"write_timeout"`
+	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
+	// ShutdownTimeout bounds the drain of in-flight requests and the log.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// BodyLimit is the largest request body, in bytes.
+	BodyLimit int64 `mapstructure:"body_limit"`
+	// MaxBatchRows is the most rows one request may ask to predict.
+	MaxBatchRows int `mapstructure:"max_batch_rows"`
+	// RangeTolerance widens the training data's [min, max] of each feature
+	// by this fraction of its width on each side; a value outside is a 422.
+	// Negative turns the training-range check off (the schema's ranges
+	// still apply).
+	RangeTolerance float64 `mapstructure:"range_tolerance"`
+	// APIKeysEnv names an environment variable holding comma-separated API
+	// keys; APIKeysFile a file with one key per line. No key: no auth.
+	APIKeysEnv  string `mapstructure:"api_keys_env"`
+	APIKeysFile string `mapstructure:"api_keys_file"`
+	// RateLimit is requests per second per API key (or client IP without
+	// auth), with bursts of RateBurst; 0 turns it off.
+	RateLimit float64 `mapstructure:"rate_limit"`
+	RateBurst int     `mapstructure:"rate_burst"`
+	// ReloadInterval is how often the served alias is checked for a move
+	// (SIGHUP checks at once); 0 checks only on SIGHUP.
+	ReloadInterval time.Duration `mapstructure:"reload_interval"`
+	// TrustProxy takes the client IP from X-Forwarded-For (behind a proxy).
+	TrustProxy bool `mapstructure:"trust_proxy"`
+}
+
+// Predictions configures the prediction log.
+type Predictions struct {
+	// Path is the SQLite database file.
+	Path string `mapstructure:"path"`
+	// Enabled turns logging on.
+	Enabled bool `mapstructure:"enabled"`
+	// QueueSize bounds the records waiting to be written.
+	QueueSize int `mapstructure:"queue_size"`
+	// BatchSize is the most records per transaction.
+	BatchSize int `mapstructure:"batch_size"`
+	// FlushInterval is the longest a record waits in a partial batch.
+	FlushInterval time.Duration `mapstructure:"flush_interval"`
+	// Overflow is what a full queue does: block (the request waits) or
+	// drop (the record is counted and dropped).
+	Overflow string `mapstructure:"overflow"`
 }
 
 // Train configures `housectl train`.
@@ -186,5 +242,16 @@ func Defaults() Config {
 			Params:       map[string]map[string]any{},
 		},
 		Experiments: Experiments{Dir: "experiments"},
+		Serve: Serve{
+			Addr: "127.0.0.1:8080", Model: "models:/california@production",
+			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second,
+			IdleTimeout: 2 * time.Minute, ShutdownTimeout: 20 * time.Second,
+			BodyLimit: 4 << 20, MaxBatchRows: 10000, RangeTolerance: 0.25,
+			APIKeysEnv: "HOUSECTL_API_KEYS", RateLimit: 0, RateBurst: 100, ReloadInterval: 2 * time.Second,
+		},
+		Predictions: Predictions{
+			Path: "experiments/predictions.db", Enabled: true, QueueSize: 10000, BatchSize: 512,
+			FlushInterval: 200 * time.Millisecond, Overflow: "block",
+		},
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -66,6 +67,51 @@ func Validate(c Config) []FieldError {
 
 	errs = append(errs, validateSchema(c.Schema)...)
 	errs = append(errs, validateTrain(c.Train)...)
+	errs = append(errs, validateServe(c.Serve, c.Predictions)...)
+	return errs
+}
+
+func validateServe(s Serve, p Predictions) []FieldError {
+	var errs []FieldError
+	add := func(key, format string, args ...any) {
+		errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if _, port, err := net.SplitHostPort(s.Addr); err != nil || port == "" {
+		add("serve.addr", "%q is not host:port (e.g. 127.0.0.1:8080, :8080; port 0 picks a free one)", s.Addr)
+	}
+	if !strings.HasPrefix(s.Model, "models:/") {
+		add("serve.model", "%q is not a models:/ URI: use models:/NAME@ALIAS or models:/NAME/VERSION", s.Model)
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"serve.read_header_timeout", s.ReadHeaderTimeout}, {"serve.read_timeout", s.ReadTimeout}, {"serve.write_timeout", s.WriteTimeout},
+		{"serve.idle_timeout", s.IdleTimeout}, {"serve.shutdown_timeout", s.ShutdownTimeout}, {"predictions.flush_interval", p.FlushInterval}} {
+		if d.v <= 0 {
+			add(d.key, "must be positive, got %s", d.v)
+		}
+	}
+	if s.BodyLimit < 1024 {
+		add("serve.body_limit", "must be at least 1024 bytes, got %d", s.BodyLimit)
+	}
+	if s.MaxBatchRows < 1 {
+		add("serve.max_batch_rows", "must be at least 1, got %d", s.MaxBatchRows)
+	}
+	if s.RateLimit < 0 || s.RateBurst < 1 {
+		add("serve.rate_limit", "rate_limit must be 0 (off) or positive and rate_burst at least 1, got %v and %d", s.RateLimit, s.RateBurst)
+	}
+	if s.ReloadInterval < 0 {
+		add("serve.reload_interval", "must be 0 (SIGHUP only) or positive, got %s", s.ReloadInterval)
+	}
+	if strings.TrimSpace(p.Path) == "" {
+		add("predictions.path", "must not be empty")
+	}
+	if p.QueueSize < 1 || p.BatchSize < 1 {
+		add("predictions.queue_size", "queue_size and batch_size must be at least 1, got %d and %d", p.QueueSize, p.BatchSize)
+	}
+	if p.Overflow != "block" && p.Overflow != "drop" {
+		add("predictions.overflow", "want block or drop, got %q", p.Overflow)
+	}
 	return errs
 }
 
