@@ -22,6 +22,7 @@ import (
 	"github.com/housectl/housectl/pkg/cli/modelscmd"
 	"github.com/housectl/housectl/pkg/cli/predictcmd"
 	"github.com/housectl/housectl/pkg/cli/runscmd"
+	"github.com/housectl/housectl/pkg/cli/servecmd"
 	"github.com/housectl/housectl/pkg/cli/traincmd"
 	"github.com/housectl/housectl/pkg/cli/version"
 	"github.com/housectl/housectl/pkg/config"
@@ -84,6 +85,7 @@ Configuration precedence: flags > HOUSECTL_* environment > config file > default
 		predictcmd.NewCmdPredict(f, nil),
 		runscmd.NewCmdRuns(f),
 		modelscmd.NewCmdModels(f),
+		servecmd.NewCmdServe(f, nil),
 	)
 	return cmd
 }

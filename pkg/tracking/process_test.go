@@ -10,7 +10,7 @@ import (
 // A RUNNING run whose process is gone is shown as such and marked failed
 // by GC; a live one (this test) is left alone.
 func TestGCMarksAbandonedRuns(t *testing.T) {
-	cmd := exec.Command("true")
+	cmd := exec.CommandContext(t.Context(), "true")
 	if err := cmd.Run(); err != nil {
 		t.Skip("no true(1):", err)
 	}

@@ -1,0 +1,265 @@
+// Package servecmd implements `housectl serve`.
+package servecmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/housectl/housectl/pkg/buildinfo"
+	"github.com/housectl/housectl/pkg/cli/cmdutil"
+	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/registry"
+	"github.com/housectl/housectl/pkg/serve"
+	"github.com/housectl/housectl/pkg/store"
+	"github.com/housectl/housectl/pkg/tracking"
+	"github.com/housectl/housectl/pkg/ui"
+)
+
+// Options are the dependencies and flags of `housectl serve`.
+type Options struct {
+	IO        *ui.IOStreams
+	Config    func() (*config.Loaded, error)
+	LookupEnv func(string) (string, bool)
+	Context   context.Context
+}
+
+// NewCmdServe returns `housectl serve`.
+func NewCmdServe(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, LookupEnv: f.LookupEnv}
+	cmd := &cobra.Command{
+		Use:   "serve [--model models:/<name>@<alias>] [--addr <host:port>]",
+		Short: "Serve predictions over HTTP: validated, metered, logged",
+		Long: `Serve the model that serve.model names (a registered version or alias) on
+serve.addr. Endpoints: POST /predict, /predict/batch, /invocations (MLflow
+scoring protocol), /v2/models/{name}/infer (Open Inference Protocol); GET
+/health, /ready, /model, /metrics (Prometheus), /openapi.json, /docs, and the
+OIP health and metadata routes.
+
+Every prediction is logged to the SQLite prediction log (predictions.path) by
+a background writer. When the served alias moves (housectl models promote),
+the new version is loaded within serve.reload_interval (or at once on
+SIGHUP), verified, and swapped in without failing a request; a version that
+fails to load is refused and the current one keeps serving. SIGTERM or
+SIGINT stops taking connections, drains in-flight requests and writes every
+queued prediction before exiting 0.
+
+API keys (serve.api_keys_env, serve.api_keys_file) are required on the
+prediction and model routes when any is set; access logs are JSON lines on
+standard error and never contain keys.`,
+		Example: `  housectl serve
+  housectl serve --model models:/california/3 --addr 0.0.0.0:8080
+  HOUSECTL_API_KEYS=k1,k2 housectl serve
+  curl -s localhost:8080/predict -H 'Content-Type: application/json' \
+    -d '{"MedInc":8.3252,"HouseAge":41,"AveRooms":6.98,"AveBedrms":1.02,"Population":322,"AveOccup":2.55,"Latitude":37.88,"Longitude":-122.23}'`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Config = func() (*config.Loaded, error) { return f.Config(cmd) }
+			opts.Context = cmd.Context()
+			if runF != nil {
+				return runF(opts)
+			}
+			return Run(opts)
+		},
+	}
+	cmd.Flags().String("model", "", "models:/ URI to serve (default: serve.model)")
+	cmd.Flags().String("addr", "", "listen address host:port (default: serve.addr)")
+	cmdutil.BindConfigFlag(cmd, "model", "serve.model")
+	cmdutil.BindConfigFlag(cmd, "addr", "serve.addr")
+	return cmd
+}
+
+// logAdapter puts the server's records on the store's writer.
+type logAdapter struct{ w *store.Writer }
+
+func (a logAdapter) Log(r serve.LogRecord) bool {
+	f := make(map[string]float64, len(r.Features))
+	for j, name := range r.Features {
+		f[name] = r.Values[j]
+	}
+	return a.w.Enqueue(store.Record{Time: r.Time, RequestID: r.RequestID, Model: r.Model, Version: r.Version, Features: f, Prediction: r.Prediction, Latency: r.Latency})
+}
+
+func (a logAdapter) Depth() int { return a.w.Depth() }
+
+// apiKeys reads the keys from the environment variable and the file.
+func apiKeys(c config.Serve, lookup func(string) (string, bool)) ([]string, error) {
+	var keys []string
+	if c.APIKeysEnv != "" {
+		if v, ok := lookup(c.APIKeysEnv); ok {
+			for _, k := range strings.Split(v, ",") {
+				if k = strings.TrimSpace(k); k != "" {
+					keys = append(keys, k)
+				}
+			}
+		}
+	}
+	if c.APIKeysFile != "" {
+		f, err := os.Open(c.APIKeysFile)
+		if err != nil {
+			return nil, fmt.Errorf("serve.api_keys_file: %w", err)
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k := strings.TrimSpace(sc.Text()); k != "" && !strings.HasPrefix(k, "#") {
+				keys = append(keys, k)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("serve.api_keys_file: %w", err)
+		}
+	}
+	return keys, nil
+}
+
+// Run serves until the context ends (SIGINT/SIGTERM).
+func Run(opts *Options) error {
+	l, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	cfg := l.Config
+	sc := cfg.Serve
+	uri, err := registry.ParseURI(sc.Model)
+	if err != nil {
+		return cmdutil.FlagErrorf("serve.model: %w", err)
+	}
+	keys, err := apiKeys(sc, opts.LookupEnv)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(opts.IO.ErrOut, nil))
+	ctx := opts.Context
+
+	var srv *serve.Server
+	var writer *store.Writer
+	var db *store.SQLite
+	if cfg.Predictions.Enabled {
+		if db, err = store.OpenSQLite(ctx, cfg.Predictions.Path); err != nil {
+			return err
+		}
+		defer db.Close()
+		p := cfg.Predictions
+		writer = store.NewWriter(db, store.WriterOptions{
+			QueueSize: p.QueueSize, BatchSize: p.BatchSize, FlushInterval: p.FlushInterval, Overflow: p.Overflow,
+			OnWritten: func(n int) { srv.LogWritten(n) },
+			OnDropped: func(n int) { srv.LogDropped(n) },
+			OnError:   func(err error) { logger.Error("prediction log", "error", err.Error()) },
+		})
+	}
+	bounds := serve.Bounds{}
+	for _, c := range cfg.Schema.Features() {
+		if c.Min != nil || c.Max != nil {
+			b := [2]float64{-1e308, 1e308}
+			if c.Min != nil {
+				b[0] = *c.Min
+			}
+			if c.Max != nil {
+				b[1] = *c.Max
+			}
+			bounds[c.Name] = b
+		}
+	}
+	dir := cfg.Experiments.Dir
+	so := serve.Options{
+		Source: &serve.RegistrySource{Registry: &registry.Registry{Root: dir, Store: &tracking.Store{Dir: dir}}, URI: uri},
+		URI:    uri.String(), Logger: logger, Registry: prometheus.NewRegistry(),
+		BodyLimit: sc.BodyLimit, MaxBatchRows: sc.MaxBatchRows, RangeTolerance: sc.RangeTolerance, Bounds: bounds,
+		APIKeys: keys, RateLimit: sc.RateLimit, RateBurst: sc.RateBurst, TrustProxy: sc.TrustProxy,
+		Version: buildinfo.Get().Version,
+	}
+	if writer != nil {
+		so.Log = logAdapter{writer}
+	}
+	start := time.Now()
+	srv, err = serve.New(so)
+	if err != nil {
+		if writer != nil {
+			_ = writer.Close(context.Background())
+		}
+		return fmt.Errorf("cannot serve %s: %w", uri, err)
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", sc.Addr)
+	if err != nil {
+		return fmt.Errorf("serve.addr %s: %w", sc.Addr, err)
+	}
+	hs := &http.Server{
+		Handler: srv, ReadHeaderTimeout: sc.ReadHeaderTimeout, ReadTimeout: sc.ReadTimeout,
+		WriteTimeout: sc.WriteTimeout, IdleTimeout: sc.IdleTimeout,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	m := srv.Current()
+	auth := "no API keys: open"
+	if len(keys) > 0 {
+		auth = fmt.Sprintf("%d API key(s) required", len(keys))
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "serving %s (%s version %s, %s) on http://%s — %s; ready in %s\n",
+		uri, m.Name, m.Version, m.Artifact.Header.Kind, ln.Addr(), auth, time.Since(start).Round(time.Millisecond))
+
+	// Reloads: on a timer and on SIGHUP.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reloadDone := make(chan struct{})
+	stopReload := make(chan struct{})
+	go func() {
+		defer close(reloadDone)
+		var tick <-chan time.Time
+		if sc.ReloadInterval > 0 {
+			t := time.NewTicker(sc.ReloadInterval)
+			defer t.Stop()
+			tick = t.C
+		}
+		for {
+			select {
+			case <-stopReload:
+				return
+			case <-tick:
+			case <-hup:
+			}
+			if swapped, err := srv.Reload(); err != nil {
+				logger.Error("model reload refused; the current model keeps serving", "error", err.Error())
+			} else if swapped {
+				c := srv.Current()
+				logger.Info("model swapped", "name", c.Name, "version", c.Version, "run", c.RunID)
+			}
+		}
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	close(stopReload)
+	<-reloadDone
+	sctx, cancel := context.WithTimeout(context.Background(), sc.ShutdownTimeout)
+	defer cancel()
+	shutErr := hs.Shutdown(sctx)
+	if writer != nil {
+		if err := writer.Close(sctx); err != nil {
+			shutErr = errors.Join(shutErr, err)
+		}
+		n, _ := db.Count(context.Background(), store.Query{})
+		fmt.Fprintf(opts.IO.ErrOut, "stopped: in-flight requests drained, prediction log flushed (%d rows in %s)\n", n, cfg.Predictions.Path)
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return shutErr
+}

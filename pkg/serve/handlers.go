@@ -1,0 +1,213 @@
+package serve
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/housectl/housectl/pkg/model"
+)
+
+// served returns the model, or writes a 503.
+func (s *Server) served(w http.ResponseWriter, r *http.Request) *Model {
+	m := s.model.Load()
+	if m == nil {
+		s.fail(w, r, &requestError{Status: http.StatusServiceUnavailable, Msg: "no model is loaded yet", Code: "TEMPORARILY_UNAVAILABLE"})
+	}
+	return m
+}
+
+// run predicts every row of X, updates the metrics and logs each row.
+func (s *Server) run(r *http.Request, m *Model, X model.Matrix) []float64 {
+	pred := make([]float64, X.Rows)
+	if X.Rows == 1 {
+		pred[0] = m.Artifact.Model.Predict(X.Data)
+	} else {
+		m.Artifact.Model.PredictBatch(X, pred)
+	}
+	s.metrics.predictions.WithLabelValues(m.Name, m.Version).Add(float64(X.Rows))
+	for _, v := range pred {
+		s.metrics.values.Observe(v)
+	}
+	if s.o.Log != nil {
+		st := state(r)
+		now := s.o.Now()
+		lat := now.Sub(st.start)
+		feats := m.Artifact.Header.Features
+		for i, v := range pred {
+			vals := make([]float64, X.Cols)
+			for j := range vals {
+				vals[j] = X.Data[j*X.Rows+i]
+			}
+			s.o.Log.Log(LogRecord{Time: now, RequestID: st.id, Model: m.Name, Version: m.Version, Features: feats, Values: vals, Prediction: v, Latency: lat})
+		}
+	}
+	return pred
+}
+
+// decodeAndRun is the shared path of every predict route.
+func (s *Server) decodeAndRun(w http.ResponseWriter, r *http.Request, csvOK bool,
+	decode func(m *Model, body []byte, isCSV bool) (model.Matrix, error)) (*Model, []float64, bool) {
+	m := s.served(w, r)
+	if m == nil {
+		return nil, nil, false
+	}
+	body, isCSV, err := s.readBody(w, r, csvOK)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, nil, false
+	}
+	X, err := decode(m, body, isCSV)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, nil, false
+	}
+	return m, s.run(r, m, X), true
+}
+
+func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
+	m, pred, ok := s.decodeAndRun(w, r, false, func(m *Model, body []byte, _ bool) (model.Matrix, error) {
+		return DecodePredict(m, body, 1)
+	})
+	if ok {
+		writeJSON(w, http.StatusOK, map[string]any{"prediction": pred[0], "model": m.Name, "version": m.Version, "request_id": state(r).id})
+	}
+}
+
+func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
+	m, pred, ok := s.decodeAndRun(w, r, false, func(m *Model, body []byte, _ bool) (model.Matrix, error) {
+		return DecodeBatch(m, body, s.o.MaxBatchRows)
+	})
+	if ok {
+		writeJSON(w, http.StatusOK, map[string]any{"predictions": pred, "model": m.Name, "version": m.Version, "request_id": state(r).id})
+	}
+}
+
+func (s *Server) handleInvocations(w http.ResponseWriter, r *http.Request) {
+	r = withStyle(r, styleMLflow)
+	_, pred, ok := s.decodeAndRun(w, r, true, func(m *Model, body []byte, isCSV bool) (model.Matrix, error) {
+		return DecodeInvocations(m, body, isCSV, s.o.MaxBatchRows)
+	})
+	if ok {
+		writeJSON(w, http.StatusOK, map[string]any{"predictions": pred})
+	}
+}
+
+// oipModel checks the {name} (and {version}) of an OIP path.
+func (s *Server) oipModel(w http.ResponseWriter, r *http.Request) *Model {
+	m := s.served(w, r)
+	if m == nil {
+		return nil
+	}
+	if name := r.PathValue("name"); name != m.Name {
+		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "model " + name + " is not served here (this server serves " + m.Name + ")"})
+		return nil
+	}
+	if v := r.PathValue("version"); v != "" && v != m.Version {
+		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "version " + v + " of " + m.Name + " is not served (version " + m.Version + " is)"})
+		return nil
+	}
+	return m
+}
+
+func (s *Server) handleOIPInfer(w http.ResponseWriter, r *http.Request) {
+	r = withStyle(r, styleOIP)
+	if s.oipModel(w, r) == nil {
+		return
+	}
+	var reqID string
+	m, pred, ok := s.decodeAndRun(w, r, false, func(m *Model, body []byte, _ bool) (model.Matrix, error) {
+		X, id, err := DecodeOIP(m, body, s.o.MaxBatchRows)
+		reqID = id
+		return X, err
+	})
+	if !ok {
+		return
+	}
+	if reqID == "" {
+		reqID = state(r).id
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"model_name": m.Name, "model_version": m.Version, "id": reqID,
+		"outputs": []map[string]any{{"name": "prediction", "datatype": "FP64", "shape": []int{len(pred)}, "data": pred}},
+	})
+}
+
+func (s *Server) handleOIPModel(w http.ResponseWriter, r *http.Request) {
+	r = withStyle(r, styleOIP)
+	m := s.oipModel(w, r)
+	if m == nil {
+		return
+	}
+	inputs := make([]map[string]any, 0, len(m.Artifact.Header.Features))
+	for _, f := range m.Artifact.Header.Features {
+		inputs = append(inputs, map[string]any{"name": f, "datatype": "FP64", "shape": []int{-1}})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"name": m.Name, "versions": []string{m.Version}, "platform": "housectl_" + m.Artifact.Header.Kind,
+		"inputs": inputs, "outputs": []map[string]any{{"name": "prediction", "datatype": "FP64", "shape": []int{-1}}},
+	})
+}
+
+func (s *Server) handleOIPModelReady(w http.ResponseWriter, r *http.Request) {
+	r = withStyle(r, styleOIP)
+	if m := s.oipModel(w, r); m != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"name": m.Name, "ready": true})
+	}
+}
+
+func (s *Server) handleOIPServer(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"name": "housectl", "version": s.o.Version, "extensions": []string{}})
+}
+
+func (s *Server) handleOIPReady(w http.ResponseWriter, _ *http.Request) {
+	if s.model.Load() == nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+	m := s.model.Load()
+	if m == nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "detail": "no model loaded"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "model": m.Name, "version": m.Version})
+}
+
+// FeatureInfo describes one input of the served model.
+type FeatureInfo struct {
+	Name string  `json:"name"`
+	Type string  `json:"type"`
+	Min  float64 `json:"min"` // accepted range
+	Max  float64 `json:"max"`
+	Mean float64 `json:"training_mean"`
+}
+
+func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
+	m := s.served(w, r)
+	if m == nil {
+		return
+	}
+	h := m.Artifact.Header
+	feats := make([]FeatureInfo, len(h.Features))
+	for j, f := range h.Features {
+		feats[j] = FeatureInfo{Name: f, Type: "number", Min: finiteOr(m.lo[j], -1e308), Max: finiteOr(m.hi[j], 1e308)}
+		if j < len(h.Training) {
+			feats[j].Mean = h.Training[j].Mean
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"name": m.Name, "version": m.Version, "run_id": m.RunID, "uri": m.URI, "sha256": m.SHA256,
+		"kind": h.Kind, "target": h.Target, "features": feats, "created_with": h.CreatedWith,
+		"lineage": m.Lineage, "served_since": s.loadedAt.Load().(time.Time).UTC().Format(time.RFC3339),
+	})
+}
+
+func finiteOr(v, alt float64) float64 {
+	if v != v || v > 1e308 || v < -1e308 {
+		return alt
+	}
+	return v
+}

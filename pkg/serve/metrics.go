@@ -1,0 +1,64 @@
+package serve
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the server's Prometheus series, on its own registry.
+type metrics struct {
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	predictions *prometheus.CounterVec
+	values      prometheus.Histogram
+	modelInfo   *prometheus.GaugeVec
+	validation  *prometheus.CounterVec
+	reloads     *prometheus.CounterVec
+	logWritten  prometheus.Counter
+	logDropped  prometheus.Counter
+	inflight    prometheus.Gauge
+}
+
+func newMetrics(reg *prometheus.Registry, queueDepth func() float64) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "housectl_serve_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "housectl_serve_request_duration_seconds", Help: "Time to serve a request, by route.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		predictions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "housectl_serve_predictions_total", Help: "Predictions made (rows), by model and version.",
+		}, []string{"model", "version"}),
+		values: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "housectl_serve_prediction_value", Help: "Predicted values.",
+			Buckets: prometheus.LinearBuckets(0.5, 0.5, 10),
+		}),
+		modelInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "housectl_serve_model_info", Help: "The served model: 1 for the loaded name, version and run.",
+		}, []string{"name", "version", "run"}),
+		validation: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "housectl_serve_validation_failures_total", Help: "Invalid input fields, by reason.",
+		}, []string{"reason"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "housectl_serve_model_reloads_total", Help: "Model (re)loads by result: loaded or error.",
+		}, []string{"result"}),
+		logWritten: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "housectl_serve_prediction_log_written_total", Help: "Predictions written to the prediction log.",
+		}),
+		logDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "housectl_serve_prediction_log_dropped_total", Help: "Predictions the log dropped (full queue or failed writes).",
+		}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "housectl_serve_requests_in_flight", Help: "Requests being served.",
+		}),
+	}
+	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "housectl_serve_prediction_log_queue_depth", Help: "Predictions waiting to be written to the log.",
+	}, queueDepth)
+	reg.MustRegister(m.requests, m.duration, m.predictions, m.values, m.modelInfo, m.validation, m.reloads,
+		m.logWritten, m.logDropped, m.inflight, depth,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,141 @@
+package serve
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/housectl/housectl/pkg/model"
+	"github.com/housectl/housectl/pkg/registry"
+)
+
+// Model is a loaded, verified model as the server serves it.
+type Model struct {
+	Name     string // registered name
+	Version  string // registered version number
+	RunID    string
+	URI      string // what was asked for (models:/NAME@ALIAS)
+	SHA256   string
+	Artifact *model.Artifact
+	// Lineage is shown by /model.
+	Lineage any
+	// lo and hi bound each feature (training range widened, and the
+	// schema's range); NaN: unbounded.
+	lo, hi []float64
+	index  map[string]int
+}
+
+// Ident names what a source currently points at; a change means reload.
+type Ident struct {
+	Name, Version, SHA256 string
+}
+
+// Source resolves and loads the served model.
+type Source interface {
+	// Resolve says which version the URI names now (cheap: no model read).
+	Resolve() (Ident, error)
+	// Load reads and verifies that version.
+	Load(Ident) (*Model, error)
+}
+
+// Bounds are extra per-feature limits (from the config's schema).
+type Bounds map[string][2]float64
+
+// prepare checks a freshly loaded model and computes its feature bounds:
+// the training range widened by tol of its width on each side (tol < 0:
+// no training check), intersected with the schema's bounds. It also makes
+// one prediction on the training means: a model that cannot predict a
+// finite number there is refused.
+func (m *Model) prepare(tol float64, bounds Bounds) error {
+	h := m.Artifact.Header
+	p := len(h.Features)
+	if p == 0 || m.Artifact.Model.NumFeatures() != p {
+		return fmt.Errorf("model has %d features in its header and %d in the model", p, m.Artifact.Model.NumFeatures())
+	}
+	m.lo, m.hi = make([]float64, p), make([]float64, p)
+	m.index = make(map[string]int, p)
+	row := make([]float64, p)
+	for j, f := range h.Features {
+		m.index[f] = j
+		m.lo[j], m.hi[j] = math.Inf(-1), math.Inf(1)
+		if j < len(h.Training) && h.Training[j].Name == f {
+			s := h.Training[j]
+			row[j] = s.Mean
+			if tol >= 0 {
+				w := (s.Max - s.Min) * tol
+				m.lo[j], m.hi[j] = s.Min-w, s.Max+w
+			}
+		}
+		if b, ok := bounds[f]; ok {
+			m.lo[j], m.hi[j] = math.Max(m.lo[j], b[0]), math.Min(m.hi[j], b[1])
+		}
+	}
+	if v := m.Artifact.Model.Predict(row); math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("model predicts %v on the training means", v)
+	}
+	return nil
+}
+
+// RegistrySource serves a models:/ URI from a registry: an alias is
+// resolved each time, so a promotion is picked up by the next reload.
+type RegistrySource struct {
+	Registry *registry.Registry
+	URI      registry.URI
+}
+
+// Resolve implements Source.
+func (s *RegistrySource) Resolve() (Ident, error) {
+	v, err := s.Registry.Resolve(s.URI)
+	if err != nil {
+		return Ident{}, err
+	}
+	return Ident{Name: v.Name, Version: fmt.Sprint(v.Version), SHA256: v.SHA256}, nil
+}
+
+// Load implements Source.
+func (s *RegistrySource) Load(id Ident) (*Model, error) {
+	v, err := s.Registry.Resolve(s.URI)
+	if err != nil {
+		return nil, err
+	}
+	if fmt.Sprint(v.Version) != id.Version {
+		return nil, errors.New("the alias moved while loading; retrying at the next check")
+	}
+	a, err := s.Registry.Load(v)
+	if err != nil {
+		return nil, err
+	}
+	return &Model{Name: v.Name, Version: id.Version, RunID: v.RunID, URI: s.URI.String(), SHA256: v.SHA256, Artifact: a, Lineage: v.Lineage}, nil
+}
+
+// reload loads what the source points at if it differs from the current
+// model, verifies it and swaps it in; on failure the current model keeps
+// serving. It reports whether a new model is served.
+func (s *Server) reload() (bool, error) {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	id, err := s.o.Source.Resolve()
+	if err != nil {
+		s.metrics.reloads.WithLabelValues("error").Inc()
+		return false, fmt.Errorf("resolve %s: %w", s.o.URI, err)
+	}
+	if cur := s.model.Load(); cur != nil && cur.Name == id.Name && cur.Version == id.Version && cur.SHA256 == id.SHA256 {
+		return false, nil
+	}
+	m, err := s.o.Source.Load(id)
+	if err == nil {
+		err = m.prepare(s.o.RangeTolerance, s.o.Bounds)
+	}
+	if err != nil {
+		s.metrics.reloads.WithLabelValues("error").Inc()
+		return false, fmt.Errorf("load %s version %s: %w", id.Name, id.Version, err)
+	}
+	s.loadedAt.Store(s.o.Now())
+	old := s.model.Swap(m)
+	if old != nil {
+		s.metrics.modelInfo.DeleteLabelValues(old.Name, old.Version, old.RunID)
+	}
+	s.metrics.modelInfo.WithLabelValues(m.Name, m.Version, m.RunID).Set(1)
+	s.metrics.reloads.WithLabelValues("loaded").Inc()
+	return true, nil
+}

@@ -1,0 +1,125 @@
+package serve
+
+import (
+	_ "embed"
+	"net/http"
+)
+
+//go:embed docs/index.html
+var docsPage []byte
+
+func handleDocs(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'")
+	_, _ = w.Write(docsPage)
+}
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.OpenAPI())
+}
+
+type obj = map[string]any
+
+// OpenAPI returns the OpenAPI 3.1 description of every endpoint, with the
+// served model's features as the request schemas.
+func (s *Server) OpenAPI() map[string]any {
+	m := s.model.Load()
+	props := obj{}
+	var required []string
+	var example = obj{}
+	if m != nil {
+		for j, f := range m.Artifact.Header.Features {
+			p := obj{"type": "number"}
+			if lo := m.lo[j]; lo > -1e308 {
+				p["minimum"] = lo
+			}
+			if hi := m.hi[j]; hi < 1e308 {
+				p["maximum"] = hi
+			}
+			if j < len(m.Artifact.Header.Training) {
+				example[f] = m.Artifact.Header.Training[j].Mean
+			}
+			props[f] = p
+			required = append(required, f)
+		}
+	}
+	ref := func(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
+	jsonBody := func(schema obj) obj {
+		return obj{"required": true, "content": obj{"application/json": obj{"schema": schema}}}
+	}
+	resp := func(desc string, schema obj) obj {
+		return obj{"description": desc, "content": obj{"application/json": obj{"schema": schema}}}
+	}
+	errs := obj{
+		"400": resp("Malformed JSON or body", ref("Error")),
+		"401": resp("Missing or invalid API key", ref("Error")),
+		"413": resp("Body or batch over the limit", ref("Error")),
+		"415": resp("Wrong Content-Type", ref("Error")),
+		"422": resp("Invalid features: every offending field is listed", ref("ValidationError")),
+		"429": obj{"description": "Rate limit exceeded; see Retry-After", "headers": obj{"Retry-After": obj{"schema": obj{"type": "integer"}}}},
+		"503": resp("No model loaded", ref("Error")),
+	}
+	with := func(ok obj) obj {
+		out := obj{"200": ok}
+		for k, v := range errs {
+			out[k] = v
+		}
+		return out
+	}
+	get := func(summary string, schema obj) obj {
+		return obj{"get": obj{"summary": summary, "responses": obj{"200": resp("OK", schema)}}}
+	}
+	secured := []obj{{"bearer": []string{}}, {"apiKey": []string{}}}
+	if len(s.keys) == 0 {
+		secured = []obj{}
+	}
+	post := func(summary string, body obj, ok obj) obj {
+		return obj{"post": obj{"summary": summary, "requestBody": body, "responses": with(resp("Predictions", ok)), "security": secured}}
+	}
+	return obj{
+		"openapi": "3.1.0",
+		"info": obj{"title": "housectl prediction server", "version": s.o.Version,
+			"description": "Predictions from the served model (" + s.o.URI + "). Every prediction is logged; metrics at /metrics."},
+		"paths": obj{
+			"/predict":       post("Predict one row", jsonBody(ref("Features")), ref("Prediction")),
+			"/predict/batch": post("Predict many rows", jsonBody(obj{"oneOf": []obj{{"type": "object", "properties": obj{"instances": obj{"type": "array", "items": ref("Features")}}, "required": []string{"instances"}}, {"type": "array", "items": ref("Features")}}}), ref("Predictions")),
+			"/invocations": post("MLflow scoring protocol (dataframe_split, dataframe_records, instances, inputs, or CSV)",
+				obj{"required": true, "content": obj{"application/json": obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}},
+				obj{"type": "object", "properties": obj{"predictions": obj{"type": "array", "items": obj{"type": "number"}}}}),
+			"/v2/models/{name}/infer": obj{"post": obj{"summary": "Open Inference Protocol (KServe v2) inference", "security": secured,
+				"parameters":  []obj{{"name": "name", "in": "path", "required": true, "schema": obj{"type": "string"}}},
+				"requestBody": jsonBody(ref("InferRequest")), "responses": with(resp("Inference response", ref("InferResponse")))}},
+			"/v2/models/{name}": obj{"get": obj{"summary": "OIP model metadata", "security": secured,
+				"parameters": []obj{{"name": "name", "in": "path", "required": true, "schema": obj{"type": "string"}}},
+				"responses":  obj{"200": resp("Metadata", obj{"type": "object"}), "404": resp("Not served", obj{"type": "object"})}}},
+			"/v2/health/live":  obj{"get": obj{"summary": "OIP liveness", "responses": obj{"200": obj{"description": "Live"}}}},
+			"/v2/health/ready": obj{"get": obj{"summary": "OIP readiness", "responses": obj{"200": obj{"description": "Ready"}, "503": obj{"description": "No model"}}}},
+			"/health":          get("Liveness", obj{"type": "object", "properties": obj{"status": obj{"type": "string"}}}),
+			"/ready":           get("Readiness: a model is loaded", obj{"type": "object"}),
+			"/model":           obj{"get": obj{"summary": "The served model: name, version, run, lineage, feature schema", "security": secured, "responses": obj{"200": resp("Model", obj{"type": "object"})}}},
+			"/metrics":         obj{"get": obj{"summary": "Prometheus metrics", "responses": obj{"200": obj{"description": "Text exposition format", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}}}},
+			"/openapi.json":    get("This document", obj{"type": "object"}),
+			"/docs":            obj{"get": obj{"summary": "A page that renders this document", "responses": obj{"200": obj{"description": "HTML", "content": obj{"text/html": obj{"schema": obj{"type": "string"}}}}}}},
+		},
+		"components": obj{
+			"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer"}, "apiKey": obj{"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+			"schemas": obj{
+				"Features":    obj{"type": "object", "properties": props, "required": required, "additionalProperties": false, "examples": []obj{example}},
+				"Prediction":  obj{"type": "object", "properties": obj{"prediction": obj{"type": "number"}, "model": obj{"type": "string"}, "version": obj{"type": "string"}, "request_id": obj{"type": "string"}}},
+				"Predictions": obj{"type": "object", "properties": obj{"predictions": obj{"type": "array", "items": obj{"type": "number"}}, "model": obj{"type": "string"}, "version": obj{"type": "string"}, "request_id": obj{"type": "string"}}},
+				"Error":       obj{"type": "object", "properties": obj{"detail": obj{"type": "string"}, "request_id": obj{"type": "string"}}},
+				"ValidationError": obj{"type": "object", "properties": obj{
+					"detail": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+						"loc": obj{"type": "array", "items": obj{"type": []string{"string", "integer"}}}, "msg": obj{"type": "string"}, "type": obj{"type": "string"}}}},
+					"error_count": obj{"type": "integer"}, "request_id": obj{"type": "string"}}},
+				"InferRequest": obj{"type": "object", "required": []string{"inputs"}, "properties": obj{"id": obj{"type": "string"},
+					"inputs": obj{"type": "array", "items": ref("Tensor")}}},
+				"InferResponse": obj{"type": "object", "properties": obj{"model_name": obj{"type": "string"}, "model_version": obj{"type": "string"},
+					"id": obj{"type": "string"}, "outputs": obj{"type": "array", "items": ref("Tensor")}}},
+				"Tensor": obj{"type": "object", "required": []string{"name", "shape", "datatype", "data"}, "properties": obj{
+					"name": obj{"type": "string"}, "shape": obj{"type": "array", "items": obj{"type": "integer"}},
+					"datatype": obj{"type": "string", "examples": []string{"FP64"}}, "data": obj{"type": "array"}}},
+			},
+		},
+	}
+}

@@ -1,0 +1,496 @@
+// Package serve is housectl's prediction server: an http.Handler that
+// validates input, predicts with the served model, logs every prediction
+// through an interface, and exports Prometheus metrics on its own
+// registry. It speaks housectl's JSON (/predict, /predict/batch), MLflow's
+// scoring protocol (/invocations) and the Open Inference Protocol
+// (/v2/...), and swaps in a newly promoted model without a restart.
+//
+// Nouns:
+//   - Server: the handler, its model and its metrics.
+//   - Model: a loaded, verified model with its feature bounds.
+//   - Source: where the model comes from (a registry alias, in practice).
+//   - PredictionLog: where each prediction goes (the SQLite log).
+package serve
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+)
+
+// LogRecord is one prediction for the log. Features and Values are in
+// the model's order; Values is the caller's to keep.
+type LogRecord struct {
+	Time       time.Time
+	RequestID  string
+	Model      string
+	Version    string
+	Features   []string
+	Values     []float64
+	Prediction float64
+	Latency    time.Duration
+}
+
+// PredictionLog takes logged predictions off the request path.
+type PredictionLog interface {
+	// Log queues a record; false when it was dropped.
+	Log(LogRecord) bool
+	// Depth is the number of queued records.
+	Depth() int
+}
+
+// Options configure a Server.
+type Options struct {
+	Source Source
+	URI    string // shown in logs and /model
+	Logger *slog.Logger
+	// Registry receives the server's metrics (and the Go and process
+	// collectors); it must be a fresh one.
+	Registry *prometheus.Registry
+	Log      PredictionLog // nil: no prediction log
+	Now      func() time.Time
+
+	BodyLimit      int64
+	MaxBatchRows   int
+	RangeTolerance float64
+	Bounds         Bounds
+	// APIKeys, when any, are required on prediction and model routes.
+	APIKeys    []string
+	RateLimit  float64 // per second per key or client IP; 0: off
+	RateBurst  int
+	TrustProxy bool
+	Version    string // housectl's version, for /version and /v2
+}
+
+// Server is the prediction server.
+type Server struct {
+	o        Options
+	model    atomic.Pointer[Model]
+	reloadMu sync.Mutex
+	metrics  *metrics
+	keys     [][32]byte
+	limiters *limiters
+	handler  http.Handler
+	reqSeq   atomic.Uint64
+	reqPre   string
+	loadedAt atomic.Value // time.Time of the last swap
+}
+
+// New builds the server and loads the model; it fails if the model cannot
+// be loaded.
+func New(o Options) (*Server, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.BodyLimit <= 0 {
+		o.BodyLimit = 4 << 20
+	}
+	if o.MaxBatchRows <= 0 {
+		o.MaxBatchRows = 10000
+	}
+	s := &Server{o: o}
+	var pre [4]byte
+	_, _ = rand.Read(pre[:])
+	s.reqPre = hex.EncodeToString(pre[:])
+	for _, k := range o.APIKeys {
+		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
+	}
+	if o.RateLimit > 0 {
+		s.limiters = &limiters{m: map[string]*limiterEntry{}, r: rate.Limit(o.RateLimit), burst: max(1, o.RateBurst), now: o.Now}
+	}
+	s.metrics = newMetrics(o.Registry, func() float64 {
+		if o.Log == nil {
+			return 0
+		}
+		return float64(o.Log.Depth())
+	})
+	if _, err := s.reload(); err != nil {
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Current is the served model.
+func (s *Server) Current() *Model { return s.model.Load() }
+
+// Reload checks the source and swaps in a new model if it moved; a model
+// that fails to load or verify is refused and the current one stays.
+func (s *Server) Reload() (bool, error) { return s.reload() }
+
+// LogWritten and LogDropped feed the prediction log's metrics.
+func (s *Server) LogWritten(n int) { s.metrics.logWritten.Add(float64(n)) }
+
+// LogDropped counts records the log could not keep.
+func (s *Server) LogDropped(n int) { s.metrics.logDropped.Add(float64(n)) }
+
+// routes wires every endpoint with its protection.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	protect := func(h http.HandlerFunc) http.Handler { return s.auth(s.rateLimit(h)) }
+	mux.Handle("POST /predict", protect(s.handlePredict))
+	mux.Handle("POST /predict/batch", protect(s.handleBatch))
+	mux.Handle("POST /invocations", protect(s.handleInvocations))
+	mux.Handle("POST /v2/models/{name}/infer", protect(s.handleOIPInfer))
+	mux.Handle("POST /v2/models/{name}/versions/{version}/infer", protect(s.handleOIPInfer))
+	mux.Handle("GET /v2/models/{name}", protect(s.handleOIPModel))
+	mux.Handle("GET /v2/models/{name}/ready", protect(s.handleOIPModelReady))
+	mux.Handle("GET /model", protect(s.handleModel))
+	mux.HandleFunc("GET /v2", s.handleOIPServer)
+	mux.HandleFunc("GET /v2/health/live", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET /v2/health/ready", s.handleOIPReady)
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) { // MLflow
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, "\n")
+	})
+	mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, s.o.Version)
+	})
+	mux.HandleFunc("GET /ready", s.handleReady)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.o.Registry, promhttp.HandlerOpts{Registry: s.o.Registry}))
+	mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
+	mux.HandleFunc("GET /docs", handleDocs)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "no such endpoint: see /docs", Code: "ENDPOINT_NOT_FOUND"})
+	})
+	return s.observe(mux)
+}
+
+// ctxKey carries per-request state.
+type ctxKey struct{}
+
+type reqState struct {
+	id    string
+	start time.Time
+	key   string // the API key's fingerprint, for rate limiting
+}
+
+func state(r *http.Request) *reqState {
+	st, _ := r.Context().Value(ctxKey{}).(*reqState)
+	if st == nil {
+		st = &reqState{start: time.Now()}
+	}
+	return st
+}
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	bytes int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// validRequestID accepts a caller's X-Request-ID: 1-128 visible ASCII.
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// observe assigns the request id, recovers panics, measures and logs.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := &reqState{start: s.o.Now()}
+		if id := r.Header.Get("X-Request-ID"); validRequestID(id) {
+			st.id = id
+		} else {
+			st.id = s.reqPre + "-" + strconv.FormatUint(s.reqSeq.Add(1), 36)
+		}
+		w.Header().Set("X-Request-ID", st.id)
+		sw := &statusWriter{ResponseWriter: w}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
+		s.metrics.inflight.Inc()
+		defer func() {
+			s.metrics.inflight.Dec()
+			if p := recover(); p != nil {
+				if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+					panic(p)
+				}
+				s.o.Logger.Error("internal error", "request_id", st.id, "panic", fmt.Sprint(p), "path", r.URL.Path)
+				if sw.code == 0 {
+					s.fail(sw, r, &requestError{Status: http.StatusInternalServerError, Msg: "internal error; the request id is in the server's log", Code: "INTERNAL_ERROR"})
+				}
+			}
+			route := r.Pattern
+			if route == "" || route == "/" {
+				route = "unmatched"
+			}
+			code := sw.code
+			if code == 0 {
+				code = http.StatusOK
+			}
+			d := s.o.Now().Sub(st.start)
+			s.metrics.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+			s.metrics.duration.WithLabelValues(route).Observe(d.Seconds())
+			s.o.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.String("route", route), slog.Int("status", code), slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+				slog.Int("bytes", sw.bytes), slog.String("remote", s.clientIP(r)))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// clientIP is the peer's address, or X-Forwarded-For's first hop behind a
+// trusted proxy.
+func (s *Server) clientIP(r *http.Request) string {
+	if s.o.TrustProxy {
+		if xf := r.Header.Get("X-Forwarded-For"); xf != "" {
+			first, _, _ := strings.Cut(xf, ",")
+			return strings.TrimSpace(first)
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// auth requires one of the API keys (Authorization: Bearer or X-API-Key)
+// when keys are configured. Every key is compared, in constant time.
+func (s *Server) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(s.keys) == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		given := r.Header.Get("X-API-Key")
+		if a := r.Header.Get("Authorization"); given == "" && len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+			given = strings.TrimSpace(a[7:])
+		}
+		sum := sha256.Sum256([]byte(given))
+		ok := 0
+		for i := range s.keys {
+			ok |= subtle.ConstantTimeCompare(sum[:], s.keys[i][:])
+		}
+		if given == "" || ok != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="housectl"`)
+			msg := "missing API key: send Authorization: Bearer <key> or X-API-Key: <key>"
+			if given != "" {
+				msg = "invalid API key"
+			}
+			s.fail(w, r, &requestError{Status: http.StatusUnauthorized, Msg: msg, Code: "UNAUTHENTICATED"})
+			return
+		}
+		state(r).key = hex.EncodeToString(sum[:8])
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limiters are token buckets per client, forgotten after 10 idle minutes.
+type limiters struct {
+	mu    sync.Mutex
+	m     map[string]*limiterEntry
+	r     rate.Limit
+	burst int
+	now   func() time.Time
+	calls int
+}
+
+type limiterEntry struct {
+	l    *rate.Limiter
+	seen time.Time
+}
+
+func (l *limiters) get(key string) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if l.calls++; l.calls%4096 == 0 {
+		for k, e := range l.m {
+			if now.Sub(e.seen) > 10*time.Minute {
+				delete(l.m, k)
+			}
+		}
+	}
+	e := l.m[key]
+	if e == nil {
+		e = &limiterEntry{l: rate.NewLimiter(l.r, l.burst)}
+		l.m[key] = e
+	}
+	e.seen = now
+	return e.l
+}
+
+func (s *Server) rateLimit(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.limiters == nil {
+			next(w, r)
+			return
+		}
+		key := "ip:" + s.clientIP(r)
+		if k := state(r).key; k != "" {
+			key = "key:" + k
+		}
+		lim := s.limiters.get(key)
+		now := s.o.Now()
+		res := lim.ReserveN(now, 1)
+		if d := res.DelayFrom(now); d > 0 {
+			res.CancelAt(now)
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+			s.fail(w, r, &requestError{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf("rate limit of %g requests/s exceeded; retry after %s", float64(s.limiters.r), d.Round(time.Millisecond)), Code: "RESOURCE_EXHAUSTED"})
+			return
+		}
+		next(w, r)
+	})
+}
+
+// readBody checks the content type and reads the body within the limit.
+// csvOK allows text/csv (MLflow).
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, csvOK bool) ([]byte, bool, error) {
+	ct := r.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || mt != "application/json" && !(csvOK && mt == "text/csv") {
+		want := "application/json"
+		if csvOK {
+			want = "application/json or text/csv"
+		}
+		return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: fmt.Sprintf("Content-Type must be %s, got %q", want, ct), Code: "BAD_REQUEST"}
+	}
+	for k, v := range params {
+		if k != "charset" {
+			return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: fmt.Sprintf("Unrecognized content type parameters: %s", k), Code: "BAD_REQUEST"}
+		}
+		if !strings.EqualFold(v, "utf-8") {
+			return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: "The scoring server only supports UTF-8", Code: "BAD_REQUEST"}
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.o.BodyLimit))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, false, &requestError{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("the body is over the limit of %d bytes (serve.body_limit): send fewer rows per request", mbe.Limit), Code: "BAD_REQUEST"}
+	}
+	if err != nil {
+		return nil, false, badRequest("reading the body: %v", err)
+	}
+	return body, mt == "text/csv", nil
+}
+
+// errorStyle selects the error body shape of a protocol.
+type errorStyle int
+
+const (
+	styleFastAPI errorStyle = iota // {"detail": ...}
+	styleMLflow                    // {"error_code", "message"}
+	styleOIP                       // {"error"}
+)
+
+type styleKey struct{}
+
+func withStyle(r *http.Request, st errorStyle) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), styleKey{}, st))
+}
+
+// fail writes a client or server error in the route's protocol, and
+// counts validation failures by reason. Nothing internal leaks.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var re *requestError
+	if !errors.As(err, &re) {
+		st := state(r)
+		s.o.Logger.Error("internal error", "request_id", st.id, "error", err.Error())
+		re = &requestError{Status: http.StatusInternalServerError, Msg: "internal error; the request id is in the server's log", Code: "INTERNAL_ERROR"}
+	}
+	for _, f := range re.Fields {
+		s.metrics.validation.WithLabelValues(f.Type).Inc()
+	}
+	if extra := re.Total - len(re.Fields); extra > 0 {
+		s.metrics.validation.WithLabelValues("unlisted").Add(float64(extra))
+	}
+	style, _ := r.Context().Value(styleKey{}).(errorStyle)
+	id := state(r).id
+	switch style {
+	case styleMLflow:
+		if re.Status == http.StatusUnsupportedMediaType {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(re.Status)
+			_, _ = fmt.Fprintf(w, "This predictor only supports the following content types: Types: ['text/csv', 'application/json']. %s", re.Msg)
+			return
+		}
+		body := map[string]any{"error_code": re.Code, "message": re.Msg}
+		if len(re.Fields) > 0 {
+			body["detail"] = re.Fields
+		}
+		writeJSON(w, re.Status, body)
+	case styleOIP:
+		body := map[string]any{"error": re.Msg}
+		if len(re.Fields) > 0 {
+			body["detail"] = re.Fields
+		}
+		writeJSON(w, re.Status, body)
+	default:
+		body := map[string]any{"detail": re.Msg, "request_id": id}
+		if len(re.Fields) > 0 {
+			body["detail"] = re.Fields
+			body["error_count"] = re.Total
+		}
+		writeJSON(w, re.Status, body)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code, b = http.StatusInternalServerError, []byte(`{"detail":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
+}
