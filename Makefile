@@ -55,6 +55,13 @@ test: ## vet and run every test with the race detector (what CI runs)
 e2e: ## only the end-to-end scripts (testdata/script/*.txtar against the real binary)
 	$(GO) test -race -count=1 -run TestScripts ./cmd/housectl/
 
+.PHONY: fuzz
+FUZZTIME ?= 30s
+fuzz: ## fuzz every request decoder of the server (FUZZTIME each; make test runs their seed corpus)
+	for f in FuzzDecodePredict FuzzDecodeBatch FuzzDecodeInvocations FuzzDecodeOIP; do \
+		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./pkg/serve/ || exit 1; \
+	done
+
 .PHONY: cover
 cover: ## test with coverage; writes coverage.html
 	$(GO) test -count=1 -coverpkg=./... -coverprofile=coverage.out ./...

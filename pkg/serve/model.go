@@ -46,7 +46,12 @@ type Bounds map[string][2]float64
 // no training check), intersected with the schema's bounds. It also makes
 // one prediction on the training means: a model that cannot predict a
 // finite number there is refused.
-func (m *Model) prepare(tol float64, bounds Bounds) error {
+func (m *Model) prepare(tol float64, bounds Bounds) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("model failed its test prediction: %v", p)
+		}
+	}()
 	h := m.Artifact.Header
 	p := len(h.Features)
 	if p == 0 || m.Artifact.Model.NumFeatures() != p {

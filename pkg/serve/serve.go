@@ -156,34 +156,49 @@ func (s *Server) LogDropped(n int) { s.metrics.logDropped.Add(float64(n)) }
 // routes wires every endpoint with its protection.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	// paths knows every route's path without its method, so that a known
+	// path asked with another method is a 405, not a 404.
+	paths := http.NewServeMux()
+	seen := map[string]bool{}
+	handle := func(pattern string, h http.Handler) {
+		mux.Handle(pattern, h)
+		if _, path, _ := strings.Cut(pattern, " "); !seen[path] {
+			seen[path] = true
+			paths.Handle(path, h)
+		}
+	}
 	protect := func(h http.HandlerFunc) http.Handler { return s.auth(s.rateLimit(h)) }
-	mux.Handle("POST /predict", protect(s.handlePredict))
-	mux.Handle("POST /predict/batch", protect(s.handleBatch))
-	mux.Handle("POST /invocations", protect(s.handleInvocations))
-	mux.Handle("POST /v2/models/{name}/infer", protect(s.handleOIPInfer))
-	mux.Handle("POST /v2/models/{name}/versions/{version}/infer", protect(s.handleOIPInfer))
-	mux.Handle("GET /v2/models/{name}", protect(s.handleOIPModel))
-	mux.Handle("GET /v2/models/{name}/ready", protect(s.handleOIPModelReady))
-	mux.Handle("GET /model", protect(s.handleModel))
-	mux.HandleFunc("GET /v2", s.handleOIPServer)
-	mux.HandleFunc("GET /v2/health/live", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	mux.HandleFunc("GET /v2/health/ready", s.handleOIPReady)
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+	handle("POST /predict", protect(s.handlePredict))
+	handle("POST /predict/batch", protect(s.handleBatch))
+	handle("POST /invocations", protect(s.handleInvocations))
+	handle("POST /v2/models/{name}/infer", protect(s.handleOIPInfer))
+	handle("POST /v2/models/{name}/versions/{version}/infer", protect(s.handleOIPInfer))
+	handle("GET /v2/models/{name}", protect(s.handleOIPModel))
+	handle("GET /v2/models/{name}/ready", protect(s.handleOIPModelReady))
+	handle("GET /model", protect(s.handleModel))
+	handle("GET /v2", http.HandlerFunc(s.handleOIPServer))
+	handle("GET /v2/health/live", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	handle("GET /v2/health/ready", http.HandlerFunc(s.handleOIPReady))
+	handle("GET /health", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) { // MLflow
+	}))
+	handle("GET /ping", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { // MLflow
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, "\n")
-	})
-	mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
+	}))
+	handle("GET /version", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, s.o.Version)
-	})
-	mux.HandleFunc("GET /ready", s.handleReady)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.o.Registry, promhttp.HandlerOpts{Registry: s.o.Registry}))
-	mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
-	mux.HandleFunc("GET /docs", handleDocs)
+	}))
+	handle("GET /ready", http.HandlerFunc(s.handleReady))
+	handle("GET /metrics", promhttp.HandlerFor(s.o.Registry, promhttp.HandlerOpts{Registry: s.o.Registry}))
+	handle("GET /openapi.json", http.HandlerFunc(s.handleOpenAPI))
+	handle("GET /docs", http.HandlerFunc(handleDocs))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if _, p := paths.Handler(r); p != "" {
+			s.fail(w, r, &requestError{Status: http.StatusMethodNotAllowed, Msg: "method " + r.Method + " is not allowed on " + r.URL.Path + ": see /docs", Code: "BAD_REQUEST"})
+			return
+		}
 		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "no such endpoint: see /docs", Code: "ENDPOINT_NOT_FOUND"})
 	})
 	return s.observe(mux)

@@ -1,0 +1,94 @@
+package serve
+
+import (
+	"math"
+	"testing"
+
+	"github.com/housectl/housectl/pkg/model"
+)
+
+// fuzzModel is a served model for the decoders, bounds prepared.
+func fuzzModel(f *testing.F) *Model {
+	f.Helper()
+	m := &Model{Name: "m", Version: "1", Artifact: fitModel(f, 0)}
+	if err := m.prepare(0.25, Bounds{"a": {0, 10}}); err != nil {
+		f.Fatal(err)
+	}
+	return m
+}
+
+// checkDecoded is what every decoder promises: an error, or at least one
+// row of finite, in-range values in the model's feature order.
+func checkDecoded(t *testing.T, m *Model, X model.Matrix, err error) {
+	if err != nil {
+		if _, ok := err.(*requestError); !ok {
+			t.Fatalf("error of type %T: %v", err, err)
+		}
+		return
+	}
+	if X.Rows < 1 || X.Cols != len(m.Artifact.Header.Features) || len(X.Data) != X.Rows*X.Cols {
+		t.Fatalf("matrix %d×%d with %d values", X.Rows, X.Cols, len(X.Data))
+	}
+	for j := range X.Cols {
+		for _, v := range X.Col(j) {
+			if math.IsNaN(v) || math.IsInf(v, 0) || v < m.lo[j] || v > m.hi[j] {
+				t.Fatalf("feature %d: %v passed validation (bounds %v, %v)", j, v, m.lo[j], m.hi[j])
+			}
+		}
+	}
+}
+
+func FuzzDecodePredict(f *testing.F) {
+	m := fuzzModel(f)
+	for _, s := range []string{`{"a": 1, "b": 2, "c": 3}`, `{"a": "1e3", "b": null, "c": true}`, `{"a": 1e999}`, `[]`, `{"a": {"x": 1}}`, `{`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		X, err := DecodePredict(m, body, 1)
+		checkDecoded(t, m, X, err)
+	})
+}
+
+func FuzzDecodeBatch(f *testing.F) {
+	m := fuzzModel(f)
+	for _, s := range []string{`{"instances": [{"a": 1, "b": 2, "c": 3}]}`, `[{"a": 1, "b": 2, "c": 3}, {}]`, `{"instances": null}`, `{"rows": []}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		X, err := DecodeBatch(m, body, 50)
+		checkDecoded(t, m, X, err)
+	})
+}
+
+func FuzzDecodeInvocations(f *testing.F) {
+	m := fuzzModel(f)
+	for _, s := range []string{
+		`{"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1, 2, 3]]}}`,
+		`{"dataframe_records": [{"a": 1, "b": 2, "c": 3}]}`,
+		`{"instances": [[1, 2, 3]]}`, `{"inputs": {"a": [1], "b": [2], "c": [3]}}`, `{"inputs": [[1, 2]], "params": {"x": 1}}`,
+	} {
+		f.Add([]byte(s), false)
+	}
+	f.Add([]byte("a,b,c\n1,2,3\n"), true)
+	f.Add([]byte("a,b\n1,\"2\n"), true)
+	f.Fuzz(func(t *testing.T, body []byte, isCSV bool) {
+		X, err := DecodeInvocations(m, body, isCSV, 50)
+		checkDecoded(t, m, X, err)
+	})
+}
+
+func FuzzDecodeOIP(f *testing.F) {
+	m := fuzzModel(f)
+	for _, s := range []string{
+		`{"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64", "data": [1, 2, 3]}]}`,
+		`{"inputs": [{"name": "a", "shape": [1], "datatype": "FP64", "data": [1]}, {"name": "b", "shape": [1], "datatype": "FP64", "data": [2]}, {"name": "c", "shape": [1], "datatype": "FP64", "data": [3]}]}`,
+		`{"inputs": [{"name": "a", "shape": [-1], "datatype": "FP64", "data": []}]}`,
+		`{"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP64", "data": [[1, 2, 3], [4]]}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		X, _, err := DecodeOIP(m, body, 50)
+		checkDecoded(t, m, X, err)
+	})
+}
