@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"errors"
 	"math"
 	"testing"
 
@@ -21,7 +22,8 @@ func fuzzModel(f *testing.F) *Model {
 // row of finite, in-range values in the model's feature order.
 func checkDecoded(t *testing.T, m *Model, X model.Matrix, err error) {
 	if err != nil {
-		if _, ok := err.(*requestError); !ok {
+		var re *requestError
+		if !errors.As(err, &re) {
 			t.Fatalf("error of type %T: %v", err, err)
 		}
 		return

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -111,7 +112,7 @@ func (r response) json(t testing.TB) map[string]any {
 }
 
 func do(s http.Handler, method, path, ctype, body string, headers ...string) response {
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req := httptest.NewRequestWithContext(context.Background(), method, path, strings.NewReader(body))
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
@@ -187,14 +188,14 @@ func TestPredictionRoutes(t *testing.T) {
 	}
 
 	for path, check := range map[string]func(response) bool{
-		"/health":           func(r response) bool { return r.code == 200 && strings.Contains(r.body, `"ok"`) },
-		"/ready":            func(r response) bool { return r.code == 200 && strings.Contains(r.body, `"version":"1"`) },
-		"/v2/health/live":   func(r response) bool { return r.code == 200 },
-		"/v2/health/ready":  func(r response) bool { return r.code == 200 },
-		"/v2":               func(r response) bool { return r.code == 200 && strings.Contains(r.body, `"housectl"`) },
-		"/v2/models/m":      func(r response) bool { return r.code == 200 && strings.Contains(r.body, `"name":"a"`) },
+		"/health":            func(r response) bool { return r.code == 200 && strings.Contains(r.body, `"ok"`) },
+		"/ready":             func(r response) bool { return r.code == 200 && strings.Contains(r.body, `"version":"1"`) },
+		"/v2/health/live":    func(r response) bool { return r.code == 200 },
+		"/v2/health/ready":   func(r response) bool { return r.code == 200 },
+		"/v2":                func(r response) bool { return r.code == 200 && strings.Contains(r.body, `"housectl"`) },
+		"/v2/models/m":       func(r response) bool { return r.code == 200 && strings.Contains(r.body, `"name":"a"`) },
 		"/v2/models/m/ready": func(r response) bool { return r.code == 200 },
-		"/v2/models/other":  func(r response) bool { return r.code == 404 && strings.Contains(r.body, `"error"`) },
+		"/v2/models/other":   func(r response) bool { return r.code == 404 && strings.Contains(r.body, `"error"`) },
 		"/model": func(r response) bool {
 			return r.code == 200 && strings.Contains(r.body, `"run_id":"run-1"`) && strings.Contains(r.body, `"features":[{"name":"a"`)
 		},
@@ -320,7 +321,7 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("codes %v then %d, Retry-After %q", codes, r.code, r.header.Get("Retry-After"))
 	}
 	// Another client has its own bucket; after a second the first has a token.
-	req := httptest.NewRequest("POST", "/predict", strings.NewReader(body))
+	req := httptest.NewRequestWithContext(t.Context(), "POST", "/predict", strings.NewReader(body))
 	req.Header.Set("Content-Type", js)
 	req.RemoteAddr = "10.0.0.9:5555"
 	rec := httptest.NewRecorder()
@@ -425,7 +426,9 @@ func TestSwapUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				resp, err := http.Post(ts.URL+"/predict", js, strings.NewReader(`{"a": 1, "b": 2, "c": 3}`))
+				req, _ := http.NewRequestWithContext(t.Context(), "POST", ts.URL+"/predict", strings.NewReader(`{"a": 1, "b": 2, "c": 3}`))
+				req.Header.Set("Content-Type", js)
+				resp, err := ts.Client().Do(req)
 				mu.Lock()
 				done++
 				if err != nil || resp.StatusCode != 200 {
