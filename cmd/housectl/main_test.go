@@ -3,9 +3,11 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,6 +95,10 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Fatalf("no file matches %s", args[0])
 			},
+			"serve-start": cmdServeStart,
+			"serve-stop":  cmdServeStop,
+			"http":        cmdHTTP,
+			"load":        cmdLoad,
 			// waithit KEY: wait (up to 30s) until the server has seen the
 			// request KEY, e.g. slow/one.
 			"waithit": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -253,4 +261,165 @@ func newDataServer(real, evil, small []byte) *dataServer {
 	})
 	d.Handler = mux
 	return d
+}
+
+// servers are the housectl serve processes of running scripts.
+var servers sync.Map // *testscript.TestScript -> *serveProc
+
+type serveProc struct {
+	cmd    *exec.Cmd
+	stderr *os.File
+	url    string
+	exited chan error // cmd.Wait's result
+}
+
+// cmdServeStart runs `housectl serve --addr 127.0.0.1:0 ARGS...` in the
+// background, waits until it listens, and sets $URL. Its standard error
+// goes to serve.log in the script's directory.
+func cmdServeStart(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("usage: serve-start [args...]")
+	}
+	bin, err := exec.LookPath("housectl")
+	if p := ts.Getenv("PATH"); p != "" {
+		for _, dir := range filepath.SplitList(p) {
+			if _, e := os.Stat(filepath.Join(dir, "housectl")); e == nil {
+				bin, err = filepath.Join(dir, "housectl"), nil
+				break
+			}
+		}
+	}
+	ts.Check(err)
+	logf, err := os.Create(ts.MkAbs("serve.log"))
+	ts.Check(err)
+	cmd := exec.CommandContext(context.Background(), bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Dir = ts.MkAbs(".")
+	env := os.Environ()
+	for _, k := range []string{"PATH", "HOME", "HOUSECTL_API_KEYS", "HOUSECTL_SERVE_RATE_LIMIT", "HOUSECTL_SERVE_RATE_BURST", "HOUSECTL_SERVE_RELOAD_INTERVAL", "HOUSECTL_PREDICTIONS_OVERFLOW", "HOUSECTL_PREDICTIONS_PATH", "HOUSECTL_PREDICTIONS_FLUSH_INTERVAL"} {
+		env = append(env, k+"="+ts.Getenv(k))
+	}
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = logf, logf
+	ts.Check(cmd.Start())
+	p := &serveProc{cmd: cmd, stderr: logf, exited: make(chan error, 1)}
+	go func() { p.exited <- cmd.Wait() }()
+	servers.Store(ts, p)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(ts.MkAbs("serve.log"))
+		if i := bytes.Index(b, []byte(" on http://")); i >= 0 {
+			rest := b[i+len(" on "):]
+			if j := bytes.IndexAny(rest, " \n"); j > 0 {
+				p.url = string(rest[:j])
+				ts.Setenv("URL", p.url)
+				return
+			}
+		}
+		select {
+		case err := <-p.exited:
+			servers.Delete(ts)
+			ts.Fatalf("housectl serve exited (%v):\n%s", err, ts.ReadFile("serve.log"))
+		default:
+		}
+	}
+	_ = cmd.Process.Kill()
+	ts.Fatalf("housectl serve did not start:\n%s", ts.ReadFile("serve.log"))
+}
+
+// cmdServeStop sends SIGTERM (or the named signal) and requires a clean
+// exit 0 within 30 s.
+func cmdServeStop(ts *testscript.TestScript, neg bool, args []string) {
+	v, ok := servers.LoadAndDelete(ts)
+	if !ok || neg {
+		ts.Fatalf("usage: serve-stop (after serve-start)")
+	}
+	p := v.(*serveProc)
+	ts.Check(p.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-p.exited:
+		_ = p.stderr.Close()
+		if err != nil {
+			ts.Fatalf("housectl serve exited with %v:\n%s", err, ts.ReadFile("serve.log"))
+		}
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		ts.Fatalf("housectl serve did not stop within 30s")
+	}
+}
+
+// cmdHTTP: http METHOD PATH [@bodyfile | body] [Header:Value]... — the
+// body goes to stdout, "status N" and the headers to stderr.
+func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: http METHOD PATH [@file|body] [Header:Value]...")
+	}
+	var body io.Reader
+	rest := args[2:]
+	if len(rest) > 0 && !strings.Contains(rest[0], ":") || len(rest) > 0 && strings.HasPrefix(rest[0], "@") || len(rest) > 0 && strings.HasPrefix(rest[0], "{") {
+		if strings.HasPrefix(rest[0], "@") {
+			body = strings.NewReader(ts.ReadFile(rest[0][1:]))
+		} else {
+			body = strings.NewReader(rest[0])
+		}
+		rest = rest[1:]
+	}
+	req, err := http.NewRequestWithContext(context.Background(), args[0], ts.Getenv("URL")+args[1], body)
+	ts.Check(err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, h := range rest {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	ts.Check(err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	ts.Check(err)
+	fmt.Fprintf(ts.Stdout(), "%s", b)
+	fmt.Fprintf(ts.Stderr(), "status %d\n", resp.StatusCode)
+	for k, vs := range resp.Header {
+		fmt.Fprintf(ts.Stderr(), "%s: %s\n", k, strings.Join(vs, ", "))
+	}
+}
+
+// cmdLoad: load N PATH @bodyfile — N POSTs from 8 goroutines; fails unless
+// every one is a 200.
+func cmdLoad(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 || !strings.HasPrefix(args[2], "@") {
+		ts.Fatalf("usage: load N PATH @bodyfile")
+	}
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	body := ts.ReadFile(args[2][1:])
+	url := ts.Getenv("URL") + args[1]
+	var next, failed atomic.Int64
+	var first atomic.Value
+	var wg sync.WaitGroup
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	for range 8 {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) {
+				req, _ := http.NewRequestWithContext(context.Background(), "POST", url, strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					first.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failed.Add(1)
+					first.CompareAndSwap(nil, fmt.Sprintf("%d %s", resp.StatusCode, b))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		ts.Fatalf("%d of %d requests failed; first: %v", failed.Load(), n, first.Load())
+	}
+	fmt.Fprintf(ts.Stdout(), "%d requests, all 200\n", n)
 }

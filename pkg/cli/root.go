@@ -21,6 +21,7 @@ import (
 	"github.com/housectl/housectl/pkg/cli/initcmd"
 	"github.com/housectl/housectl/pkg/cli/modelscmd"
 	"github.com/housectl/housectl/pkg/cli/predictcmd"
+	"github.com/housectl/housectl/pkg/cli/predictionscmd"
 	"github.com/housectl/housectl/pkg/cli/runscmd"
 	"github.com/housectl/housectl/pkg/cli/servecmd"
 	"github.com/housectl/housectl/pkg/cli/traincmd"
@@ -86,6 +87,7 @@ Configuration precedence: flags > HOUSECTL_* environment > config file > default
 		runscmd.NewCmdRuns(f),
 		modelscmd.NewCmdModels(f),
 		servecmd.NewCmdServe(f, nil),
+		predictionscmd.NewCmdPredictions(f),
 	)
 	return cmd
 }

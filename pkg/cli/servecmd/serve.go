@@ -61,9 +61,7 @@ prediction and model routes when any is set; access logs are JSON lines on
 standard error and never contain keys.`,
 		Example: `  housectl serve
   housectl serve --model models:/california/3 --addr 0.0.0.0:8080
-  HOUSECTL_API_KEYS=k1,k2 housectl serve
-  curl -s localhost:8080/predict -H 'Content-Type: application/json' \
-    -d '{"MedInc":8.3252,"HouseAge":41,"AveRooms":6.98,"AveBedrms":1.02,"Population":322,"AveOccup":2.55,"Latitude":37.88,"Longitude":-122.23}'`,
+  HOUSECTL_API_KEYS=k1,k2 housectl serve`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Config = func() (*config.Loaded, error) { return f.Config(cmd) }

@@ -1,0 +1,335 @@
+// Package predictionscmd implements `housectl predictions tail|stats|export`.
+package predictionscmd
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/housectl/housectl/pkg/atomicfile"
+	"github.com/housectl/housectl/pkg/cli/cmdutil"
+	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/store"
+	"github.com/housectl/housectl/pkg/ui"
+)
+
+// Options are the flags shared by the predictions verbs.
+type Options struct {
+	IO      *ui.IOStreams
+	Config  func() (*config.Loaded, error)
+	Now     func() time.Time
+	Context context.Context
+	Since   time.Duration
+	From    string
+	To      string
+	Model   string
+	Version string
+	Limit   int
+	Follow  bool
+	JSON    bool
+	Format  string
+	Output  string
+}
+
+// NewCmdPredictions returns `housectl predictions`.
+func NewCmdPredictions(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "predictions <command>",
+		Short: "Query the prediction log that housectl serve writes",
+		Long: `The prediction log (predictions.path, SQLite) holds every prediction the
+server made: time, request id, model, version, features, prediction, latency.`,
+		Example: `  housectl predictions tail -n 20
+  housectl predictions stats --since 1h
+  housectl predictions export --format csv --output predictions.csv`,
+	}
+	window := func(c *cobra.Command, o *Options) {
+		c.Flags().DurationVar(&o.Since, "since", 0, "only the last DURATION (e.g. 30m, 24h)")
+		c.Flags().StringVar(&o.From, "from", "", "from this time (RFC 3339)")
+		c.Flags().StringVar(&o.To, "to", "", "up to this time (RFC 3339, exclusive)")
+		c.Flags().StringVar(&o.Model, "model", "", "only this registered model name")
+		c.Flags().StringVar(&o.Version, "version", "", "only this model version")
+	}
+	mk := func(use, short, example string, flags func(*cobra.Command, *Options), run func(*Options) error) *cobra.Command {
+		o := &Options{IO: f.IOStreams, Now: f.Now}
+		c := &cobra.Command{Use: use, Short: short, Example: example, Args: cmdutil.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				o.Config = func() (*config.Loaded, error) { return f.Config(cmd) }
+				o.Context = cmd.Context()
+				return run(o)
+			}}
+		window(c, o)
+		flags(c, o)
+		return c
+	}
+	cmd.AddCommand(
+		mk("tail [-n <rows>] [--follow] [--json]", "Show the newest predictions (and follow new ones)",
+			"  housectl predictions tail -n 5\n  housectl predictions tail --follow --json",
+			func(c *cobra.Command, o *Options) {
+				c.Flags().IntVarP(&o.Limit, "lines", "n", 10, "how many of the newest predictions")
+				c.Flags().BoolVarP(&o.Follow, "follow", "f", false, "keep printing new predictions until interrupted")
+				c.Flags().BoolVar(&o.JSON, "json", false, "one JSON object per line")
+			}, tailRun),
+		mk("stats [--since <dur> | --from <t> --to <t>] [--json]", "Count, latency percentiles and prediction distribution, by version",
+			"  housectl predictions stats --since 24h --json",
+			func(c *cobra.Command, o *Options) { c.Flags().BoolVar(&o.JSON, "json", false, "print JSON") }, statsRun),
+		mk("export --format {csv|json} [--output <file>]", "Export the predictions (oldest first)",
+			"  housectl predictions export --format csv --output log.csv --since 24h",
+			func(c *cobra.Command, o *Options) {
+				c.Flags().StringVar(&o.Format, "format", "csv", "csv or json (JSON lines)")
+				c.Flags().StringVarP(&o.Output, "output", "o", "", "file to write (default: standard output)")
+			}, exportRun),
+	)
+	return cmd
+}
+
+func (o *Options) open() (*store.SQLite, store.Query, error) {
+	l, err := o.Config()
+	if err != nil {
+		return nil, store.Query{}, err
+	}
+	q := store.Query{Model: o.Model, Version: o.Version}
+	if o.Since < 0 {
+		return nil, q, cmdutil.FlagErrorf("--since must be positive, got %s", o.Since)
+	}
+	if o.Since > 0 {
+		if o.From != "" {
+			return nil, q, cmdutil.FlagErrorf("give --since or --from, not both")
+		}
+		q.From = o.Now().Add(-o.Since)
+	}
+	for _, t := range []struct {
+		flag, v string
+		dst     *time.Time
+	}{{"--from", o.From, &q.From}, {"--to", o.To, &q.To}} {
+		if t.v == "" {
+			continue
+		}
+		v, err := time.Parse(time.RFC3339, t.v)
+		if err != nil {
+			return nil, q, cmdutil.FlagErrorf("%s: %q is not an RFC 3339 time such as 2026-11-28T14:00:00Z", t.flag, t.v)
+		}
+		*t.dst = v
+	}
+	path := l.Config.Predictions.Path
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, q, fmt.Errorf("no prediction log at %s: housectl serve writes it (predictions.path)", path)
+	}
+	db, err := store.OpenSQLite(o.Context, path)
+	return db, q, err
+}
+
+func featureNames(rows []store.Row) []string {
+	set := map[string]bool{}
+	for _, r := range rows {
+		for k := range r.Features {
+			set[k] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func printRows(o *Options, rows []store.Row) error {
+	w := bufio.NewWriter(o.IO.Out)
+	for _, r := range rows {
+		if o.JSON {
+			b, _ := json.Marshal(r)
+			_, _ = w.Write(append(b, '\n'))
+			continue
+		}
+		keys := make([]string, 0, len(r.Features))
+		for k := range r.Features {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var fs []string
+		for _, k := range keys {
+			fs = append(fs, k+"="+strconv.FormatFloat(r.Features[k], 'g', -1, 64))
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s@%s\t%.6g\t%.3fms\t%s\n", r.Time.Format(time.RFC3339Nano), r.RequestID, r.Model, r.Version,
+			r.Prediction, float64(r.Latency.Microseconds())/1000, strings.Join(fs, " "))
+	}
+	return w.Flush()
+}
+
+func tailRun(o *Options) error {
+	db, q, err := o.open()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	q.Limit = o.Limit
+	rows, err := db.Rows(o.Context, q)
+	if err != nil {
+		return err
+	}
+	slices.Reverse(rows)
+	if err := printRows(o, rows); err != nil {
+		return err
+	}
+	if !o.Follow {
+		return nil
+	}
+	var last int64
+	if len(rows) > 0 {
+		last = rows[len(rows)-1].ID
+	} else if n, err := db.Rows(o.Context, store.Query{Limit: 1}); err == nil && len(n) > 0 {
+		last = n[0].ID
+	}
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-o.Context.Done():
+			return nil
+		case <-t.C:
+		}
+		q.Limit, q.AfterID, q.Ascending = 0, last, true
+		rows, err := db.Rows(o.Context, q)
+		if err != nil {
+			if o.Context.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if len(rows) > 0 {
+			last = rows[len(rows)-1].ID
+			if err := printRows(o, rows); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func statsRun(o *Options) error {
+	db, q, err := o.open()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := db.Rows(o.Context, q)
+	if err != nil {
+		return err
+	}
+	st := store.Summarize(rows, 10)
+	if o.Since > 0 {
+		st.Window = o.Since.String()
+	}
+	type versionStats struct {
+		Version string      `json:"version"`
+		Stats   store.Stats `json:"stats"`
+	}
+	groups := map[string][]store.Row{}
+	for _, r := range rows {
+		k := r.Model + "@" + r.Version
+		groups[k] = append(groups[k], r)
+	}
+	var per []versionStats
+	for _, k := range slices.Sorted(maps.Keys(groups)) {
+		per = append(per, versionStats{Version: k, Stats: store.Summarize(groups[k], 0)})
+	}
+	if o.JSON {
+		return ui.WriteJSON(o.IO.Out, map[string]any{"all": st, "by_version": per})
+	}
+	if st.Count == 0 {
+		fmt.Fprintln(o.IO.ErrOut, "no predictions in that window")
+		return nil
+	}
+	t := &ui.Table{Headers: []string{"VERSION", "COUNT", "PER S", "P50 MS", "P90 MS", "P99 MS", "MEAN", "STD", "P10", "P50", "P90"}}
+	add := func(name string, s store.Stats) {
+		f := func(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
+		t.Append(name, strconv.FormatInt(s.Count, 10), f(s.PerSecond), f(s.Latency["p50"]), f(s.Latency["p90"]), f(s.Latency["p99"]),
+			f(s.Prediction["mean"]), f(s.Prediction["std"]), f(s.Prediction["p10"]), f(s.Prediction["p50"]), f(s.Prediction["p90"]))
+	}
+	for _, v := range per {
+		add(v.Version, v.Stats)
+	}
+	add("all", st)
+	if err := t.Render(o.IO); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.IO.ErrOut, "%d predictions from %s to %s\n", st.Count, st.From.Format(time.RFC3339), st.To.Format(time.RFC3339))
+	return nil
+}
+
+func exportRun(o *Options) error {
+	if o.Format != "csv" && o.Format != "json" {
+		return cmdutil.FlagErrorf("--format must be csv or json, got %q", o.Format)
+	}
+	db, q, err := o.open()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	q.Ascending = true
+	rows, err := db.Rows(o.Context, q)
+	if err != nil {
+		return err
+	}
+	out := o.IO.Out
+	var file *atomicfile.File
+	if o.Output != "" {
+		if file, err = atomicfile.Create(o.Output, 0o644); err != nil {
+			return err
+		}
+		defer file.Abort()
+		out = file
+	}
+	bw := bufio.NewWriter(out)
+	if o.Format == "json" {
+		enc := json.NewEncoder(bw)
+		for _, r := range rows {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+	} else {
+		feats := featureNames(rows)
+		cw := csv.NewWriter(bw)
+		_ = cw.Write(append([]string{"id", "time", "request_id", "model", "version", "prediction", "latency_ms"}, feats...))
+		for _, r := range rows {
+			rec := []string{strconv.FormatInt(r.ID, 10), r.Time.Format(time.RFC3339Nano), r.RequestID, r.Model, r.Version,
+				strconv.FormatFloat(r.Prediction, 'g', -1, 64), strconv.FormatFloat(float64(r.Latency)/1e6, 'f', 3, 64)}
+			for _, f := range feats {
+				v, ok := r.Features[f]
+				if ok {
+					rec = append(rec, strconv.FormatFloat(v, 'g', -1, 64))
+				} else {
+					rec = append(rec, "")
+				}
+			}
+			_ = cw.Write(rec)
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if file != nil {
+		if err := file.Commit(); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.IO.ErrOut, "wrote %d predictions to %s\n", len(rows), o.Output)
+	}
+	return nil
+}
