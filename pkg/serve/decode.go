@@ -224,6 +224,10 @@ func decodeJSON(body []byte, v any) error {
 
 // DecodePredict reads POST /predict: one object of named features.
 func DecodePredict(m *Model, body []byte, limit int) (model.Matrix, error) {
+	row := make([]float64, len(m.Artifact.Header.Features))
+	if fastObject(m, body, row) {
+		return model.Matrix{Rows: 1, Cols: len(row), Data: row}, nil
+	}
 	var raw json.RawMessage
 	if err := decodeJSON(body, &raw); err != nil {
 		return model.Matrix{}, err

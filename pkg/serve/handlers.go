@@ -2,6 +2,7 @@ package serve
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/housectl/housectl/pkg/model"
@@ -17,19 +18,19 @@ func (s *Server) served(w http.ResponseWriter, r *http.Request) *Model {
 }
 
 // run predicts every row of X, updates the metrics and logs each row.
-func (s *Server) run(r *http.Request, m *Model, X model.Matrix) []float64 {
+func (s *Server) run(w http.ResponseWriter, m *Model, X model.Matrix) []float64 {
 	pred := make([]float64, X.Rows)
 	if X.Rows == 1 {
 		pred[0] = m.Artifact.Model.Predict(X.Data)
 	} else {
 		m.Artifact.Model.PredictBatch(X, pred)
 	}
-	s.metrics.predictions.WithLabelValues(m.Name, m.Version).Add(float64(X.Rows))
+	m.predicted.Add(float64(X.Rows))
 	for _, v := range pred {
 		s.metrics.values.Observe(v)
 	}
 	if s.o.Log != nil {
-		st := state(r)
+		st := state(w)
 		now := s.o.Now()
 		lat := now.Sub(st.start)
 		feats := m.Artifact.Header.Features
@@ -61,16 +62,30 @@ func (s *Server) decodeAndRun(w http.ResponseWriter, r *http.Request, csvOK bool
 		s.fail(w, r, err)
 		return nil, nil, false
 	}
-	return m, s.run(r, m, X), true
+	return m, s.run(w, m, X), true
 }
 
 func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	m, pred, ok := s.decodeAndRun(w, r, false, func(m *Model, body []byte, _ bool) (model.Matrix, error) {
 		return DecodePredict(m, body, 1)
 	})
-	if ok {
-		writeJSON(w, http.StatusOK, map[string]any{"prediction": pred[0], "model": m.Name, "version": m.Version, "request_id": state(r).id})
+	if !ok {
+		return
 	}
+	bp := bufPool.Get().(*[]byte)
+	b := append((*bp)[:0], `{"prediction":`...)
+	b = strconv.AppendFloat(b, pred[0], 'g', -1, 64)
+	b = append(b, `,"model":`...)
+	b = appendJSONString(b, m.Name)
+	b = append(b, `,"version":`...)
+	b = appendJSONString(b, m.Version)
+	b = append(b, `,"request_id":`...)
+	b = appendJSONString(b, state(w).id)
+	b = append(b, "}\n"...)
+	w.Header()["Content-Type"] = []string{"application/json"}
+	_, _ = w.Write(b)
+	*bp = b
+	bufPool.Put(bp)
 }
 
 func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
@@ -78,12 +93,12 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 		return DecodeBatch(m, body, s.o.MaxBatchRows)
 	})
 	if ok {
-		writeJSON(w, http.StatusOK, map[string]any{"predictions": pred, "model": m.Name, "version": m.Version, "request_id": state(r).id})
+		writeJSON(w, http.StatusOK, map[string]any{"predictions": pred, "model": m.Name, "version": m.Version, "request_id": state(w).id})
 	}
 }
 
 func (s *Server) handleInvocations(w http.ResponseWriter, r *http.Request) {
-	r = withStyle(r, styleMLflow)
+	withStyle(w, styleMLflow)
 	_, pred, ok := s.decodeAndRun(w, r, true, func(m *Model, body []byte, isCSV bool) (model.Matrix, error) {
 		return DecodeInvocations(m, body, isCSV, s.o.MaxBatchRows)
 	})
@@ -110,7 +125,7 @@ func (s *Server) oipModel(w http.ResponseWriter, r *http.Request) *Model {
 }
 
 func (s *Server) handleOIPInfer(w http.ResponseWriter, r *http.Request) {
-	r = withStyle(r, styleOIP)
+	withStyle(w, styleOIP)
 	if s.oipModel(w, r) == nil {
 		return
 	}
@@ -124,7 +139,7 @@ func (s *Server) handleOIPInfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if reqID == "" {
-		reqID = state(r).id
+		reqID = state(w).id
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"model_name": m.Name, "model_version": m.Version, "id": reqID,
@@ -133,7 +148,7 @@ func (s *Server) handleOIPInfer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleOIPModel(w http.ResponseWriter, r *http.Request) {
-	r = withStyle(r, styleOIP)
+	withStyle(w, styleOIP)
 	m := s.oipModel(w, r)
 	if m == nil {
 		return
@@ -149,7 +164,7 @@ func (s *Server) handleOIPModel(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleOIPModelReady(w http.ResponseWriter, r *http.Request) {
-	r = withStyle(r, styleOIP)
+	withStyle(w, styleOIP)
 	if m := s.oipModel(w, r); m != nil {
 		writeJSON(w, http.StatusOK, map[string]any{"name": m.Name, "ready": true})
 	}

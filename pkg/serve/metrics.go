@@ -1,6 +1,10 @@
 package serve
 
 import (
+	"strconv"
+	"sync"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -17,6 +21,29 @@ type metrics struct {
 	logWritten  prometheus.Counter
 	logDropped  prometheus.Counter
 	inflight    prometheus.Gauge
+
+	reqChildren, durChildren sync.Map
+}
+
+// routeCode keys the cached children of the request metrics.
+type routeCode struct {
+	route string
+	code  int
+}
+
+// observe counts a request and its duration, caching the label children
+// (a label lookup hashes every value, on every request otherwise).
+func (m *metrics) observe(route string, code int, d time.Duration) {
+	c, ok := m.reqChildren.Load(routeCode{route, code})
+	if !ok {
+		c, _ = m.reqChildren.LoadOrStore(routeCode{route, code}, m.requests.WithLabelValues(route, strconv.Itoa(code)))
+	}
+	c.(prometheus.Counter).Inc()
+	h, ok := m.durChildren.Load(route)
+	if !ok {
+		h, _ = m.durChildren.LoadOrStore(route, m.duration.WithLabelValues(route))
+	}
+	h.(prometheus.Observer).Observe(d.Seconds())
 }
 
 func newMetrics(reg *prometheus.Registry, queueDepth func() float64) *metrics {

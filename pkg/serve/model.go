@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/registry"
 )
@@ -21,8 +23,9 @@ type Model struct {
 	Lineage any
 	// lo and hi bound each feature (training range widened, and the
 	// schema's range); NaN: unbounded.
-	lo, hi []float64
-	index  map[string]int
+	lo, hi    []float64
+	index     map[string]int
+	predicted prometheus.Counter // predictions_total{model, version}
 }
 
 // Ident names what a source currently points at; a change means reload.
@@ -135,6 +138,7 @@ func (s *Server) reload() (bool, error) {
 		s.metrics.reloads.WithLabelValues("error").Inc()
 		return false, fmt.Errorf("load %s version %s: %w", id.Name, id.Version, err)
 	}
+	m.predicted = s.metrics.predictions.WithLabelValues(m.Name, m.Version)
 	s.loadedAt.Store(s.o.Now())
 	old := s.model.Swap(m)
 	if old != nil {

@@ -13,7 +13,6 @@
 package serve
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -204,21 +203,21 @@ func (s *Server) routes() http.Handler {
 	return s.observe(mux)
 }
 
-// ctxKey carries per-request state.
-type ctxKey struct{}
-
+// reqState is per-request state, carried by the response writer (no
+// context allocation on the hot path).
 type reqState struct {
 	id    string
 	start time.Time
 	key   string // the API key's fingerprint, for rate limiting
+	style errorStyle
 }
 
-func state(r *http.Request) *reqState {
-	st, _ := r.Context().Value(ctxKey{}).(*reqState)
-	if st == nil {
-		st = &reqState{start: time.Now()}
+// state returns the request's state from its writer.
+func state(w http.ResponseWriter) *reqState {
+	if sw, ok := w.(*statusWriter); ok {
+		return &sw.st
 	}
-	return st
+	return &reqState{start: time.Now()}
 }
 
 // statusWriter records the status and size of a response.
@@ -226,6 +225,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	code  int
 	bytes int
+	st    reqState
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -262,15 +262,15 @@ func validRequestID(s string) bool {
 // observe assigns the request id, recovers panics, measures and logs.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &reqState{start: s.o.Now()}
+		sw := &statusWriter{ResponseWriter: w}
+		st := &sw.st
+		st.start = s.o.Now()
 		if id := r.Header.Get("X-Request-ID"); validRequestID(id) {
 			st.id = id
 		} else {
 			st.id = s.reqPre + "-" + strconv.FormatUint(s.reqSeq.Add(1), 36)
 		}
-		w.Header().Set("X-Request-ID", st.id)
-		sw := &statusWriter{ResponseWriter: w}
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
+		w.Header()["X-Request-Id"] = []string{st.id}
 		s.metrics.inflight.Inc()
 		defer func() {
 			s.metrics.inflight.Dec()
@@ -292,8 +292,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				code = http.StatusOK
 			}
 			d := s.o.Now().Sub(st.start)
-			s.metrics.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
-			s.metrics.duration.WithLabelValues(route).Observe(d.Seconds())
+			s.metrics.observe(route, code, d)
 			s.o.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.String("route", route), slog.Int("status", code), slog.Float64("duration_ms", float64(d.Microseconds())/1000),
@@ -345,7 +344,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 			s.fail(w, r, &requestError{Status: http.StatusUnauthorized, Msg: msg, Code: "UNAUTHENTICATED"})
 			return
 		}
-		state(r).key = hex.EncodeToString(sum[:8])
+		state(w).key = hex.EncodeToString(sum[:8])
 		next.ServeHTTP(w, r)
 	})
 }
@@ -392,7 +391,7 @@ func (s *Server) rateLimit(next http.HandlerFunc) http.Handler {
 			return
 		}
 		key := "ip:" + s.clientIP(r)
-		if k := state(r).key; k != "" {
+		if k := state(w).key; k != "" {
 			key = "key:" + k
 		}
 		lim := s.limiters.get(key)
@@ -448,18 +447,14 @@ const (
 	styleOIP                       // {"error"}
 )
 
-type styleKey struct{}
-
-func withStyle(r *http.Request, st errorStyle) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), styleKey{}, st))
-}
+func withStyle(w http.ResponseWriter, st errorStyle) { state(w).style = st }
 
 // fail writes a client or server error in the route's protocol, and
 // counts validation failures by reason. Nothing internal leaks.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var re *requestError
 	if !errors.As(err, &re) {
-		st := state(r)
+		st := state(w)
 		s.o.Logger.Error("internal error", "request_id", st.id, "error", err.Error())
 		re = &requestError{Status: http.StatusInternalServerError, Msg: "internal error; the request id is in the server's log", Code: "INTERNAL_ERROR"}
 	}
@@ -469,8 +464,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if extra := re.Total - len(re.Fields); extra > 0 {
 		s.metrics.validation.WithLabelValues("unlisted").Add(float64(extra))
 	}
-	style, _ := r.Context().Value(styleKey{}).(errorStyle)
-	id := state(r).id
+	style := state(w).style
+	id := state(w).id
 	switch style {
 	case styleMLflow:
 		if re.Status == http.StatusUnsupportedMediaType {

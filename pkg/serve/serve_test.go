@@ -459,3 +459,29 @@ func TestSwapUnderLoad(t *testing.T) {
 }
 
 func newTestLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
+
+// BenchmarkPredictHandler is one /predict request through the whole
+// handler (request id, metrics, access log to io.Discard, decode,
+// validate, predict, log record), without the network.
+func BenchmarkPredictHandler(b *testing.B) {
+	s, _, _ := newServer(b, func(o *Options) {
+		o.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+		o.Log = discardLog{}
+	})
+	body := []byte(`{"a": 1.5, "b": 2.25, "c": 3}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequestWithContext(b.Context(), "POST", "/predict", bytes.NewReader(body))
+		req.Header.Set("Content-Type", js)
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatal(rec.Body.String())
+		}
+	}
+}
+
+type discardLog struct{}
+
+func (discardLog) Log(LogRecord) bool { return true }
+func (discardLog) Depth() int         { return 0 }

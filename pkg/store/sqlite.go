@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -127,8 +128,9 @@ func (s *SQLite) Insert(ctx context.Context, recs []Record) error {
 			return err
 		}
 		defer st.Close()
+		var fj []byte
 		for _, r := range recs {
-			fj, err := json.Marshal(r.Features)
+			fj, err = featuresJSON(fj[:0], r)
 			if err != nil {
 				return err
 			}
@@ -203,4 +205,33 @@ func (s *SQLite) Count(ctx context.Context, q Query) (int64, error) {
 	var n int64
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM predictions`+w, args...).Scan(&n)
 	return n, err
+}
+
+// featuresJSON appends the record's features as a JSON object.
+func featuresJSON(b []byte, r Record) ([]byte, error) {
+	if r.Features != nil || len(r.Names) != len(r.Values) {
+		if r.Features == nil {
+			return nil, fmt.Errorf("record %s: %d feature names for %d values", r.RequestID, len(r.Names), len(r.Values))
+		}
+		m, err := json.Marshal(r.Features)
+		return append(b, m...), err
+	}
+	b = append(b, '{')
+	for i, n := range r.Names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, err := json.Marshal(n)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, k...)
+		b = append(b, ':')
+		v := r.Values[i]
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("record %s: feature %s is %v", r.RequestID, n, v)
+		}
+		b = strconv.AppendFloat(b, v, 'g', -1, 64)
+	}
+	return append(b, '}'), nil
 }

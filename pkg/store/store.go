@@ -24,6 +24,10 @@ type Record struct {
 	Model     string             `json:"model"`
 	Version   string             `json:"version"`
 	Features  map[string]float64 `json:"features"`
+	// Names and Values give the features without a map, for writers on a
+	// hot path; Insert uses them when Features is nil.
+	Names  []string  `json:"-"`
+	Values []float64 `json:"-"`
 	// Prediction is the model's output.
 	Prediction float64 `json:"prediction"`
 	// Latency is the time spent serving the request the prediction was

@@ -150,3 +150,25 @@ func TestWriterReportsLostBatches(t *testing.T) {
 		t.Errorf("lost %d, error %v", lost.Load(), msg.Load())
 	}
 }
+
+func TestNamesAndValuesAreStoredAsFeatures(t *testing.T) {
+	ctx := t.Context()
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r := rec(1)
+	r.Features, r.Names, r.Values = nil, []string{"MedInc", "Lat\"itude"}, []float64{8.3252, -1e-7}
+	if err := s.Insert(ctx, []Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.Rows(ctx, Query{})
+	if err != nil || len(rows) != 1 || rows[0].Features["MedInc"] != 8.3252 || rows[0].Features["Lat\"itude"] != -1e-7 {
+		t.Fatalf("%+v %v", rows, err)
+	}
+	r.Values = []float64{1}
+	if err := s.Insert(ctx, []Record{r}); err == nil {
+		t.Error("mismatched names and values were stored")
+	}
+}

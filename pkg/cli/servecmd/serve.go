@@ -83,11 +83,8 @@ standard error and never contain keys.`,
 type logAdapter struct{ w *store.Writer }
 
 func (a logAdapter) Log(r serve.LogRecord) bool {
-	f := make(map[string]float64, len(r.Features))
-	for j, name := range r.Features {
-		f[name] = r.Values[j]
-	}
-	return a.w.Enqueue(store.Record{Time: r.Time, RequestID: r.RequestID, Model: r.Model, Version: r.Version, Features: f, Prediction: r.Prediction, Latency: r.Latency})
+	return a.w.Enqueue(store.Record{Time: r.Time, RequestID: r.RequestID, Model: r.Model, Version: r.Version,
+		Names: r.Features, Values: r.Values, Prediction: r.Prediction, Latency: r.Latency})
 }
 
 func (a logAdapter) Depth() int { return a.w.Depth() }
@@ -139,7 +136,10 @@ func Run(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(opts.IO.ErrOut, nil))
+	// Access and error logs: JSON lines on stderr, written in batches.
+	logw := newLogBuffer(opts.IO.ErrOut, 100*time.Millisecond)
+	defer logw.Close()
+	logger := slog.New(slog.NewJSONHandler(logw, nil))
 	ctx := opts.Context
 
 	var srv *serve.Server
@@ -254,6 +254,7 @@ func Run(opts *Options) error {
 			shutErr = errors.Join(shutErr, err)
 		}
 		n, _ := db.Count(context.Background(), store.Query{})
+		logw.flush()
 		fmt.Fprintf(opts.IO.ErrOut, "stopped: in-flight requests drained, prediction log flushed (%d rows in %s)\n", n, cfg.Predictions.Path)
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {

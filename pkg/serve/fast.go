@@ -1,0 +1,99 @@
+package serve
+
+import (
+	"math"
+	"strconv"
+	"sync"
+)
+
+// fastObject parses the common /predict body — a flat JSON object of the
+// model's features with plain number values, each once — into row. It
+// returns false for anything else (strings, null, escapes, unknown or
+// missing names, invalid or out-of-range values), and the caller then
+// takes the general path, which explains every problem.
+func fastObject(m *Model, body []byte, row []float64) bool {
+	p := len(row)
+	if p > 64 {
+		return false
+	}
+	var seen uint64
+	i := skipWS(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return false
+	}
+	i++
+	for {
+		i = skipWS(body, i)
+		if i >= len(body) || body[i] != '"' {
+			return false
+		}
+		start := i + 1
+		i = start
+		for i < len(body) && body[i] != '"' {
+			if body[i] == '\\' || body[i] < ' ' {
+				return false
+			}
+			i++
+		}
+		if i >= len(body) {
+			return false
+		}
+		j, ok := m.index[string(body[start:i])]
+		if !ok || seen&(1<<j) != 0 {
+			return false
+		}
+		seen |= 1 << j
+		i = skipWS(body, i+1)
+		if i >= len(body) || body[i] != ':' {
+			return false
+		}
+		i = skipWS(body, i+1)
+		start = i
+		for i < len(body) {
+			c := body[i]
+			if c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
+				i++
+				continue
+			}
+			break
+		}
+		if start == i {
+			return false
+		}
+		v, err := strconv.ParseFloat(string(body[start:i]), 64)
+		if err != nil || math.IsInf(v, 0) || v < m.lo[j] || v > m.hi[j] {
+			return false
+		}
+		row[j] = v
+		i = skipWS(body, i)
+		if i >= len(body) {
+			return false
+		}
+		if body[i] == ',' {
+			i++
+			continue
+		}
+		if body[i] != '}' {
+			return false
+		}
+		break
+	}
+	return skipWS(body, i+1) == len(body) && seen == 1<<p-1
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// bufPool holds response buffers.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// appendJSONString appends s as a JSON string. It is only given names,
+// versions and request ids, which are printable ASCII: Go's quoting of
+// those (\" and \\) is JSON's.
+func appendJSONString(b []byte, s string) []byte {
+	return strconv.AppendQuote(b, s)
+}
