@@ -117,26 +117,62 @@ func (s *SQLite) migrate(ctx context.Context) error {
 	return nil
 }
 
+// insertChunk is the most rows one INSERT statement carries: fewer
+// statements mean fewer cgo calls and parses per row.
+const insertChunk = 64
+
+// insertSQL returns the INSERT of n rows.
+func insertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO predictions (ts_ns, request_id, model, version, features, prediction, latency_ns) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+	}
+	return b.String()
+}
+
 // Insert implements Store.
 func (s *SQLite) Insert(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO predictions (ts_ns, request_id, model, version, features, prediction, latency_ns) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
+		var full *sql.Stmt
+		defer func() {
+			if full != nil {
+				_ = full.Close()
+			}
+		}()
+		args := make([]any, 0, 7*insertChunk)
 		var fj []byte
-		for _, r := range recs {
-			fj, err = featuresJSON(fj[:0], r)
+		for len(recs) > 0 {
+			n := min(len(recs), insertChunk)
+			args = args[:0]
+			for _, r := range recs[:n] {
+				var err error
+				if fj, err = featuresJSON(fj[:0], r); err != nil {
+					return err
+				}
+				args = append(args, r.Time.UnixNano(), r.RequestID, r.Model, r.Version, string(fj), r.Prediction, int64(r.Latency))
+			}
+			var err error
+			if n == insertChunk {
+				if full == nil {
+					if full, err = tx.PrepareContext(ctx, insertSQL(insertChunk)); err != nil {
+						return err
+					}
+				}
+				_, err = full.ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, insertSQL(n), args...)
+			}
 			if err != nil {
 				return err
 			}
-			if _, err := st.ExecContext(ctx, r.Time.UnixNano(), r.RequestID, r.Model, r.Version, string(fj), r.Prediction, int64(r.Latency)); err != nil {
-				return err
-			}
+			recs = recs[n:]
 		}
 		return nil
 	})
