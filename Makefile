@@ -111,6 +111,11 @@ bench: build ## Go benchmarks, then side-by-side scripts; see docs/BENCHMARKS.md
 	scripts/bench-startup.sh $(BIN)
 	scripts/bench-hash.sh $(BIN)
 	scripts/bench-train.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz
+	scripts/bench-serve.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz 10s
+
+.PHONY: bench-serve
+bench-serve: build ## housectl serve vs FastAPI+uvicorn+scikit-learn and a bare net/http handler (wrk, loopback)
+	scripts/bench-serve.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz 10s
 
 .PHONY: parity
 parity: build ## check the derived frame against scikit-learn (Debian python3-sklearn)
