@@ -18,6 +18,7 @@ import (
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
 	"github.com/housectl/housectl/pkg/cli/configcmd"
 	"github.com/housectl/housectl/pkg/cli/datacmd"
+	"github.com/housectl/housectl/pkg/cli/healthcmd"
 	"github.com/housectl/housectl/pkg/cli/initcmd"
 	"github.com/housectl/housectl/pkg/cli/modelscmd"
 	"github.com/housectl/housectl/pkg/cli/predictcmd"
@@ -87,6 +88,7 @@ Configuration precedence: flags > HOUSECTL_* environment > config file > default
 		runscmd.NewCmdRuns(f),
 		modelscmd.NewCmdModels(f),
 		servecmd.NewCmdServe(f, nil),
+		healthcmd.NewCmdHealth(f, nil),
 		predictionscmd.NewCmdPredictions(f),
 	)
 	return cmd
