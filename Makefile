@@ -47,6 +47,7 @@ demo: build ## build, fetch and version the data, validate, train, register, pro
 
 .PHONY: test
 test: ## vet and run every test with the race detector (what CI runs)
+	scripts/deps-debian.sh prometheus docker-compose
 	$(GO) mod download
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 9m ./...
