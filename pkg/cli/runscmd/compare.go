@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -31,6 +32,7 @@ type CompareOptions struct {
 	Runs          []string
 	All           bool
 	JSON          bool
+	Markdown      bool
 	Plot          string
 	FailIf        string
 	Baseline      string
@@ -72,6 +74,9 @@ Gates, for CI (exit status 5 when a gate fails, after printing the table):
 				}
 				return s, cfg.Train.Metric, nil
 			}
+			if opts.JSON && opts.Markdown {
+				return cmdutil.FlagErrorf("--json and --markdown are exclusive: pick one output")
+			}
 			if opts.MaxRegression != "" && opts.Baseline == "" {
 				return cmdutil.FlagErrorf("--max-regression needs --baseline: the run or model version to compare against")
 			}
@@ -89,6 +94,7 @@ Gates, for CI (exit status 5 when a gate fails, after printing the table):
 	}
 	cmd.Flags().BoolVarP(&opts.All, "all", "a", false, "show every row, not only those that differ")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the comparison as JSON")
+	cmd.Flags().BoolVar(&opts.Markdown, "markdown", false, "print the comparison as a Markdown table (e.g. for $GITHUB_STEP_SUMMARY)")
 	cmd.Flags().StringVar(&opts.Plot, "plot", "", "also draw the comparison into this PNG file")
 	cmd.Flags().StringVar(&opts.FailIf, "fail-if", "", "exit 5 if a compared run matches this filter")
 	cmd.Flags().StringVar(&opts.Baseline, "baseline", "", "run or models:/ URI to compare against (shown first)")
@@ -220,17 +226,24 @@ func compareRun(opts *CompareOptions) error {
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "wrote %s\n", opts.Plot)
 	}
-	if opts.JSON {
+	switch {
+	case opts.JSON:
 		if err := ui.WriteJSON(opts.IO.Out, c); err != nil {
 			return err
 		}
-	} else if err := printComparison(opts, runs, labels, c); err != nil {
-		return err
+	case opts.Markdown:
+		if err := printMarkdown(opts, runs, labels, c); err != nil {
+			return err
+		}
+	default:
+		if err := printComparison(opts, runs, labels, c); err != nil {
+			return err
+		}
 	}
 	if c.Gate != nil && c.Gate.Failed {
 		return &cmdutil.ExitError{Code: ExitGateFailed, Err: fmt.Errorf("gate failed: %s", strings.Join(c.Gate.Reasons, "; "))}
 	}
-	if c.Gate != nil && !opts.JSON {
+	if c.Gate != nil && !opts.JSON && !opts.Markdown {
 		fmt.Fprintln(opts.IO.ErrOut, "gate passed: "+strings.Join(c.Gate.Checked, "; "))
 	}
 	return nil
@@ -474,4 +487,64 @@ func drawPlot(path string, runs []*tracking.Run, labels []string, c *Comparison)
 		return err
 	}
 	return atomicfile.WriteFile(path, img, 0o644)
+}
+
+// printMarkdown writes the comparison as GitHub-flavoured Markdown: the
+// differing rows (all with --all), the best value of each metric in bold,
+// and the gate's verdict.
+func printMarkdown(opts *CompareOptions, runs []*tracking.Run, labels []string, c *Comparison) error {
+	var b strings.Builder
+	cell := func(s string) string { return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s) }
+	fmt.Fprintf(&b, "| | %s |\n|---|%s\n", strings.Join(mapStrings(labels, cell), " | "), strings.Repeat("---|", len(labels)))
+	fmt.Fprintf(&b, "| run | %s |\n", strings.Join(mapStrings(ids(runs), func(s string) string { return "`" + s + "`" }), " | "))
+	for _, k := range sortedKeys(c.Params) {
+		vs := c.Params[k]
+		if !opts.All && len(runs) > 1 && !differs(vs) {
+			continue
+		}
+		cells := make([]string, len(vs))
+		for i, v := range vs {
+			if v != nil {
+				cells[i] = cell(*v)
+			}
+		}
+		fmt.Fprintf(&b, "| param `%s` | %s |\n", cell(k), strings.Join(cells, " | "))
+	}
+	for _, k := range sortedKeys(c.Metrics) {
+		vs := c.Metrics[k]
+		if !opts.All && len(runs) > 1 && !differs(vs) {
+			continue
+		}
+		cells := make([]string, len(vs))
+		for i, v := range vs {
+			if v == nil {
+				continue
+			}
+			cells[i] = fmtMetric(*v)
+			if d := c.Deltas[k][i]; d != nil {
+				cells[i] += fmt.Sprintf(" (%+.4g)", *d)
+			}
+			if c.Best[k] == runs[i].ID && len(runs) > 1 {
+				cells[i] = "**" + cells[i] + "**"
+			}
+		}
+		fmt.Fprintf(&b, "| metric `%s` | %s |\n", cell(k), strings.Join(cells, " | "))
+	}
+	if c.Gate != nil {
+		if c.Gate.Failed {
+			fmt.Fprintf(&b, "\n**Gate failed:** %s\n", cell(strings.Join(c.Gate.Reasons, "; ")))
+		} else {
+			fmt.Fprintf(&b, "\n**Gate passed:** %s\n", cell(strings.Join(c.Gate.Checked, "; ")))
+		}
+	}
+	_, err := io.WriteString(opts.IO.Out, b.String())
+	return err
+}
+
+func mapStrings(xs []string, f func(string) string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
 }
