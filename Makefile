@@ -28,18 +28,14 @@ build: ## build bin/housectl with version information
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/housectl
 
 .PHONY: demo
-demo: build ## build, fetch and version the data, validate, train, register, promote, compare
-	@echo "== housectl $$($(BIN) version --json | sed -n 's/.*"version": "\(.*\)".*/\1/p'): fetching from $(DATA_URL)"
-	HOUSECTL_DATA_URL='$(DATA_URL)' $(BIN) data fetch
-	$(BIN) data validate
+demo: build ## the pipeline (fetch, validate, train, evaluate, register, promote), then the comparison and the registry
+	@echo "== housectl $$($(BIN) version --json | sed -n 's/.*"version": "\(.*\)".*/\1/p'): the pipeline, data from $(DATA_URL)"
+	HOUSECTL_DATA_URL='$(DATA_URL)' $(BIN) pipeline run
 	@echo "== versioned as DVC 3 does (data/california.csv.dvc, .dvc/cache):"
 	cat data/california.csv.dvc
 	$(BIN) data status
-	@echo "== a second fetch finds everything in place:"
-	HOUSECTL_DATA_URL='$(DATA_URL)' $(BIN) data fetch
-	@echo "== train every candidate (5-fold CV, seed-42 80/20 hold-out), one run each under experiments/;"
-	@echo "   register the best as the next version of california, promote it to production if it beats the holder:"
-	$(BIN) train --register california --promote production --if-better || [ $$? -eq 5 ]
+	@echo "== run again: every stage is unchanged, so every stage is skipped:"
+	HOUSECTL_DATA_URL='$(DATA_URL)' $(BIN) pipeline run
 	@echo "== the candidates side by side (rows that differ; deltas against the first):"
 	$(BIN) runs compare gradient_boosting random_forest linear
 	@echo "== the registry:"

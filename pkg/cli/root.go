@@ -21,6 +21,7 @@ import (
 	"github.com/housectl/housectl/pkg/cli/healthcmd"
 	"github.com/housectl/housectl/pkg/cli/initcmd"
 	"github.com/housectl/housectl/pkg/cli/modelscmd"
+	"github.com/housectl/housectl/pkg/cli/pipelinecmd"
 	"github.com/housectl/housectl/pkg/cli/predictcmd"
 	"github.com/housectl/housectl/pkg/cli/predictionscmd"
 	"github.com/housectl/housectl/pkg/cli/runscmd"
@@ -89,6 +90,7 @@ Configuration precedence: flags > HOUSECTL_* environment > config file > default
 		modelscmd.NewCmdModels(f),
 		servecmd.NewCmdServe(f, nil),
 		healthcmd.NewCmdHealth(f, nil),
+		pipelinecmd.NewCmdPipeline(f),
 		predictionscmd.NewCmdPredictions(f),
 	)
 	return cmd

@@ -27,7 +27,26 @@ type Config struct {
 	Experiments Experiments `mapstructure:"experiments"`
 	Serve       Serve       `mapstructure:"serve"`
 	Predictions Predictions `mapstructure:"predictions"`
+	Pipeline    Pipeline    `mapstructure:"pipeline"`
 }
+
+// Pipeline configures `housectl pipeline`.
+type Pipeline struct {
+	// Lock is the lock file recording what each stage ran with.
+	Lock string `mapstructure:"lock"`
+	// Stages run in this order; any subsequence of fetch, validate, train,
+	// evaluate, register, promote.
+	Stages []string `mapstructure:"stages"`
+	// Model is the registered model the register stage adds a version to.
+	Model string `mapstructure:"model"`
+	// Alias is what the promote stage moves, if the new version is better
+	// than the holder (IfBetter) or always.
+	Alias    string `mapstructure:"alias"`
+	IfBetter bool   `mapstructure:"if_better"`
+}
+
+// PipelineStages are the stages `housectl pipeline` knows, in order.
+var PipelineStages = []string{"fetch", "validate", "train", "evaluate", "register", "promote"}
 
 // Serve configures `housectl serve`.
 type Serve struct {
@@ -248,6 +267,10 @@ func Defaults() Config {
 			IdleTimeout: 2 * time.Minute, ShutdownTimeout: 20 * time.Second,
 			BodyLimit: 4 << 20, MaxBatchRows: 10000, RangeTolerance: 0.25,
 			APIKeysEnv: "HOUSECTL_API_KEYS", RateLimit: 0, RateBurst: 100, ReloadInterval: 2 * time.Second,
+		},
+		Pipeline: Pipeline{
+			Lock: "housectl.lock", Stages: append([]string(nil), PipelineStages...),
+			Model: "california", Alias: "production", IfBetter: true,
 		},
 		Predictions: Predictions{
 			Path: "experiments/predictions.db", Enabled: true, QueueSize: 10000, BatchSize: 512,

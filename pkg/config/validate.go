@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -68,6 +69,7 @@ func Validate(c Config) []FieldError {
 	errs = append(errs, validateSchema(c.Schema)...)
 	errs = append(errs, validateTrain(c.Train)...)
 	errs = append(errs, validateServe(c.Serve, c.Predictions)...)
+	errs = append(errs, validatePipeline(c.Pipeline)...)
 	return errs
 }
 
@@ -204,6 +206,35 @@ func validateSchema(s Schema) []FieldError {
 	}
 	if len(s.Features()) == 0 && len(s.Columns) > 0 {
 		add("schema.columns", "no feature columns besides the target")
+	}
+	return errs
+}
+
+func validatePipeline(p Pipeline) []FieldError {
+	var errs []FieldError
+	add := func(key, format string, args ...any) {
+		errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if strings.TrimSpace(p.Lock) == "" {
+		add("pipeline.lock", "must not be empty")
+	}
+	last := -1
+	for i, st := range p.Stages {
+		at := slices.Index(PipelineStages, st)
+		switch {
+		case at < 0:
+			add(fmt.Sprintf("pipeline.stages[%d]", i), "unknown stage %q: use %s", st, strings.Join(PipelineStages, ", "))
+		case at <= last:
+			add(fmt.Sprintf("pipeline.stages[%d]", i), "%q is out of order or repeated: stages run as %s", st, strings.Join(PipelineStages, " → "))
+		default:
+			last = at
+		}
+	}
+	if !namePattern().MatchString(p.Model) {
+		add("pipeline.model", "%q: use letters, digits, '.', '_' or '-', starting with a letter or digit", p.Model)
+	}
+	if p.Alias == "" || strings.EqualFold(p.Alias, "latest") {
+		add("pipeline.alias", "%q cannot be an alias: use e.g. production", p.Alias)
 	}
 	return errs
 }

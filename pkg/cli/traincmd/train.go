@@ -144,9 +144,27 @@ func applySets(params map[string]map[string]any, sets []string) error {
 
 // Run trains.
 func Run(opts *Options) error {
-	l, err := opts.Config()
+	res, cfg, err := Execute(opts)
 	if err != nil {
 		return err
+	}
+	if opts.JSON {
+		err = ui.WriteJSON(opts.IO.Out, res)
+	} else {
+		err = printResult(opts.IO, res, cfg.Train.Experiment)
+	}
+	if err != nil || opts.Register == "" {
+		return err
+	}
+	return registerBest(opts, cfg, res)
+}
+
+// Execute trains as Run does, printing only progress, and returns the
+// result with the effective configuration (for `housectl pipeline`).
+func Execute(opts *Options) (*train.Result, *config.Config, error) {
+	l, err := opts.Config()
+	if err != nil {
+		return nil, nil, err
 	}
 	cfg := l.Config
 	tc := cfg.Train
@@ -161,13 +179,13 @@ func Run(opts *Options) error {
 		tc.Candidates = slices.Compact(opts.Models)
 	}
 	if err := applySets(tc.Params, opts.Sets); err != nil {
-		return err
+		return nil, nil, err
 	}
 	tags := map[string]string{}
 	for _, t := range opts.Tags {
 		k, v, ok := strings.Cut(t, "=")
 		if !ok || k == "" {
-			return cmdutil.FlagErrorf("--tag %q: want key=value", t)
+			return nil, nil, cmdutil.FlagErrorf("--tag %q: want key=value", t)
 		}
 		tags[k] = v
 	}
@@ -220,17 +238,9 @@ func Run(opts *Options) error {
 		bar = nil
 	}
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if opts.JSON {
-		err = ui.WriteJSON(opts.IO.Out, res)
-	} else {
-		err = printResult(opts.IO, res, tc.Experiment)
-	}
-	if err != nil || opts.Register == "" {
-		return err
-	}
-	return registerBest(opts, &cfg, res)
+	return res, &cfg, nil
 }
 
 // registerBest registers the best candidate and, if asked, promotes it.
