@@ -6,6 +6,7 @@ package cmdutil
 import (
 	"net/http"
 	"os"
+	"os/user"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -79,4 +80,13 @@ func BindConfigFlag(cmd *cobra.Command, name, key string) {
 		fl.Annotations = map[string][]string{}
 	}
 	fl.Annotations[configKeyAnnotation] = []string{key}
+}
+
+// CurrentUser names who runs the command, for run lineage and the
+// registry's history (MLflow's mlflow.user).
+func CurrentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return os.Getenv("USER")
 }

@@ -4,7 +4,6 @@ package modelscmd
 import (
 	"context"
 	"fmt"
-	"os/user"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,7 +56,7 @@ models:/NAME/latest or models:/NAME@ALIAS (predict, serve, runs compare).`,
 				return nil, "", err
 			}
 			dir := l.Config.Experiments.Dir
-			return &registry.Registry{Root: dir, Store: &tracking.Store{Dir: dir, Now: f.Now}, Now: f.Now, User: userName()}, l.Config.Train.Metric, nil
+			return &registry.Registry{Root: dir, Store: &tracking.Store{Dir: dir, Now: f.Now}, Now: f.Now, User: cmdutil.CurrentUser()}, l.Config.Train.Metric, nil
 		}
 	}
 	mk := func(use, short, long, example string, args cobra.PositionalArgs, flags func(*cobra.Command, *Options), run func(*Options) error) *cobra.Command {
@@ -109,13 +108,6 @@ func promoteFlags(c *cobra.Command, o *Options) {
 	c.Flags().BoolVar(&o.IfBetter, "if-better", false, "refuse (exit 5) unless the version beats the current holder")
 	c.Flags().StringVar(&o.Metric, "metric", "", "metric for --if-better (default: train.metric)")
 	c.Flags().StringVar(&o.Reason, "reason", "", "why, kept in the history")
-}
-
-func userName() string {
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return ""
 }
 
 func registerRun(o *Options) error {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -114,7 +113,7 @@ func stages(o *Options, l *config.Loaded, r *pipeline.Runner) ([]pipeline.Stage,
 	cfgFn := func() (*config.Loaded, error) { return f.Config(o.Cmd) }
 	dir := cfg.Experiments.Dir
 	store := &tracking.Store{Dir: dir, Now: f.Now}
-	g := &registry.Registry{Root: dir, Store: store, Now: f.Now, User: os.Getenv("USER")}
+	g := &registry.Registry{Root: dir, Store: store, Now: f.Now, User: cmdutil.CurrentUser()}
 	evalPath := filepath.Join(dir, "evaluation.json")
 	p := cfg.Pipeline
 	all := map[string]pipeline.Stage{
@@ -173,15 +172,15 @@ func stages(o *Options, l *config.Loaded, r *pipeline.Runner) ([]pipeline.Stage,
 		"evaluate": {
 			Name: "evaluate", Cmd: "housectl runs compare BEST --baseline models:/" + p.Model + "@" + p.Alias + " --json",
 			Params: func() (map[string]any, error) {
-				holder := ""
-				if v, err := g.Alias(p.Model, p.Alias); err == nil {
-					holder = strconv.Itoa(v.Version)
-				}
-				return map[string]any{"best_run": r.Fact("train", "best_run"), "holder": holder, "train.metric": cfg.Train.Metric}, nil
+				return map[string]any{"best_run": r.Fact("train", "best_run"), "holder": holderFor(g, p, r), "train.metric": cfg.Train.Metric}, nil
 			},
 			Outs: []string{evalPath},
 			Run: func(ctx context.Context) (map[string]string, error) {
-				return evaluate(o, g, store, cfg, r.Fact("train", "best_run"), evalPath)
+				facts, err := evaluate(o, g, store, cfg, r.Fact("train", "best_run"), evalPath)
+				if facts != nil {
+					facts["holder"] = holderFor(g, p, r)
+				}
+				return facts, err
 			},
 		},
 		"register": {
@@ -255,6 +254,20 @@ func stages(o *Options, l *config.Loaded, r *pipeline.Runner) ([]pipeline.Stage,
 		out = append(out, all[name])
 	}
 	return out, nil
+}
+
+// holderFor is the version the candidate is evaluated against: the alias's
+// holder, unless the holder is the candidate itself (this pipeline promoted
+// it), when the evaluation against the previous holder stands.
+func holderFor(g *registry.Registry, p config.Pipeline, r *pipeline.Runner) string {
+	v, err := g.Alias(p.Model, p.Alias)
+	if err != nil {
+		return ""
+	}
+	if v.RunID == r.Fact("train", "best_run") {
+		return r.Fact("evaluate", "holder")
+	}
+	return strconv.Itoa(v.Version)
 }
 
 // evaluate writes the best run's metrics against the alias holder's, on

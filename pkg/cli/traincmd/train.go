@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"slices"
 	"strconv"
 	"strings"
@@ -197,7 +196,7 @@ func Execute(opts *Options) (*train.Result, *config.Config, error) {
 	sum := sha256.Sum256(cj)
 	info := buildinfo.Get()
 	host, _ := os.Hostname()
-	lin := tracking.Lineage{ConfigSHA256: hex.EncodeToString(sum[:]), Version: info.Short(), GoVersion: info.GoVersion, Host: host, PID: os.Getpid(), PIDStart: tracking.ProcessStart(os.Getpid()), User: currentUser()}
+	lin := tracking.Lineage{ConfigSHA256: hex.EncodeToString(sum[:]), Version: info.Short(), GoVersion: info.GoVersion, Host: host, PID: os.Getpid(), PIDStart: tracking.ProcessStart(os.Getpid()), User: cmdutil.CurrentUser()}
 	lin.GitCommit, lin.GitBranch, lin.GitDirty = gitState(opts.Context)
 
 	var bar ui.Counter
@@ -247,7 +246,7 @@ func Execute(opts *Options) (*train.Result, *config.Config, error) {
 // Messages go to stderr so --json output stays one document.
 func registerBest(opts *Options, cfg *config.Config, res *train.Result) error {
 	store := &tracking.Store{Dir: cfg.Experiments.Dir, Now: opts.Now}
-	g := &registry.Registry{Root: store.Dir, Store: store, Now: opts.Now, User: currentUser()}
+	g := &registry.Registry{Root: store.Dir, Store: store, Now: opts.Now, User: cmdutil.CurrentUser()}
 	best := res.Candidates[res.Best]
 	run, err := store.Find(best.RunID)
 	if err != nil {
@@ -320,12 +319,4 @@ func gitState(ctx context.Context) (commit, branch string, dirty bool) {
 	branch, _ = run("rev-parse", "--abbrev-ref", "HEAD")
 	status, _ := run("status", "--porcelain", "--untracked-files=no")
 	return commit, branch, status != ""
-}
-
-// currentUser names who trained, as MLflow's mlflow.user tag does.
-func currentUser() string {
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return os.Getenv("USER")
 }
