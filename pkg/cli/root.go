@@ -21,6 +21,7 @@ import (
 	"github.com/housectl/housectl/pkg/cli/healthcmd"
 	"github.com/housectl/housectl/pkg/cli/initcmd"
 	"github.com/housectl/housectl/pkg/cli/modelscmd"
+	"github.com/housectl/housectl/pkg/cli/monitorcmd"
 	"github.com/housectl/housectl/pkg/cli/pipelinecmd"
 	"github.com/housectl/housectl/pkg/cli/predictcmd"
 	"github.com/housectl/housectl/pkg/cli/predictionscmd"
@@ -44,6 +45,7 @@ const exitCodesHelp = `Exit status:
   3    integrity: a checksum mismatch; a corrupt archive, cache object, model or registry file
   4    the data failed validation
   5    a gate failed: runs compare --fail-if/--max-regression, models promote --if-better
+  6    a monitoring alert: monitor drift found drift at or above monitor.*_alert
   130  interrupted (Ctrl-C or SIGTERM); nothing half-written is left behind`
 
 // NewCmdRoot returns the root command with every verb attached.
@@ -91,6 +93,7 @@ Configuration precedence: flags > HOUSECTL_* environment > config file > default
 		servecmd.NewCmdServe(f, nil),
 		healthcmd.NewCmdHealth(f, nil),
 		pipelinecmd.NewCmdPipeline(f),
+		monitorcmd.NewCmdMonitor(f),
 		predictionscmd.NewCmdPredictions(f),
 	)
 	return cmd

@@ -28,6 +28,26 @@ type Config struct {
 	Serve       Serve       `mapstructure:"serve"`
 	Predictions Predictions `mapstructure:"predictions"`
 	Pipeline    Pipeline    `mapstructure:"pipeline"`
+	Monitor     Monitor     `mapstructure:"monitor"`
+}
+
+// Monitor configures drift checks (`housectl monitor`, and the server's
+// background drift metrics).
+type Monitor struct {
+	// Window is how far back `monitor drift` looks by default.
+	Window time.Duration `mapstructure:"window"`
+	// PSI and KS thresholds: at or above warn is a warning, at or above
+	// alert an alert (exit 6 from `monitor drift`).
+	PSIWarn  float64 `mapstructure:"psi_warn"`
+	PSIAlert float64 `mapstructure:"psi_alert"`
+	KSWarn   float64 `mapstructure:"ks_warn"`
+	KSAlert  float64 `mapstructure:"ks_alert"`
+	// MinRows is the fewest logged rows a statistic is computed on.
+	MinRows int `mapstructure:"min_rows"`
+	// Interval is how often the server recomputes drift over its last
+	// WindowRows predictions (0: never).
+	Interval   time.Duration `mapstructure:"interval"`
+	WindowRows int           `mapstructure:"window_rows"`
 }
 
 // Pipeline configures `housectl pipeline`.
@@ -267,6 +287,10 @@ func Defaults() Config {
 			IdleTimeout: 2 * time.Minute, ShutdownTimeout: 20 * time.Second,
 			BodyLimit: 4 << 20, MaxBatchRows: 10000, RangeTolerance: 0.25,
 			APIKeysEnv: "HOUSECTL_API_KEYS", RateLimit: 0, RateBurst: 100, ReloadInterval: 2 * time.Second,
+		},
+		Monitor: Monitor{
+			Window: 24 * time.Hour, PSIWarn: 0.1, PSIAlert: 0.25, KSWarn: 0.1, KSAlert: 0.2, MinRows: 200,
+			Interval: 30 * time.Second, WindowRows: 10000,
 		},
 		Pipeline: Pipeline{
 			Lock: "housectl.lock", Stages: append([]string(nil), PipelineStages...),

@@ -70,6 +70,16 @@ func Validate(c Config) []FieldError {
 	errs = append(errs, validateTrain(c.Train)...)
 	errs = append(errs, validateServe(c.Serve, c.Predictions)...)
 	errs = append(errs, validatePipeline(c.Pipeline)...)
+	m := c.Monitor
+	if m.Window <= 0 {
+		errs = append(errs, FieldError{Key: "monitor.window", Msg: fmt.Sprintf("must be positive, got %s", m.Window)})
+	}
+	if !(m.PSIWarn > 0 && m.PSIWarn <= m.PSIAlert) || !(m.KSWarn > 0 && m.KSWarn <= m.KSAlert && m.KSAlert <= 1) {
+		errs = append(errs, FieldError{Key: "monitor.psi_warn", Msg: fmt.Sprintf("need 0 < psi_warn <= psi_alert and 0 < ks_warn <= ks_alert <= 1, got %v, %v, %v, %v", m.PSIWarn, m.PSIAlert, m.KSWarn, m.KSAlert)})
+	}
+	if m.MinRows < 1 || m.WindowRows < m.MinRows || m.Interval < 0 {
+		errs = append(errs, FieldError{Key: "monitor.min_rows", Msg: fmt.Sprintf("need 1 <= min_rows <= window_rows and interval >= 0, got %d, %d, %s", m.MinRows, m.WindowRows, m.Interval)})
+	}
 	return errs
 }
 

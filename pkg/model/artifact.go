@@ -40,6 +40,10 @@ type ColumnSummary struct {
 	Std   float64 `json:"std"`
 	// Deciles are the 0, 10, …, 100 % quantiles: the bins for drift tests.
 	Deciles []float64 `json:"deciles"`
+	// Percentiles are the 0, 1, …, 100 % quantiles: the reference
+	// distribution for Kolmogorov–Smirnov tests (absent in artifacts
+	// written before it; the deciles serve then).
+	Percentiles []float64 `json:"percentiles,omitempty"`
 }
 
 // Header is the artifact's self-description.
@@ -173,11 +177,17 @@ func summarize(name string, xs []float64) ColumnSummary {
 	s.Std = math.Sqrt(s.Std / float64(len(xs)))
 	sorted := slices.Clone(xs)
 	slices.Sort(sorted)
-	for i := range 11 {
-		pos := float64(i) / 10 * float64(len(sorted)-1)
+	q := func(p float64) float64 {
+		pos := p * float64(len(sorted)-1)
 		lo := int(pos)
 		hi := min(lo+1, len(sorted)-1)
-		s.Deciles = append(s.Deciles, sorted[lo]+(pos-float64(lo))*(sorted[hi]-sorted[lo]))
+		return sorted[lo] + (pos-float64(lo))*(sorted[hi]-sorted[lo])
+	}
+	for i := range 11 {
+		s.Deciles = append(s.Deciles, q(float64(i)/10))
+	}
+	for i := range 101 {
+		s.Percentiles = append(s.Percentiles, q(float64(i)/100))
 	}
 	return s
 }

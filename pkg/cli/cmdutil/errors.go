@@ -14,6 +14,7 @@ const (
 	ExitIntegrity   = 3   // a checksum or archive integrity check failed
 	ExitInvalidData = 4   // the data failed validation
 	ExitGate        = 5   // a CI gate failed: runs compare --fail-if/--max-regression, models promote --if-better
+	ExitAlert       = 6   // a monitoring alert: monitor drift found drift at or above the alert thresholds
 	ExitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM)
 )
 
