@@ -196,7 +196,7 @@ func TestDashboardAndAlertsUseExportedMetrics(t *testing.T) {
 			check("alert "+r.Alert, r.Expr)
 		}
 	}
-	for _, want := range []string{"HousectlHighErrorRate", "HousectlHighLatencyP99", "HousectlNoPredictions", "HousectlModelLoadFailure", "HousectlPredictionLogDrops"} {
+	for _, want := range []string{"HousectlHighErrorRate", "HousectlHighLatencyP99", "HousectlNoPredictions", "HousectlModelLoadFailure", "HousectlPredictionLogDrops", "HousectlFeatureDrift"} {
 		if !alerts[want] {
 			t.Errorf("no alert %s", want)
 		}
@@ -232,7 +232,7 @@ func run(t *testing.T, dir, name string, args ...string) string {
 func TestPromtool(t *testing.T) {
 	promtool := tool(t, "promtool", "prometheus")
 	run(t, "prometheus", promtool, "check", "config", "prometheus.yml")
-	if out := run(t, "prometheus", promtool, "check", "rules", "alerts.yml"); !strings.Contains(out, "SUCCESS: 6 rules found") {
+	if out := run(t, "prometheus", promtool, "check", "rules", "alerts.yml"); !strings.Contains(out, "SUCCESS: 7 rules found") {
 		t.Errorf("promtool check rules: %s", out)
 	}
 	if out := run(t, "prometheus", promtool, "test", "rules", "alerts_test.yml"); !strings.Contains(out, "SUCCESS") {

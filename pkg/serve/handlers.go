@@ -26,8 +26,9 @@ func (s *Server) run(w http.ResponseWriter, m *Model, X model.Matrix) []float64 
 		m.Artifact.Model.PredictBatch(X, pred)
 	}
 	m.predicted.Add(float64(X.Rows))
-	for _, v := range pred {
+	for i, v := range pred {
 		s.metrics.values.Observe(v)
+		s.window.add(m, X.Data, X.Rows, i, v)
 	}
 	if s.o.Log != nil {
 		st := state(w)

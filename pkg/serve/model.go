@@ -139,6 +139,8 @@ func (s *Server) reload() (bool, error) {
 		return false, fmt.Errorf("load %s version %s: %w", id.Name, id.Version, err)
 	}
 	m.predicted = s.metrics.predictions.WithLabelValues(m.Name, m.Version)
+	s.window.reset(m, s.o.DriftWindow)
+	s.drift.clear(m)
 	s.loadedAt.Store(s.o.Now())
 	old := s.model.Swap(m)
 	if old != nil {

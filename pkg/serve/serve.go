@@ -35,6 +35,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
+
+	"github.com/housectl/housectl/pkg/monitor"
 )
 
 // LogRecord is one prediction for the log. Features and Values are in
@@ -79,6 +81,10 @@ type Options struct {
 	RateBurst  int
 	TrustProxy bool
 	Version    string // housectl's version, for /version and /v2
+	// DriftWindow is how many of the latest predictions UpdateDrift
+	// measures (0: 10,000); DriftThresholds judge them (zero: defaults).
+	DriftWindow     int
+	DriftThresholds monitor.Thresholds
 }
 
 // Server is the prediction server.
@@ -93,6 +99,8 @@ type Server struct {
 	reqSeq   atomic.Uint64
 	reqPre   string
 	loadedAt atomic.Value // time.Time of the last swap
+	window   window
+	drift    *driftMetrics
 }
 
 // New builds the server and loads the model; it fails if the model cannot
@@ -123,6 +131,13 @@ func New(o Options) (*Server, error) {
 	if o.RateLimit > 0 {
 		s.limiters = &limiters{m: map[string]*limiterEntry{}, r: rate.Limit(o.RateLimit), burst: max(1, o.RateBurst), now: o.Now}
 	}
+	if s.o.DriftWindow <= 0 {
+		s.o.DriftWindow = 10000
+	}
+	if s.o.DriftThresholds == (monitor.Thresholds{}) {
+		s.o.DriftThresholds = monitor.DefaultThresholds()
+	}
+	s.drift = newDriftMetrics(o.Registry)
 	s.metrics = newMetrics(o.Registry, func() float64 {
 		if o.Log == nil {
 			return 0

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/model/linear"
+	"github.com/housectl/housectl/pkg/monitor"
 )
 
 var feats = []string{"a", "b", "c"}
@@ -485,3 +487,69 @@ type discardLog struct{}
 
 func (discardLog) Log(LogRecord) bool { return true }
 func (discardLog) Depth() int         { return 0 }
+
+// The drift gauges: NaN until enough rows, then small for traffic like the
+// training data and large when a feature shifts; a swap starts over.
+func TestDriftMetrics(t *testing.T) {
+	s, src, _ := newServer(t, func(o *Options) {
+		o.DriftWindow = 500
+		o.DriftThresholds = monitor.Thresholds{PSIWarn: 0.1, PSIAlert: 0.25, KSWarn: 0.1, KSAlert: 0.2, MinRows: 100}
+		o.MaxBatchRows, o.BodyLimit = 1000, 1<<20
+	})
+	r := rand.New(rand.NewPCG(5, 6))
+	batch := func(shiftA float64) string {
+		var b strings.Builder
+		b.WriteString(`{"instances": [`)
+		for i := range 200 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"a": %g, "b": %g, "c": %g}`, math.Min(r.Float64()*10+shiftA, 12), r.Float64()*10, r.Float64()*10)
+		}
+		b.WriteString("]}")
+		return b.String()
+	}
+	gauge := func(name string) string {
+		body := do(s, "GET", "/metrics", "", "").body
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, name+" ") {
+				return strings.TrimPrefix(line, name+" ")
+			}
+		}
+		return "missing"
+	}
+	if g := gauge(`housectl_serve_feature_drift_psi{feature="a"}`); g != "NaN" {
+		t.Errorf("before any traffic: %s", g)
+	}
+	if r := do(s, "POST", "/predict/batch", js, batch(0)); r.code != 200 {
+		t.Fatal(r.body)
+	}
+	rep, err := s.UpdateDrift()
+	// The reference is 200 training rows: sampling noise alone reaches a
+	// warning, never an alert.
+	if err != nil || rep.Rows != 200 || rep.Status == monitor.StatusAlert {
+		t.Fatalf("like training: %+v %v", rep, err)
+	}
+	if g := gauge(`housectl_serve_drift_window_rows`); g != "200" {
+		t.Errorf("window rows %s", g)
+	}
+	for range 3 {
+		do(s, "POST", "/predict/batch", js, batch(3))
+	}
+	rep, _ = s.UpdateDrift()
+	if rep.Rows != 500 || rep.Features[0].Status != monitor.StatusAlert || rep.Features[1].Status == monitor.StatusAlert {
+		t.Errorf("a shifted by 3: %+v", rep.Features)
+	}
+	if g := gauge(`housectl_serve_feature_drift_psi{feature="a"}`); g == "NaN" || g == "missing" {
+		t.Errorf("psi gauge: %s", g)
+	}
+	src.mu.Lock()
+	src.version = "2"
+	src.mu.Unlock()
+	if _, err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if rep, _ := s.UpdateDrift(); rep.Rows != 0 || gauge(`housectl_serve_drift_window_rows`) != "0" {
+		t.Errorf("after a swap the window should be empty: %d rows", rep.Rows)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/housectl/housectl/pkg/buildinfo"
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
 	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/monitor"
 	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/serve"
 	"github.com/housectl/housectl/pkg/store"
@@ -177,7 +178,10 @@ func Run(opts *Options) error {
 		URI:    uri.String(), Logger: logger, Registry: prometheus.NewRegistry(),
 		BodyLimit: sc.BodyLimit, MaxBatchRows: sc.MaxBatchRows, RangeTolerance: sc.RangeTolerance, Bounds: bounds,
 		APIKeys: keys, RateLimit: sc.RateLimit, RateBurst: sc.RateBurst, TrustProxy: sc.TrustProxy,
-		Version: buildinfo.Get().Version,
+		Version:     buildinfo.Get().Version,
+		DriftWindow: cfg.Monitor.WindowRows,
+		DriftThresholds: monitor.Thresholds{PSIWarn: cfg.Monitor.PSIWarn, PSIAlert: cfg.Monitor.PSIAlert,
+			KSWarn: cfg.Monitor.KSWarn, KSAlert: cfg.Monitor.KSAlert, MinRows: cfg.Monitor.MinRows},
 	}
 	if writer != nil {
 		so.Log = logAdapter{writer}
@@ -237,6 +241,31 @@ func Run(opts *Options) error {
 		}
 	}()
 
+	// Drift: recomputed off the request path.
+	driftDone := make(chan struct{})
+	stopDrift := make(chan struct{})
+	go func() {
+		defer close(driftDone)
+		if cfg.Monitor.Interval <= 0 {
+			<-stopDrift
+			return
+		}
+		t := time.NewTicker(cfg.Monitor.Interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopDrift:
+				return
+			case <-t.C:
+				if rep, err := srv.UpdateDrift(); err != nil {
+					logger.Error("drift", "error", err.Error())
+				} else if rep.Status == monitor.StatusAlert {
+					logger.Warn("drift alert", "rows", rep.Rows)
+				}
+			}
+		}
+	}()
+
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	var serveErr error
@@ -246,6 +275,8 @@ func Run(opts *Options) error {
 	}
 	close(stopReload)
 	<-reloadDone
+	close(stopDrift)
+	<-driftDone
 	sctx, cancel := context.WithTimeout(context.Background(), sc.ShutdownTimeout)
 	defer cancel()
 	shutErr := hs.Shutdown(sctx)
