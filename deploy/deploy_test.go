@@ -96,6 +96,9 @@ type nopLog struct{}
 
 func (nopLog) Log(serve.LogRecord) bool { return true }
 func (nopLog) Depth() int               { return 0 }
+func (nopLog) Feedback(context.Context, []serve.Feedback, time.Time) (int, error) {
+	return 0, nil
+}
 
 type discard struct{ h http.Header }
 

@@ -1,8 +1,13 @@
 package serve
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/housectl/housectl/pkg/model"
@@ -40,7 +45,7 @@ func (s *Server) run(w http.ResponseWriter, m *Model, X model.Matrix) []float64 
 			for j := range vals {
 				vals[j] = X.Data[j*X.Rows+i]
 			}
-			s.o.Log.Log(LogRecord{Time: now, RequestID: st.id, Model: m.Name, Version: m.Version, Features: feats, Values: vals, Prediction: v, Latency: lat})
+			s.o.Log.Log(LogRecord{Time: now, RequestID: st.id, Model: m.Name, Version: m.Version, Features: feats, Values: vals, Prediction: v, Latency: lat, Row: i})
 		}
 	}
 	return pred
@@ -226,4 +231,100 @@ func finiteOr(v, alt float64) float64 {
 		return alt
 	}
 	return v
+}
+
+// maxFeedback bounds the actual values one request may carry.
+const maxFeedback = 10000
+
+// handleFeedback takes actual values: {"request_id", "actual", "row"?},
+// or {"feedback": [...]}, validated as strictly as predictions.
+func (s *Server) handleFeedback(w http.ResponseWriter, r *http.Request) {
+	if s.o.Log == nil {
+		s.fail(w, r, &requestError{Status: http.StatusServiceUnavailable, Msg: "the prediction log is off (predictions.enabled): there is nothing to join feedback to"})
+		return
+	}
+	body, _, err := s.readBody(w, r, false)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	fb, err := DecodeFeedback(body, maxFeedback)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	matched, err := s.o.Log.Feedback(r.Context(), fb, s.o.Now())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": len(fb), "matched": matched, "request_id": state(w).id})
+}
+
+// DecodeFeedback reads one feedback object or {"feedback": [objects]}.
+func DecodeFeedback(body []byte, limit int) ([]Feedback, error) {
+	type item struct {
+		RequestID *string  `json:"request_id"`
+		Row       *int     `json:"row"`
+		Actual    *float64 `json:"actual"`
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil || top == nil {
+		return nil, badRequest(`the body must be {"request_id": ..., "actual": ...} or {"feedback": [...]}`)
+	}
+	strict := func(raw []byte, v any) error {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		return dec.Decode(v)
+	}
+	var items []item
+	if list, ok := top["feedback"]; ok {
+		if len(top) != 1 || strict(list, &items) != nil {
+			return nil, badRequest(`{"feedback": [...]} must hold only a list of {"request_id", "actual", "row"?} objects`)
+		}
+	} else {
+		var one item
+		if err := strict(body, &one); err != nil {
+			return nil, badRequest(`the body must be {"request_id": ..., "actual": ..., "row": ...} or {"feedback": [...]}: %v`, err)
+		}
+		items = []item{one}
+	}
+	if len(items) == 0 {
+		return nil, badRequest("no feedback in the body")
+	}
+	if len(items) > limit {
+		return nil, &requestError{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("more than %d feedback items in one request", limit)}
+	}
+	t := &table{limit: limit}
+	out := make([]Feedback, 0, len(items))
+	for i, it := range items {
+		f := Feedback{}
+		loc := []any{"body", "feedback", i}
+		if len(items) == 1 {
+			loc = []any{"body"}
+		}
+		if it.RequestID == nil || strings.TrimSpace(*it.RequestID) == "" || !validRequestID(*it.RequestID) {
+			t.fail(errMissing, "request_id is required: the X-Request-ID (or request_id) of the prediction", nil, append(loc, "request_id")...)
+		} else {
+			f.RequestID = *it.RequestID
+		}
+		if it.Actual == nil {
+			t.fail(errMissing, "actual is required: the true value", nil, append(loc, "actual")...)
+		} else if math.IsNaN(*it.Actual) || math.IsInf(*it.Actual, 0) {
+			t.fail(errFinite, "Input should be a finite number", nil, append(loc, "actual")...)
+		} else {
+			f.Actual = *it.Actual
+		}
+		if it.Row != nil {
+			if *it.Row < 0 {
+				t.fail(errTooLow, "row should be 0 or more", *it.Row, append(loc, "row")...)
+			}
+			f.Row = *it.Row
+		}
+		out = append(out, f)
+	}
+	if t.nerr > 0 {
+		return nil, &requestError{Status: 422, Msg: fmt.Sprintf("%d invalid field(s)", t.nerr), Fields: t.errs, Total: t.nerr, Code: "INVALID_PARAMETER_VALUE"}
+	}
+	return out, nil
 }

@@ -13,6 +13,7 @@
 package serve
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -50,6 +51,14 @@ type LogRecord struct {
 	Values     []float64
 	Prediction float64
 	Latency    time.Duration
+	Row        int // index within the request
+}
+
+// Feedback is the actual value of a logged prediction, for live accuracy.
+type Feedback struct {
+	RequestID string  `json:"request_id"`
+	Row       int     `json:"row"`
+	Actual    float64 `json:"actual"`
 }
 
 // PredictionLog takes logged predictions off the request path.
@@ -58,6 +67,9 @@ type PredictionLog interface {
 	Log(LogRecord) bool
 	// Depth is the number of queued records.
 	Depth() int
+	// Feedback stores actual values and says how many match a logged
+	// prediction.
+	Feedback(ctx context.Context, fb []Feedback, at time.Time) (matched int, err error)
 }
 
 // Options configure a Server.
@@ -190,6 +202,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET /v2/models/{name}", protect(s.handleOIPModel))
 	handle("GET /v2/models/{name}/ready", protect(s.handleOIPModelReady))
 	handle("GET /model", protect(s.handleModel))
+	handle("POST /feedback", protect(s.handleFeedback))
 	handle("GET /v2", http.HandlerFunc(s.handleOIPServer))
 	handle("GET /v2/health/live", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
 	handle("GET /v2/health/ready", http.HandlerFunc(s.handleOIPReady))

@@ -72,6 +72,7 @@ func (f *fakeSource) Load(id Ident) (*Model, error) {
 type fakeLog struct {
 	mu   sync.Mutex
 	recs []LogRecord
+	fb   []Feedback
 }
 
 func (l *fakeLog) Log(r LogRecord) bool {
@@ -82,6 +83,13 @@ func (l *fakeLog) Log(r LogRecord) bool {
 }
 
 func (l *fakeLog) Depth() int { return 0 }
+
+func (l *fakeLog) Feedback(_ context.Context, fb []Feedback, _ time.Time) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fb = append(l.fb, fb...)
+	return len(fb), nil
+}
 
 func newServer(t testing.TB, mod func(*Options)) (*Server, *fakeSource, *fakeLog) {
 	t.Helper()
@@ -487,6 +495,9 @@ type discardLog struct{}
 
 func (discardLog) Log(LogRecord) bool { return true }
 func (discardLog) Depth() int         { return 0 }
+func (discardLog) Feedback(context.Context, []Feedback, time.Time) (int, error) {
+	return 0, nil
+}
 
 // The drift gauges: NaN until enough rows, then small for traffic like the
 // training data and large when a feature shifts; a swap starts over.

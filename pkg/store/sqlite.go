@@ -124,12 +124,12 @@ const insertChunk = 64
 // insertSQL returns the INSERT of n rows.
 func insertSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO predictions (ts_ns, request_id, model, version, features, prediction, latency_ns) VALUES `)
+	b.WriteString(`INSERT INTO predictions (ts_ns, request_id, model, version, features, prediction, latency_ns, row_index) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
 	}
 	return b.String()
 }
@@ -146,7 +146,7 @@ func (s *SQLite) Insert(ctx context.Context, recs []Record) error {
 				_ = full.Close()
 			}
 		}()
-		args := make([]any, 0, 7*insertChunk)
+		args := make([]any, 0, 8*insertChunk)
 		var fj []byte
 		for len(recs) > 0 {
 			n := min(len(recs), insertChunk)
@@ -156,7 +156,7 @@ func (s *SQLite) Insert(ctx context.Context, recs []Record) error {
 				if fj, err = featuresJSON(fj[:0], r); err != nil {
 					return err
 				}
-				args = append(args, r.Time.UnixNano(), r.RequestID, r.Model, r.Version, string(fj), r.Prediction, int64(r.Latency))
+				args = append(args, r.Time.UnixNano(), r.RequestID, r.Model, r.Version, string(fj), r.Prediction, int64(r.Latency), r.Row)
 			}
 			var err error
 			if n == insertChunk {
@@ -213,7 +213,7 @@ func (s *SQLite) Rows(ctx context.Context, q Query) ([]Row, error) {
 	if q.Limit > 0 {
 		limit = " LIMIT " + strconv.Itoa(q.Limit)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, ts_ns, request_id, model, version, features, prediction, latency_ns FROM predictions`+w+order+limit, args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, ts_ns, request_id, model, version, features, prediction, latency_ns, row_index FROM predictions`+w+order+limit, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +223,7 @@ func (s *SQLite) Rows(ctx context.Context, q Query) ([]Row, error) {
 		var r Row
 		var ts, lat int64
 		var fj string
-		if err := rows.Scan(&r.ID, &ts, &r.RequestID, &r.Model, &r.Version, &fj, &r.Prediction, &lat); err != nil {
+		if err := rows.Scan(&r.ID, &ts, &r.RequestID, &r.Model, &r.Version, &fj, &r.Prediction, &lat, &r.Row); err != nil {
 			return nil, err
 		}
 		r.Time, r.Latency = time.Unix(0, ts).UTC(), time.Duration(lat)
@@ -270,4 +270,61 @@ func featuresJSON(b []byte, r Record) ([]byte, error) {
 		b = strconv.AppendFloat(b, v, 'g', -1, 64)
 	}
 	return append(b, '}'), nil
+}
+
+// AddFeedback implements Store.
+func (s *SQLite) AddFeedback(ctx context.Context, fb []Feedback) (int, error) {
+	matched := 0
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO feedback (request_id, row_index, actual, ts_ns) VALUES (?, ?, ?, ?)
+			ON CONFLICT (request_id, row_index) DO UPDATE SET actual = excluded.actual, ts_ns = excluded.ts_ns`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for _, f := range fb {
+			if math.IsNaN(f.Actual) || math.IsInf(f.Actual, 0) || f.RequestID == "" || f.Row < 0 {
+				return fmt.Errorf("feedback for %q row %d: want a request id, a row >= 0 and a finite actual value, got %v", f.RequestID, f.Row, f.Actual)
+			}
+			if _, err := ins.ExecContext(ctx, f.RequestID, f.Row, f.Actual, f.Time.UnixNano()); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM predictions WHERE request_id = ? AND row_index = ?`, f.RequestID, f.Row).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				matched++
+			}
+		}
+		return nil
+	})
+	return matched, err
+}
+
+// Joined implements Store.
+func (s *SQLite) Joined(ctx context.Context, q Query) ([]Joined, error) {
+	w, args := where(q)
+	w = strings.NewReplacer("ts_ns", "p.ts_ns", "model", "p.model", "version", "p.version", "id >", "p.id >").Replace(w)
+	rows, err := s.db.QueryContext(ctx, `SELECT p.id, p.ts_ns, p.request_id, p.model, p.version, p.features, p.prediction, p.latency_ns, p.row_index, f.actual
+		FROM predictions p JOIN feedback f ON f.request_id = p.request_id AND f.row_index = p.row_index`+w+` ORDER BY p.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Joined
+	for rows.Next() {
+		var j Joined
+		var ts, lat int64
+		var fj string
+		if err := rows.Scan(&j.ID, &ts, &j.RequestID, &j.Model, &j.Version, &fj, &j.Prediction, &lat, &j.Row.Row, &j.Actual); err != nil {
+			return nil, err
+		}
+		j.Time, j.Latency = time.Unix(0, ts).UTC(), time.Duration(lat)
+		if err := json.Unmarshal([]byte(fj), &j.Features); err != nil {
+			return nil, fmt.Errorf("prediction %d: features: %w", j.ID, err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
 }

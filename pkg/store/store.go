@@ -33,6 +33,22 @@ type Record struct {
 	// Latency is the time spent serving the request the prediction was
 	// part of (decode, validate, predict).
 	Latency time.Duration `json:"latency_ns"`
+	// Row is the row's index within its request (0 for /predict).
+	Row int `json:"row"`
+}
+
+// Feedback is the actual value of a logged prediction.
+type Feedback struct {
+	RequestID string    `json:"request_id"`
+	Row       int       `json:"row"`
+	Actual    float64   `json:"actual"`
+	Time      time.Time `json:"time"`
+}
+
+// Joined is a logged prediction with its actual value.
+type Joined struct {
+	Row
+	Actual float64 `json:"actual"`
 }
 
 // Query selects records: a time window, a model and version, newest first
@@ -81,6 +97,12 @@ type Store interface {
 	Rows(ctx context.Context, q Query) ([]Row, error)
 	// Count returns how many records q selects (Limit ignored).
 	Count(ctx context.Context, q Query) (int64, error)
+	// AddFeedback stores actual values (a later one for the same
+	// prediction replaces the earlier) and returns how many of them match
+	// a logged prediction.
+	AddFeedback(ctx context.Context, fb []Feedback) (matched int, err error)
+	// Joined returns the predictions q selects that have an actual value.
+	Joined(ctx context.Context, q Query) ([]Joined, error)
 	Close() error
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -170,5 +171,50 @@ func TestNamesAndValuesAreStoredAsFeatures(t *testing.T) {
 	r.Values = []float64{1}
 	if err := s.Insert(ctx, []Record{r}); err == nil {
 		t.Error("mismatched names and values were stored")
+	}
+}
+
+// Feedback joins exactly on (request id, row); a later value replaces an
+// earlier; unmatched feedback is kept but not joined.
+func TestFeedbackJoins(t *testing.T) {
+	ctx := t.Context()
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var recs []Record
+	for i := range 3 {
+		r := rec(i)
+		r.RequestID, r.Row, r.Prediction = "batch", i, float64(10+i)
+		recs = append(recs, r)
+	}
+	single := rec(9)
+	recs = append(recs, single)
+	if err := s.Insert(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1764000100, 0)
+	m, err := s.AddFeedback(ctx, []Feedback{
+		{RequestID: "batch", Row: 2, Actual: 1, Time: now},
+		{RequestID: "batch", Row: 2, Actual: 12.5, Time: now}, // replaces
+		{RequestID: "r9", Row: 0, Actual: 0.5, Time: now},
+		{RequestID: "batch", Row: 7, Actual: 3, Time: now}, // no such row
+	})
+	if err != nil || m != 3 {
+		t.Fatalf("matched %d, %v", m, err)
+	}
+	js, err := s.Joined(ctx, Query{})
+	if err != nil || len(js) != 2 {
+		t.Fatalf("%+v %v", js, err)
+	}
+	if js[0].RequestID != "batch" || js[0].Row.Row != 2 || js[0].Prediction != 12 || js[0].Actual != 12.5 || js[1].RequestID != "r9" || js[1].Actual != 0.5 {
+		t.Errorf("joined %+v", js)
+	}
+	if js, _ := s.Joined(ctx, Query{Version: "2"}); len(js) != 0 {
+		t.Errorf("version filter: %+v", js)
+	}
+	if _, err := s.AddFeedback(ctx, []Feedback{{RequestID: "x", Actual: math.NaN()}}); err == nil {
+		t.Error("NaN feedback accepted")
 	}
 }

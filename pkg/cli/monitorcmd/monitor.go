@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
 	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/eval"
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/monitor"
 	"github.com/housectl/housectl/pkg/registry"
@@ -30,6 +32,7 @@ type Options struct {
 	Now     func() time.Time
 	Context context.Context
 	Model   string
+	Bucket  time.Duration
 	Since   time.Duration
 	From    string
 	To      string
@@ -72,8 +75,123 @@ enough data", not a number.`,
 	drift.Flags().StringVar(&o.From, "from", "", "from this time (RFC 3339)")
 	drift.Flags().StringVar(&o.To, "to", "", "up to this time (RFC 3339, exclusive)")
 	drift.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
-	cmd.AddCommand(drift)
+	po := &Options{IO: f.IOStreams, Now: f.Now}
+	perf := &cobra.Command{
+		Use:   "performance [--model <name>] [--since <dur>] [--bucket <dur>] [--json]",
+		Short: "Live RMSE, MAE and R² per model version and time window, from the feedback",
+		Long: `Join the logged predictions with the actual values sent to POST /feedback or
+housectl predictions feedback, and report RMSE, MAE and R² per version of the
+model (default: serve.model's name), overall and per --bucket of time.`,
+		Example: "  housectl monitor performance --since 7d --bucket 24h",
+		Args:    cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			po.Config = func() (*config.Loaded, error) { return f.Config(cmd) }
+			po.Context = cmd.Context()
+			if po.Bucket < 0 {
+				return cmdutil.FlagErrorf("--bucket must be positive, got %s", po.Bucket)
+			}
+			return performanceRun(po)
+		},
+	}
+	perf.Flags().StringVar(&po.Model, "model", "", "registered model name (default: serve.model's)")
+	perf.Flags().DurationVar(&po.Since, "since", 0, "the last DURATION (default: monitor.window)")
+	perf.Flags().StringVar(&po.From, "from", "", "from this time (RFC 3339)")
+	perf.Flags().StringVar(&po.To, "to", "", "up to this time (RFC 3339, exclusive)")
+	perf.Flags().DurationVar(&po.Bucket, "bucket", 0, "also report per window of this length (e.g. 1h)")
+	perf.Flags().BoolVar(&po.JSON, "json", false, "print JSON")
+	cmd.AddCommand(drift, perf)
 	return cmd
+}
+
+// Perf is one row of `monitor performance`.
+type Perf struct {
+	Version string    `json:"version"`
+	From    time.Time `json:"from,omitzero"` // the bucket's start; zero for the whole window
+	Rows    int       `json:"rows"`
+	RMSE    float64   `json:"rmse"`
+	MAE     float64   `json:"mae"`
+	R2      float64   `json:"r2"`
+}
+
+func performanceRun(o *Options) error {
+	l, err := o.Config()
+	if err != nil {
+		return err
+	}
+	from, to, err := o.window(l.Config.Monitor.Window)
+	if err != nil {
+		return err
+	}
+	name := o.Model
+	if name == "" {
+		u, err := registry.ParseURI(l.Config.Serve.Model)
+		if err != nil {
+			return cmdutil.FlagErrorf("serve.model: %w", err)
+		}
+		name = u.Name
+	}
+	db, err := openLog(o.Context, l)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	joined, err := db.Joined(o.Context, store.Query{From: from, To: to, Model: name})
+	if err != nil {
+		return err
+	}
+	type key struct {
+		version string
+		bucket  int64
+	}
+	groups := map[key][]store.Joined{}
+	for _, j := range joined {
+		groups[key{j.Version, -1}] = append(groups[key{j.Version, -1}], j)
+		if o.Bucket > 0 {
+			b := j.Time.Sub(from).Nanoseconds() / o.Bucket.Nanoseconds()
+			groups[key{j.Version, b}] = append(groups[key{j.Version, b}], j)
+		}
+	}
+	var out []Perf
+	for k, js := range groups {
+		truth, pred := make([]float64, len(js)), make([]float64, len(js))
+		for i, j := range js {
+			truth[i], pred[i] = j.Actual, j.Prediction
+		}
+		m := eval.Compute(truth, pred)
+		p := Perf{Version: k.version, Rows: len(js), RMSE: m[eval.RMSE], MAE: m[eval.MAE], R2: m[eval.R2]}
+		if k.bucket >= 0 {
+			p.From = from.Add(time.Duration(k.bucket) * o.Bucket)
+		}
+		if math.IsNaN(p.R2) || math.IsInf(p.R2, 0) {
+			p.R2 = 0 // one row, or constant actual values: R² is undefined
+		}
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b Perf) int {
+		if a.Version != b.Version {
+			x, _ := strconv.Atoi(a.Version)
+			y, _ := strconv.Atoi(b.Version)
+			return x - y
+		}
+		return a.From.Compare(b.From)
+	})
+	if o.JSON {
+		return ui.WriteJSON(o.IO.Out, map[string]any{"model": name, "from": from, "rows": len(joined), "performance": out})
+	}
+	if len(joined) == 0 {
+		fmt.Fprintf(o.IO.Out, "not enough data: no logged prediction of %s since %s has an actual value yet; send them to POST /feedback or housectl predictions feedback\n", name, from.Format(time.RFC3339))
+		return nil
+	}
+	t := &ui.Table{Headers: []string{"VERSION", "WINDOW", "ROWS", "RMSE", "MAE", "R2"}}
+	for _, p := range out {
+		w := "all"
+		if !p.From.IsZero() {
+			w = p.From.UTC().Format(time.RFC3339)
+		}
+		f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+		t.Append(name+"@"+p.Version, w, strconv.Itoa(p.Rows), f(p.RMSE), f(p.MAE), f(p.R2))
+	}
+	return t.Render(o.IO)
 }
 
 // window turns the flags into a query's time bounds.

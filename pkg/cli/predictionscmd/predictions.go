@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -21,6 +23,7 @@ import (
 	"github.com/housectl/housectl/pkg/atomicfile"
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
 	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/dataset"
 	"github.com/housectl/housectl/pkg/store"
 	"github.com/housectl/housectl/pkg/ui"
 )
@@ -73,6 +76,25 @@ server made: time, request id, model, version, features, prediction, latency.`,
 		flags(c, o)
 		return c
 	}
+	fb := &cobra.Command{
+		Use:   "feedback <file.csv>",
+		Short: "Join actual values to logged predictions (CSV: request_id, actual[, row])",
+		Long: `Read actual values from a CSV with a header naming request_id and actual (and
+row, the row's index within a batch request, 0 when absent) and store them
+beside the logged predictions, as POST /feedback does. Every line is checked
+first (exit 4 naming line and column; nothing stored); then the command says
+how many matched a logged prediction. A later value for the same prediction
+replaces the earlier.`,
+		Example: "  housectl predictions feedback actuals.csv",
+		Args:    cobra.ExactArgs(1),
+	}
+	fo := &Options{IO: f.IOStreams, Now: f.Now}
+	fb.RunE = func(c *cobra.Command, args []string) error {
+		fo.Config = func() (*config.Loaded, error) { return f.Config(c) }
+		fo.Context = c.Context()
+		return feedbackRun(fo, args[0])
+	}
+	cmd.AddCommand(fb)
 	cmd.AddCommand(
 		mk("tail [-n <rows>] [--follow] [--json]", "Show the newest predictions (and follow new ones)",
 			"  housectl predictions tail -n 5\n  housectl predictions tail --follow --json",
@@ -330,5 +352,76 @@ func exportRun(o *Options) error {
 		}
 		fmt.Fprintf(o.IO.ErrOut, "wrote %d predictions to %s\n", len(rows), o.Output)
 	}
+	return nil
+}
+
+func feedbackRun(o *Options, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	header, err := r.Read()
+	if err != nil {
+		return fmt.Errorf("%w: %s: no header row (want request_id,actual[,row]): %w", dataset.ErrInvalid, path, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.TrimSpace(h)] = i
+	}
+	ri, ok1 := col["request_id"]
+	ai, ok2 := col["actual"]
+	if !ok1 || !ok2 {
+		return fmt.Errorf("%w: %s: the header needs request_id and actual (and optionally row), got %q", dataset.ErrInvalid, path, header)
+	}
+	rowi, hasRow := col["row"]
+	now := o.Now().UTC()
+	var fb []store.Feedback
+	var problems []string
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", dataset.ErrInvalid, path, err)
+		}
+		id := strings.TrimSpace(rec[ri])
+		v, err := strconv.ParseFloat(strings.TrimSpace(rec[ai]), 64)
+		switch {
+		case id == "":
+			problems = append(problems, fmt.Sprintf("line %d, column request_id: empty", line))
+		case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
+			problems = append(problems, fmt.Sprintf("line %d, column actual: %q is not a finite number", line, rec[ai]))
+		}
+		row := 0
+		if hasRow && strings.TrimSpace(rec[rowi]) != "" {
+			row, err = strconv.Atoi(strings.TrimSpace(rec[rowi]))
+			if err != nil || row < 0 {
+				problems = append(problems, fmt.Sprintf("line %d, column row: %q is not a row index (0 or more)", line, rec[rowi]))
+			}
+		}
+		fb = append(fb, store.Feedback{RequestID: id, Row: row, Actual: v, Time: now})
+	}
+	if len(problems) > 0 {
+		for _, p := range problems[:min(len(problems), 20)] {
+			fmt.Fprintln(o.IO.ErrOut, p)
+		}
+		return fmt.Errorf("%w: %s: %d bad line(s); nothing was stored", dataset.ErrInvalid, path, len(problems))
+	}
+	if len(fb) == 0 {
+		return fmt.Errorf("%w: %s has no rows", dataset.ErrInvalid, path)
+	}
+	db, _, err := o.open()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	matched, err := db.AddFeedback(o.Context, fb)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.IO.Out, "stored %d actual value(s): %d matched a logged prediction, %d did not (yet)\n", len(fb), matched, len(fb)-matched)
 	return nil
 }

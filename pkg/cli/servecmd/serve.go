@@ -80,12 +80,24 @@ standard error and never contain keys.`,
 	return cmd
 }
 
-// logAdapter puts the server's records on the store's writer.
-type logAdapter struct{ w *store.Writer }
+// logAdapter puts the server's records on the store's writer, and
+// feedback straight into the store (it is rare and small).
+type logAdapter struct {
+	w  *store.Writer
+	db store.Store
+}
+
+func (a logAdapter) Feedback(ctx context.Context, fb []serve.Feedback, at time.Time) (int, error) {
+	recs := make([]store.Feedback, len(fb))
+	for i, f := range fb {
+		recs[i] = store.Feedback{RequestID: f.RequestID, Row: f.Row, Actual: f.Actual, Time: at}
+	}
+	return a.db.AddFeedback(ctx, recs)
+}
 
 func (a logAdapter) Log(r serve.LogRecord) bool {
 	return a.w.Enqueue(store.Record{Time: r.Time, RequestID: r.RequestID, Model: r.Model, Version: r.Version,
-		Names: r.Features, Values: r.Values, Prediction: r.Prediction, Latency: r.Latency})
+		Names: r.Features, Values: r.Values, Prediction: r.Prediction, Latency: r.Latency, Row: r.Row})
 }
 
 func (a logAdapter) Depth() int { return a.w.Depth() }
@@ -184,7 +196,7 @@ func Run(opts *Options) error {
 			KSWarn: cfg.Monitor.KSWarn, KSAlert: cfg.Monitor.KSAlert, MinRows: cfg.Monitor.MinRows},
 	}
 	if writer != nil {
-		so.Log = logAdapter{writer}
+		so.Log = logAdapter{w: writer, db: db}
 	}
 	start := time.Now()
 	srv, err = serve.New(so)
