@@ -278,3 +278,114 @@ func Comparison(title string, runs, metrics []string, values [][]float64, curves
 	}
 	return buf.Bytes(), nil
 }
+
+// DriftBars is a horizontal bar chart of a statistic per feature (e.g.
+// PSI), with dashed lines at the warn and alert thresholds.
+func DriftBars(title string, names []string, values []float64, warn, alert float64) ([]byte, error) {
+	p := plot.New()
+	p.Title.Text = title
+	v := make(plotter.Values, len(values))
+	for i, x := range values {
+		if math.IsNaN(x) {
+			x = 0
+		}
+		v[i] = x
+	}
+	b, err := plotter.NewBarChart(v, vg.Points(14))
+	if err != nil {
+		return nil, err
+	}
+	b.Horizontal = true
+	b.Color = blue
+	b.LineStyle.Width = 0
+	p.Add(b)
+	p.NominalY(names...)
+	n := float64(len(values))
+	for _, th := range []struct {
+		x float64
+		c color.Color
+		l string
+	}{{warn, orange, fmt.Sprintf("warn %.2f", warn)}, {alert, color.RGBA{R: 214, G: 39, B: 40, A: 255}, fmt.Sprintf("alert %.2f", alert)}} {
+		l, err := plotter.NewLine(plotter.XYs{{X: th.x, Y: -0.5}, {X: th.x, Y: n - 0.5}})
+		if err != nil {
+			return nil, err
+		}
+		l.Color = th.c
+		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(l)
+		p.Legend.Add(th.l, l)
+	}
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	return encodePNG(p)
+}
+
+// Distributions overlays the live values' histogram on the training
+// distribution given by its equally spaced quantiles, both as densities.
+func Distributions(title, xlabel string, live, quantiles []float64) ([]byte, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xlabel
+	p.Y.Label.Text = "density"
+	if len(live) > 0 {
+		h, err := plotter.NewHist(plotter.Values(live), 40)
+		if err != nil {
+			return nil, err
+		}
+		h.Normalize(1)
+		h.FillColor = color.RGBA{R: 31, G: 119, B: 180, A: 110}
+		h.LineStyle.Width = 0
+		p.Add(h)
+		p.Legend.Add("live", h)
+	}
+	// The training density between consecutive quantiles: equal mass over
+	// each interval.
+	var pts plotter.XYs
+	mass := 1 / float64(len(quantiles)-1)
+	for i := 0; i+1 < len(quantiles); i++ {
+		w := quantiles[i+1] - quantiles[i]
+		if w <= 0 {
+			continue
+		}
+		pts = append(pts, plotter.XY{X: quantiles[i], Y: mass / w}, plotter.XY{X: quantiles[i+1], Y: mass / w})
+	}
+	if len(pts) > 0 {
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return nil, err
+		}
+		l.Color = orange
+		l.Width = vg.Points(1.5)
+		p.Add(l)
+		p.Legend.Add("training", l)
+	}
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	return encodePNG(p)
+}
+
+// Series draws one line per name over time (x: Unix seconds, shown as
+// dates).
+func Series(title, ylabel string, names []string, xs, ys [][]float64) ([]byte, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = ylabel
+	p.X.Tick.Marker = plot.TimeTicks{Format: "01-02 15:04"}
+	palette := []color.Color{blue, orange, grey, color.RGBA{R: 44, G: 160, B: 44, A: 255}}
+	for i, name := range names {
+		pts := make(plotter.XYs, len(xs[i]))
+		for k := range xs[i] {
+			pts[k] = plotter.XY{X: xs[i][k], Y: ys[i][k]}
+		}
+		l, s, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return nil, err
+		}
+		l.Color, s.Color = palette[i%len(palette)], palette[i%len(palette)]
+		p.Add(l, s)
+		p.Legend.Add(name, l)
+	}
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	return encodePNG(p)
+}

@@ -99,7 +99,7 @@ model (default: serve.model's name), overall and per --bucket of time.`,
 	perf.Flags().StringVar(&po.To, "to", "", "up to this time (RFC 3339, exclusive)")
 	perf.Flags().DurationVar(&po.Bucket, "bucket", 0, "also report per window of this length (e.g. 1h)")
 	perf.Flags().BoolVar(&po.JSON, "json", false, "print JSON")
-	cmd.AddCommand(drift, perf)
+	cmd.AddCommand(drift, perf, newCmdReport(f))
 	return cmd
 }
 
@@ -266,27 +266,33 @@ type DriftOutput struct {
 	Report  monitor.Report `json:"report"`
 }
 
-func driftRun(o *Options) error {
-	l, err := o.Config()
-	if err != nil {
-		return err
-	}
+// measured is a drift measurement with what it was made from.
+type measured struct {
+	out     DriftOutput
+	version *registry.Version
+	art     *model.Artifact
+	preds   []float64
+	db      *store.SQLite
+}
+
+// measure reads the log and computes the drift; the caller closes db.
+func measure(o *Options, l *config.Loaded) (*measured, error) {
 	from, to, err := o.window(l.Config.Monitor.Window)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	v, art, err := target(l, o.Model)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	db, err := openLog(o.Context, l)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer db.Close()
 	rows, err := db.Rows(o.Context, store.Query{From: from, To: to, Model: v.Name, Version: strconv.Itoa(v.Version)})
 	if err != nil {
-		return err
+		_ = db.Close()
+		return nil, err
 	}
 	h := art.Header
 	cols := make([][]float64, len(h.Features))
@@ -301,9 +307,23 @@ func driftRun(o *Options) error {
 	}
 	rep, err := monitor.Drift(h, cols, preds, thresholds(l.Config.Monitor))
 	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &measured{out: DriftOutput{Model: v.Name, Version: v.Version, From: from, To: to, Report: rep}, version: v, art: art, preds: preds, db: db}, nil
+}
+
+func driftRun(o *Options) error {
+	l, err := o.Config()
+	if err != nil {
 		return err
 	}
-	out := DriftOutput{Model: v.Name, Version: v.Version, From: from, To: to, Report: rep}
+	m, err := measure(o, l)
+	if err != nil {
+		return err
+	}
+	defer m.db.Close()
+	out, v, rep := m.out, m.version, m.out.Report
 	if o.JSON {
 		if err := ui.WriteJSON(o.IO.Out, jsonSafe(out)); err != nil {
 			return err
