@@ -94,12 +94,16 @@ func (s *Server) OpenAPI() map[string]any {
 				"responses":  obj{"200": resp("Metadata", obj{"type": "object"}), "404": resp("Not served", obj{"type": "object"})}}},
 			"/v2/health/live":  obj{"get": obj{"summary": "OIP liveness", "responses": obj{"200": obj{"description": "Live"}}}},
 			"/v2/health/ready": obj{"get": obj{"summary": "OIP readiness", "responses": obj{"200": obj{"description": "Ready"}, "503": obj{"description": "No model"}}}},
-			"/health":          get("Liveness", obj{"type": "object", "properties": obj{"status": obj{"type": "string"}}}),
-			"/ready":           get("Readiness: a model is loaded", obj{"type": "object"}),
-			"/model":           obj{"get": obj{"summary": "The served model: name, version, run, lineage, feature schema", "security": secured, "responses": obj{"200": resp("Model", obj{"type": "object"})}}},
-			"/metrics":         obj{"get": obj{"summary": "Prometheus metrics", "responses": obj{"200": obj{"description": "Text exposition format", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}}}},
-			"/openapi.json":    get("This document", obj{"type": "object"}),
-			"/docs":            obj{"get": obj{"summary": "A page that renders this document", "responses": obj{"200": obj{"description": "HTML", "content": obj{"text/html": obj{"schema": obj{"type": "string"}}}}}}},
+			"/feedback": obj{"post": obj{"summary": "Actual values of logged predictions (request_id, row, actual), for live accuracy", "security": secured,
+				"requestBody": jsonBody(obj{"oneOf": []obj{ref("Feedback"), {"type": "object", "properties": obj{"feedback": obj{"type": "array", "items": ref("Feedback")}}}}}),
+				"responses": obj{"202": resp("Accepted: how many items, and how many matched a logged prediction", obj{"type": "object", "properties": obj{"accepted": obj{"type": "integer"}, "matched": obj{"type": "integer"}}}),
+					"400": errs["400"], "401": errs["401"], "413": errs["413"], "415": errs["415"], "422": errs["422"], "429": errs["429"]}}},
+			"/health":       get("Liveness", obj{"type": "object", "properties": obj{"status": obj{"type": "string"}}}),
+			"/ready":        get("Readiness: a model is loaded", obj{"type": "object"}),
+			"/model":        obj{"get": obj{"summary": "The served model: name, version, run, lineage, feature schema", "security": secured, "responses": obj{"200": resp("Model", obj{"type": "object"})}}},
+			"/metrics":      obj{"get": obj{"summary": "Prometheus metrics", "responses": obj{"200": obj{"description": "Text exposition format", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}}}},
+			"/openapi.json": get("This document", obj{"type": "object"}),
+			"/docs":         obj{"get": obj{"summary": "A page that renders this document", "responses": obj{"200": obj{"description": "HTML", "content": obj{"text/html": obj{"schema": obj{"type": "string"}}}}}}},
 		},
 		"components": obj{
 			"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer"}, "apiKey": obj{"type": "apiKey", "in": "header", "name": "X-API-Key"}},
@@ -108,6 +112,8 @@ func (s *Server) OpenAPI() map[string]any {
 				"Prediction":  obj{"type": "object", "properties": obj{"prediction": obj{"type": "number"}, "model": obj{"type": "string"}, "version": obj{"type": "string"}, "request_id": obj{"type": "string"}}},
 				"Predictions": obj{"type": "object", "properties": obj{"predictions": obj{"type": "array", "items": obj{"type": "number"}}, "model": obj{"type": "string"}, "version": obj{"type": "string"}, "request_id": obj{"type": "string"}}},
 				"Error":       obj{"type": "object", "properties": obj{"detail": obj{"type": "string"}, "request_id": obj{"type": "string"}}},
+				"Feedback": obj{"type": "object", "required": []string{"request_id", "actual"}, "properties": obj{
+					"request_id": obj{"type": "string"}, "row": obj{"type": "integer", "minimum": 0}, "actual": obj{"type": "number"}}},
 				"ValidationError": obj{"type": "object", "properties": obj{
 					"detail": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
 						"loc": obj{"type": "array", "items": obj{"type": []string{"string", "integer"}}}, "msg": obj{"type": "string"}, "type": obj{"type": "string"}}}},
