@@ -43,7 +43,7 @@ demo: build ## the pipeline (fetch, validate, train, evaluate, register, promote
 
 .PHONY: test
 test: ## vet and run every test with the race detector (what CI runs)
-	scripts/deps-debian.sh prometheus docker-compose
+	scripts/deps-debian.sh prometheus docker-compose postgresql
 	$(GO) mod download
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 9m ./...

@@ -96,9 +96,17 @@ func TestScripts(t *testing.T) {
 				ts.Fatalf("no file matches %s", args[0])
 			},
 			"serve-start": cmdServeStart,
-			"serve-stop":  cmdServeStop,
-			"http":        cmdHTTP,
-			"load":        cmdLoad,
+			// postgres: start a throwaway PostgreSQL database for this
+			// script and set $PGDSN to it.
+			"postgres": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 0 {
+					ts.Fatalf("usage: postgres")
+				}
+				ts.Setenv("PGDSN", testenv.Postgres(scriptTB{ts}))
+			},
+			"serve-stop": cmdServeStop,
+			"http":       cmdHTTP,
+			"load":       cmdLoad,
 			// waithit KEY: wait (up to 30s) until the server has seen the
 			// request KEY, e.g. slow/one.
 			"waithit": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -264,7 +272,22 @@ func newDataServer(real, evil, small []byte) *dataServer {
 }
 
 // servers are the housectl serve processes of running scripts.
-var servers sync.Map // *testscript.TestScript -> *serveProc
+var servers sync.Map // serverKey -> *serveProc
+
+// serverKey names one server of one script: serve-start @NAME starts a
+// second one (log serve-NAME.log, URL in $URL_NAME).
+type serverKey struct {
+	ts   *testscript.TestScript
+	name string
+}
+
+// serverName takes an optional leading @NAME from args.
+func serverName(args []string) (string, []string) {
+	if len(args) > 0 && strings.HasPrefix(args[0], "@") {
+		return args[0][1:], args[1:]
+	}
+	return "", args
+}
 
 type serveProc struct {
 	cmd    *exec.Cmd
@@ -278,7 +301,12 @@ type serveProc struct {
 // goes to serve.log in the script's directory.
 func cmdServeStart(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
-		ts.Fatalf("usage: serve-start [args...]")
+		ts.Fatalf("usage: serve-start [@name] [args...]")
+	}
+	name, args := serverName(args)
+	logName, urlVar := "serve.log", "URL"
+	if name != "" {
+		logName, urlVar = "serve-"+name+".log", "URL_"+name
 	}
 	bin, err := exec.LookPath("housectl")
 	if p := ts.Getenv("PATH"); p != "" {
@@ -290,12 +318,12 @@ func cmdServeStart(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Check(err)
-	logf, err := os.Create(ts.MkAbs("serve.log"))
+	logf, err := os.Create(ts.MkAbs(logName))
 	ts.Check(err)
 	cmd := exec.CommandContext(context.Background(), bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Dir = ts.MkAbs(".")
 	env := os.Environ()
-	for _, k := range []string{"PATH", "HOME", "HOUSECTL_API_KEYS", "HOUSECTL_SERVE_RATE_LIMIT", "HOUSECTL_SERVE_RATE_BURST", "HOUSECTL_SERVE_RELOAD_INTERVAL", "HOUSECTL_PREDICTIONS_OVERFLOW", "HOUSECTL_PREDICTIONS_PATH", "HOUSECTL_PREDICTIONS_FLUSH_INTERVAL"} {
+	for _, k := range []string{"PATH", "HOME", "HOUSECTL_API_KEYS", "HOUSECTL_SERVE_RATE_LIMIT", "HOUSECTL_SERVE_RATE_BURST", "HOUSECTL_SERVE_RELOAD_INTERVAL", "HOUSECTL_PREDICTIONS_OVERFLOW", "HOUSECTL_PREDICTIONS_PATH", "HOUSECTL_PREDICTIONS_FLUSH_INTERVAL", "HOUSECTL_PREDICTIONS_DSN"} {
 		env = append(env, k+"="+ts.Getenv(k))
 	}
 	cmd.Env = env
@@ -303,34 +331,39 @@ func cmdServeStart(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(cmd.Start())
 	p := &serveProc{cmd: cmd, stderr: logf, exited: make(chan error, 1)}
 	go func() { p.exited <- cmd.Wait() }()
-	servers.Store(ts, p)
+	servers.Store(serverKey{ts, name}, p)
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		b, _ := os.ReadFile(ts.MkAbs("serve.log"))
+		b, _ := os.ReadFile(ts.MkAbs(logName))
 		if i := bytes.Index(b, []byte(" on http://")); i >= 0 {
 			rest := b[i+len(" on "):]
 			if j := bytes.IndexAny(rest, " \n"); j > 0 {
 				p.url = string(rest[:j])
-				ts.Setenv("URL", p.url)
+				ts.Setenv(urlVar, p.url)
 				return
 			}
 		}
 		select {
 		case err := <-p.exited:
-			servers.Delete(ts)
-			ts.Fatalf("housectl serve exited (%v):\n%s", err, ts.ReadFile("serve.log"))
+			servers.Delete(serverKey{ts, name})
+			ts.Fatalf("housectl serve exited (%v):\n%s", err, ts.ReadFile(logName))
 		default:
 		}
 	}
 	_ = cmd.Process.Kill()
-	ts.Fatalf("housectl serve did not start:\n%s", ts.ReadFile("serve.log"))
+	ts.Fatalf("housectl serve did not start:\n%s", ts.ReadFile(logName))
 }
 
 // cmdServeStop sends SIGTERM (or the named signal) and requires a clean
 // exit 0 within 30 s.
 func cmdServeStop(ts *testscript.TestScript, neg bool, args []string) {
-	v, ok := servers.LoadAndDelete(ts)
+	name, _ := serverName(args)
+	logName := "serve.log"
+	if name != "" {
+		logName = "serve-" + name + ".log"
+	}
+	v, ok := servers.LoadAndDelete(serverKey{ts, name})
 	if !ok || neg {
-		ts.Fatalf("usage: serve-stop (after serve-start)")
+		ts.Fatalf("usage: serve-stop [@name] (after serve-start)")
 	}
 	p := v.(*serveProc)
 	ts.Check(p.cmd.Process.Signal(syscall.SIGTERM))
@@ -338,7 +371,7 @@ func cmdServeStop(ts *testscript.TestScript, neg bool, args []string) {
 	case err := <-p.exited:
 		_ = p.stderr.Close()
 		if err != nil {
-			ts.Fatalf("housectl serve exited with %v:\n%s", err, ts.ReadFile("serve.log"))
+			ts.Fatalf("housectl serve exited with %v:\n%s", err, ts.ReadFile(logName))
 		}
 	case <-time.After(30 * time.Second):
 		_ = p.cmd.Process.Kill()
@@ -423,3 +456,11 @@ func cmdLoad(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	fmt.Fprintf(ts.Stdout(), "%d requests, all 200\n", n)
 }
+
+// scriptTB lets testenv helpers fail and clean up through a script.
+type scriptTB struct{ ts *testscript.TestScript }
+
+func (scriptTB) Helper()                             {}
+func (s scriptTB) Fatal(args ...any)                 { s.ts.Fatalf("%s", fmt.Sprint(args...)) }
+func (s scriptTB) Fatalf(format string, args ...any) { s.ts.Fatalf(format, args...) }
+func (s scriptTB) Cleanup(f func())                  { s.ts.Defer(f) }

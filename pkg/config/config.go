@@ -109,6 +109,10 @@ type Serve struct {
 type Predictions struct {
 	// Path is the SQLite database file.
 	Path string `mapstructure:"path"`
+	// DSN, when set, puts the log in PostgreSQL instead
+	// (postgres://user:password@host:5432/db?sslmode=disable): several
+	// servers can then share one log.
+	DSN string `mapstructure:"dsn"`
 	// Enabled turns logging on.
 	Enabled bool `mapstructure:"enabled"`
 	// QueueSize bounds the records waiting to be written.

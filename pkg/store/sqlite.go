@@ -22,9 +22,34 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
-// SQLite is the prediction log in one SQLite file, in WAL mode.
-type SQLite struct {
-	db *sql.DB
+// SQL is the prediction log in a SQL database: one SQLite file (WAL
+// mode) for one server, or PostgreSQL for replicas that share a log. The
+// queries are written once, with ? placeholders rebound per dialect, and
+// each dialect has its own numbered migrations.
+type SQL struct {
+	db      *sql.DB
+	dialect string // "sqlite" or "postgres"
+}
+
+// SQLite is the historical name of the SQL store.
+type SQLite = SQL
+
+// q rebinds ? placeholders to the dialect's ($1, $2, ... for PostgreSQL).
+func (s *SQL) q(query string) string {
+	if s.dialect != "postgres" {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for i := range len(query) {
+		if query[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
 }
 
 // OpenSQLite opens (creating if needed) the log at path and migrates it
@@ -46,7 +71,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SQLite{db: db}
+	s := &SQL{db: db, dialect: "sqlite"}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("prediction log %s: %w", path, err)
@@ -55,10 +80,10 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 }
 
 // Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *SQL) Close() error { return s.db.Close() }
 
 // inTx runs fn in a transaction, rolled back if fn fails.
-func (s *SQLite) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *SQL) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -72,7 +97,19 @@ func (s *SQLite) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // migrate applies every embedded migration newer than the database's
 // version, each in its own transaction.
-func (s *SQLite) migrate(ctx context.Context) error {
+func (s *SQL) migrate(ctx context.Context) error {
+	if s.dialect == "postgres" {
+		// Replicas starting together migrate one at a time.
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7310591)`); err != nil {
+			return err
+		}
+		defer func() { _, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(7310591)`) }()
+	}
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return err
 	}
@@ -80,7 +117,7 @@ func (s *SQLite) migrate(ctx context.Context) error {
 	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return err
 	}
-	files, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	files, err := fs.Glob(migrations, "migrations/"+s.dialect+"/*.sql")
 	if err != nil {
 		return err
 	}
@@ -104,7 +141,7 @@ func (s *SQLite) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("migration %s: %w", name, err)
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, n, name, time.Now().UTC().Format(time.RFC3339))
+			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`), n, name, time.Now().UTC().Format(time.RFC3339))
 			return err
 		})
 		if err != nil {
@@ -135,7 +172,7 @@ func insertSQL(n int) string {
 }
 
 // Insert implements Store.
-func (s *SQLite) Insert(ctx context.Context, recs []Record) error {
+func (s *SQL) Insert(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -161,13 +198,13 @@ func (s *SQLite) Insert(ctx context.Context, recs []Record) error {
 			var err error
 			if n == insertChunk {
 				if full == nil {
-					if full, err = tx.PrepareContext(ctx, insertSQL(insertChunk)); err != nil {
+					if full, err = tx.PrepareContext(ctx, s.q(insertSQL(insertChunk))); err != nil {
 						return err
 					}
 				}
 				_, err = full.ExecContext(ctx, args...)
 			} else {
-				_, err = tx.ExecContext(ctx, insertSQL(n), args...)
+				_, err = tx.ExecContext(ctx, s.q(insertSQL(n)), args...)
 			}
 			if err != nil {
 				return err
@@ -203,7 +240,7 @@ func where(q Query) (string, []any) {
 }
 
 // Rows implements Store.
-func (s *SQLite) Rows(ctx context.Context, q Query) ([]Row, error) {
+func (s *SQL) Rows(ctx context.Context, q Query) ([]Row, error) {
 	w, args := where(q)
 	order := " ORDER BY id DESC"
 	if q.Ascending {
@@ -213,7 +250,7 @@ func (s *SQLite) Rows(ctx context.Context, q Query) ([]Row, error) {
 	if q.Limit > 0 {
 		limit = " LIMIT " + strconv.Itoa(q.Limit)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, ts_ns, request_id, model, version, features, prediction, latency_ns, row_index FROM predictions`+w+order+limit, args...)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, ts_ns, request_id, model, version, features, prediction, latency_ns, row_index FROM predictions`+w+order+limit), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -236,10 +273,10 @@ func (s *SQLite) Rows(ctx context.Context, q Query) ([]Row, error) {
 }
 
 // Count implements Store.
-func (s *SQLite) Count(ctx context.Context, q Query) (int64, error) {
+func (s *SQL) Count(ctx context.Context, q Query) (int64, error) {
 	w, args := where(q)
 	var n int64
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM predictions`+w, args...).Scan(&n)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM predictions`+w), args...).Scan(&n)
 	return n, err
 }
 
@@ -273,11 +310,11 @@ func featuresJSON(b []byte, r Record) ([]byte, error) {
 }
 
 // AddFeedback implements Store.
-func (s *SQLite) AddFeedback(ctx context.Context, fb []Feedback) (int, error) {
+func (s *SQL) AddFeedback(ctx context.Context, fb []Feedback) (int, error) {
 	matched := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO feedback (request_id, row_index, actual, ts_ns) VALUES (?, ?, ?, ?)
-			ON CONFLICT (request_id, row_index) DO UPDATE SET actual = excluded.actual, ts_ns = excluded.ts_ns`)
+		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO feedback (request_id, row_index, actual, ts_ns) VALUES (?, ?, ?, ?)
+			ON CONFLICT (request_id, row_index) DO UPDATE SET actual = excluded.actual, ts_ns = excluded.ts_ns`))
 		if err != nil {
 			return err
 		}
@@ -290,7 +327,7 @@ func (s *SQLite) AddFeedback(ctx context.Context, fb []Feedback) (int, error) {
 				return err
 			}
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM predictions WHERE request_id = ? AND row_index = ?`, f.RequestID, f.Row).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM predictions WHERE request_id = ? AND row_index = ?`), f.RequestID, f.Row).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
@@ -303,11 +340,11 @@ func (s *SQLite) AddFeedback(ctx context.Context, fb []Feedback) (int, error) {
 }
 
 // Joined implements Store.
-func (s *SQLite) Joined(ctx context.Context, q Query) ([]Joined, error) {
+func (s *SQL) Joined(ctx context.Context, q Query) ([]Joined, error) {
 	w, args := where(q)
 	w = strings.NewReplacer("ts_ns", "p.ts_ns", "model", "p.model", "version", "p.version", "id >", "p.id >").Replace(w)
-	rows, err := s.db.QueryContext(ctx, `SELECT p.id, p.ts_ns, p.request_id, p.model, p.version, p.features, p.prediction, p.latency_ns, p.row_index, f.actual
-		FROM predictions p JOIN feedback f ON f.request_id = p.request_id AND f.row_index = p.row_index`+w+` ORDER BY p.id`, args...)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT p.id, p.ts_ns, p.request_id, p.model, p.version, p.features, p.prediction, p.latency_ns, p.row_index, f.actual
+		FROM predictions p JOIN feedback f ON f.request_id = p.request_id AND f.row_index = p.row_index`+w+` ORDER BY p.id`), args...)
 	if err != nil {
 		return nil, err
 	}

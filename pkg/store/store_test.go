@@ -10,17 +10,60 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/housectl/housectl/internal/testenv"
 )
+
+// backend opens a store: "sqlite" in a temporary file, "postgres" in a
+// fresh database of a real PostgreSQL (internal/testenv). open may be
+// called again to reopen the same store.
+type backend struct {
+	name string
+	open func(t *testing.T) (*SQL, error)
+}
+
+func backends(t *testing.T) []backend {
+	path := filepath.Join(t.TempDir(), "log", "predictions.db")
+	var dsn string
+	return []backend{
+		{"sqlite", func(t *testing.T) (*SQL, error) { return OpenSQLite(t.Context(), path) }},
+		{"postgres", func(t *testing.T) (*SQL, error) {
+			if dsn == "" {
+				dsn = testenv.Postgres(t)
+			}
+			return OpenPostgres(t.Context(), dsn)
+		}},
+	}
+}
+
+// eachBackend runs f on SQLite and on PostgreSQL.
+func eachBackend(t *testing.T, f func(t *testing.T, b backend)) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) { f(t, b) })
+	}
+}
+
+// openStore opens b's store, closed when the test ends.
+func openStore(t *testing.T, b backend) *SQL {
+	t.Helper()
+	s, err := b.open(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
 
 func rec(i int) Record {
 	return Record{Time: time.Unix(1764000000, int64(i)*1e6).UTC(), RequestID: fmt.Sprintf("r%d", i), Model: "california", Version: "1",
 		Features: map[string]float64{"MedInc": float64(i), "HouseAge": 41}, Prediction: float64(i) / 10, Latency: time.Duration(i) * time.Microsecond}
 }
 
-func TestSQLiteRoundTripAndMigrations(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "log", "predictions.db")
+func TestRoundTripAndMigrations(t *testing.T) { eachBackend(t, testRoundTrip) }
+
+func testRoundTrip(t *testing.T, b backend) {
 	ctx := t.Context()
-	s, err := OpenSQLite(ctx, path)
+	s, err := b.open(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,11 +82,7 @@ func TestSQLiteRoundTripAndMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Reopening applies no migration twice.
-	s, err = OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = openStore(t, b)
 	rows, err := s.Rows(ctx, Query{Version: "2", Ascending: true})
 	if err != nil || len(rows) != 5 || rows[0].RequestID != "r5" || rows[0].Features["MedInc"] != 5 || rows[0].Latency != 5*time.Microsecond {
 		t.Fatalf("rows %+v, %v", rows, err)
@@ -70,13 +109,11 @@ func TestSQLiteRoundTripAndMigrations(t *testing.T) {
 }
 
 // Many producers, a small queue, Close: every record is in the database.
-func TestWriterLosesNothingOnClose(t *testing.T) {
+func TestWriterLosesNothingOnClose(t *testing.T) { eachBackend(t, testWriterLosesNothing) }
+
+func testWriterLosesNothing(t *testing.T, b backend) {
 	ctx := t.Context()
-	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "p.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, b)
 	var written atomic.Int64
 	w := NewWriter(s, WriterOptions{QueueSize: 16, BatchSize: 7, FlushInterval: time.Millisecond, OnWritten: func(n int) { written.Add(int64(n)) }})
 	var wg sync.WaitGroup
@@ -152,13 +189,11 @@ func TestWriterReportsLostBatches(t *testing.T) {
 	}
 }
 
-func TestNamesAndValuesAreStoredAsFeatures(t *testing.T) {
+func TestNamesAndValuesAreStoredAsFeatures(t *testing.T) { eachBackend(t, testNamesAndValues) }
+
+func testNamesAndValues(t *testing.T, b backend) {
 	ctx := t.Context()
-	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "p.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, b)
 	r := rec(1)
 	r.Features, r.Names, r.Values = nil, []string{"MedInc", "Lat\"itude"}, []float64{8.3252, -1e-7}
 	if err := s.Insert(ctx, []Record{r}); err != nil {
@@ -176,13 +211,11 @@ func TestNamesAndValuesAreStoredAsFeatures(t *testing.T) {
 
 // Feedback joins exactly on (request id, row); a later value replaces an
 // earlier; unmatched feedback is kept but not joined.
-func TestFeedbackJoins(t *testing.T) {
+func TestFeedbackJoins(t *testing.T) { eachBackend(t, testFeedbackJoins) }
+
+func testFeedbackJoins(t *testing.T, b backend) {
 	ctx := t.Context()
-	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "p.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, b)
 	var recs []Record
 	for i := range 3 {
 		r := rec(i)

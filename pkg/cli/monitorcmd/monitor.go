@@ -3,11 +3,8 @@ package monitorcmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -245,12 +242,8 @@ func target(l *config.Loaded, uri string) (*registry.Version, *model.Artifact, e
 }
 
 // openLog opens the prediction log.
-func openLog(ctx context.Context, l *config.Loaded) (*store.SQLite, error) {
-	path := l.Config.Predictions.Path
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no prediction log at %s: housectl serve writes it (predictions.path)", path)
-	}
-	return store.OpenSQLite(ctx, path)
+func openLog(ctx context.Context, l *config.Loaded) (*store.SQL, error) {
+	return store.OpenExisting(ctx, l.Config.Predictions.DSN, l.Config.Predictions.Path)
 }
 
 func thresholds(m config.Monitor) monitor.Thresholds {

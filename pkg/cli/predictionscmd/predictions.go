@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"math"
 	"os"
@@ -144,11 +143,7 @@ func (o *Options) open() (*store.SQLite, store.Query, error) {
 		}
 		*t.dst = v
 	}
-	path := l.Config.Predictions.Path
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, q, fmt.Errorf("no prediction log at %s: housectl serve writes it (predictions.path)", path)
-	}
-	db, err := store.OpenSQLite(o.Context, path)
+	db, err := store.OpenExisting(o.Context, l.Config.Predictions.DSN, l.Config.Predictions.Path)
 	return db, q, err
 }
 

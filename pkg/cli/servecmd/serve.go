@@ -159,7 +159,7 @@ func Run(opts *Options) error {
 	var writer *store.Writer
 	var db *store.SQLite
 	if cfg.Predictions.Enabled {
-		if db, err = store.OpenSQLite(ctx, cfg.Predictions.Path); err != nil {
+		if db, err = store.Open(ctx, cfg.Predictions.DSN, cfg.Predictions.Path); err != nil {
 			return err
 		}
 		defer db.Close()
@@ -298,7 +298,7 @@ func Run(opts *Options) error {
 		}
 		n, _ := db.Count(context.Background(), store.Query{})
 		logw.flush()
-		fmt.Fprintf(opts.IO.ErrOut, "stopped: in-flight requests drained, prediction log flushed (%d rows in %s)\n", n, cfg.Predictions.Path)
+		fmt.Fprintf(opts.IO.ErrOut, "stopped: in-flight requests drained, prediction log flushed (%d rows in %s)\n", n, store.Where(cfg.Predictions.DSN, cfg.Predictions.Path))
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
