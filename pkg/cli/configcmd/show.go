@@ -9,6 +9,7 @@ import (
 
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
 	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/store"
 	"github.com/housectl/housectl/pkg/ui"
 )
 
@@ -63,6 +64,12 @@ func RunShow(opts *ShowOptions) error {
 		return err
 	}
 	settings := l.Settings()
+	for i, s := range settings {
+		// A DSN may carry a password: show it without.
+		if v, ok := s.Value.(string); ok && s.Key == "predictions.dsn" && v != "" {
+			settings[i].Value = store.Where(v, "")
+		}
+	}
 	if opts.JSON {
 		return ui.WriteJSON(opts.IO.Out, struct {
 			File     string           `json:"file"`

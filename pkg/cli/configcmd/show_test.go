@@ -77,3 +77,22 @@ func TestShowJSON(t *testing.T) {
 		t.Error("no final newline")
 	}
 }
+
+func TestShowHidesTheDSNPassword(t *testing.T) {
+	ios, _, out, _ := ui.Test()
+	l, err := config.Load(config.LoadOptions{LookupEnv: func(k string) (string, bool) {
+		if k == "HOUSECTL_PREDICTIONS_DSN" {
+			return "postgres://housectl:hunter2@db:5432/log?sslmode=disable", true
+		}
+		return "", false
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := RunShow(&ShowOptions{IO: ios, Config: func() (*config.Loaded, error) { return l, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); strings.Contains(s, "hunter2") || !strings.Contains(s, "postgres://housectl:***@db:5432/log") {
+		t.Errorf("config show: %s", s)
+	}
+}
