@@ -120,7 +120,9 @@ func (g *Registry) modelDir(name string) string { return filepath.Join(g.Dir(), 
 // Names, aliases and checksums are checked by hand: compiling the
 // equivalent regular expressions at start-up cost every command 6 ms.
 
-func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
 
 // validName is ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$.
 func validName(s string) bool {
