@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -184,7 +185,7 @@ func reportRun(o *Options, path string) error {
 		}
 	}
 	var buf bytes.Buffer
-	if err := reportPage.Execute(&buf, d); err != nil {
+	if err := reportPage().Execute(&buf, d); err != nil {
 		return err
 	}
 	if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
@@ -194,7 +195,10 @@ func reportRun(o *Options, path string) error {
 	return nil
 }
 
-var reportPage = template.Must(template.New("report").Parse(`<!doctype html>
+// reportPage is parsed on first use, not at start-up.
+var reportPage = sync.OnceValue(func() *template.Template { return template.Must(template.New("report").Parse(reportHTML)) })
+
+const reportHTML = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -247,4 +251,4 @@ var reportPage = template.Must(template.New("report").Parse(`<!doctype html>
 </main>
 </body>
 </html>
-`))
+`
