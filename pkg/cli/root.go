@@ -55,18 +55,18 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		Use:   "housectl <command> [flags]",
 		Short: "MLOps for tabular models in one binary",
 		Long: `housectl runs the whole loop for a tabular regression model — fetch, version,
-validate, train, track, compare, register, serve — from one binary, one config
-file (configs/housectl.yaml) and one experiments/ directory.
+validate, train, track, compare, register, serve, monitor — from one binary,
+one config file (configs/housectl.yaml) and one experiments/ directory.
 
 Configuration precedence: flags > HOUSECTL_* environment > config file > defaults.
 
 ` + exitCodesHelp,
 		Example: `  housectl init
-  housectl data fetch
-  housectl data validate
-  housectl data status
-  housectl train
-  housectl config show`,
+  housectl pipeline run
+  housectl runs compare gradient_boosting random_forest
+  housectl models show california
+  housectl serve
+  housectl monitor drift --since 24h`,
 		Version:       info.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
