@@ -8,6 +8,7 @@ import (
 
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/model/all"
+	"github.com/housectl/housectl/pkg/tracking"
 )
 
 // URI is a parsed models:/ URI: models:/NAME/VERSION, models:/NAME/latest
@@ -102,4 +103,27 @@ func (g *Registry) Load(v *Version) (*model.Artifact, error) {
 		return nil, &CorruptError{Path: p, Err: fmt.Errorf("sha256 %s, but %s version %d was registered with %s", sum, v.Name, v.Version, v.SHA256)}
 	}
 	return a, nil
+}
+
+// LoadRunModel reads a finished run's model and checks it against the
+// run's record.
+func LoadRunModel(run *tracking.Run) (*model.Artifact, error) {
+	if run.Status != tracking.StatusFinished {
+		return nil, fmt.Errorf("run %s is %s: only finished runs have a model", run.ID, run.Status)
+	}
+	for _, a := range run.Artifacts {
+		if a.Path != "artifacts/model.bin" {
+			continue
+		}
+		p := filepath.Join(run.Dir(), filepath.FromSlash(a.Path))
+		art, sum, err := all.Load(p)
+		if err != nil {
+			return nil, err
+		}
+		if sum != a.SHA256 {
+			return nil, &CorruptError{Path: p, Err: fmt.Errorf("sha256 %s, but run %s recorded %s", sum, run.ID, a.SHA256)}
+		}
+		return art, nil
+	}
+	return nil, fmt.Errorf("run %s has no model artifact", run.ID)
 }

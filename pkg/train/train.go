@@ -386,3 +386,65 @@ func nanToNil(xs []float64) []any {
 	}
 	return out
 }
+
+// minCommonRows is the fewest rows CommonTestSet scores two models on.
+const minCommonRows = 100
+
+// CommonTestSet returns rows that neither of two runs trained on, to score
+// both models on the same data: the test file they share, or, for seeded
+// splits of the same data file, the rows both splits held out. Each file
+// must still have the md5 the runs recorded.
+func CommonTestSet(a, b tracking.Lineage, schema config.Schema) (*dataset.Dataset, error) {
+	load := func(path, md5 string) (*dataset.Dataset, error) {
+		id, _, err := dvc.HashFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if string(id) != md5 {
+			return nil, fmt.Errorf("%s has md5 %s, but the runs used md5 %s: restore that file (housectl data checkout)", path, id, md5)
+		}
+		d, _, err := dataset.Load(path, schema)
+		return d, err
+	}
+	switch {
+	case a.TestDataMD5 != "" && a.TestDataMD5 == b.TestDataMD5 && a.TestDataMD5 != a.DataMD5 && a.TestDataMD5 != b.DataMD5:
+		return load(a.TestDataPath, a.TestDataMD5)
+	case a.TestDataMD5 == "" && b.TestDataMD5 == "" && a.DataMD5 == b.DataMD5 && a.TestFraction > 0 && b.TestFraction > 0:
+		d, err := load(a.DataPath, a.DataMD5)
+		if err != nil {
+			return nil, err
+		}
+		sa, err := dataset.TrainTestSplit(d.N, a.TestFraction, a.Seed)
+		if err != nil {
+			return nil, err
+		}
+		sb, err := dataset.TrainTestSplit(d.N, b.TestFraction, b.Seed)
+		if err != nil {
+			return nil, err
+		}
+		inB := make(map[int]bool, len(sb.Test))
+		for _, i := range sb.Test {
+			inB[i] = true
+		}
+		var both []int
+		for _, i := range sa.Test {
+			if inB[i] {
+				both = append(both, i)
+			}
+		}
+		slices.Sort(both)
+		if len(both) < minCommonRows {
+			return nil, fmt.Errorf("only %d rows were held out by both splits (need %d)", len(both), minCommonRows)
+		}
+		return d.Subset(both), nil
+	}
+	return nil, fmt.Errorf("the runs hold out no rows in common (different data or test files)")
+}
+
+// Score evaluates a model on a dataset, matching its features by name.
+func Score(a *model.Artifact, d *dataset.Dataset) (map[string]float64, error) {
+	if !slices.Equal(a.Header.Features, d.Features) {
+		return nil, fmt.Errorf("the model takes %v, the data has %v", a.Header.Features, d.Features)
+	}
+	return predictEval(a.Model, d), nil
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -26,6 +27,7 @@ import (
 	"github.com/housectl/housectl/pkg/pipeline"
 	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/tracking"
+	"github.com/housectl/housectl/pkg/train"
 	"github.com/housectl/housectl/pkg/ui"
 )
 
@@ -226,7 +228,7 @@ func stages(o *Options, l *config.Loaded, r *pipeline.Runner) ([]pipeline.Stage,
 				if err != nil {
 					return nil, errors.New("no registered version to promote: run the register stage")
 				}
-				e, err := modelscmd.Promote(ctx, g, p.Model, p.Alias, n, p.IfBetter, cfg.Train.Metric, "housectl pipeline run")
+				e, err := modelscmd.Promote(ctx, g, p.Model, p.Alias, n, p.IfBetter, cfg.Train.Metric, "housectl pipeline run", cfg.Schema)
 				var exit *cmdutil.ExitError
 				promoted := "true"
 				switch {
@@ -285,9 +287,25 @@ func evaluate(o *Options, g *registry.Registry, store *tracking.Store, cfg *conf
 		out["holder"] = map[string]any{"version": v.Version, "run": v.RunID, "metrics": v.Metrics, "test_set": v.TestSet}
 		a, b := best.Metrics[metric], v.Metrics[metric]
 		verdict := "worse"
+		if v.TestSet != best.Lineage.TestSet() {
+			// Different test rows: rescore both on the rows neither trained on.
+			a, b = math.NaN(), math.NaN()
+			if rows, err := train.CommonTestSet(best.Lineage, v.Lineage, cfg.Schema); err == nil {
+				cand, e1 := registry.LoadRunModel(best)
+				hold, e2 := g.Load(v)
+				if e1 == nil && e2 == nil {
+					ma, e1 := train.Score(cand, rows)
+					mb, e2 := train.Score(hold, rows)
+					if e1 == nil && e2 == nil {
+						a, b = ma[metric], mb[metric]
+						out["rescored_rows"] = rows.N
+					}
+				}
+			}
+		}
 		switch {
-		case v.TestSet != best.Lineage.TestSet():
-			verdict = "not comparable (different test rows)"
+		case math.IsNaN(a) || math.IsNaN(b):
+			verdict = "not comparable (no common test rows)"
 		case eval.Better(metric, a, b):
 			verdict = "better"
 		case a == b:

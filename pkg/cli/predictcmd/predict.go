@@ -22,7 +22,6 @@ import (
 	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/dataset"
 	"github.com/housectl/housectl/pkg/model"
-	"github.com/housectl/housectl/pkg/model/all"
 	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/tracking"
 	"github.com/housectl/housectl/pkg/ui"
@@ -300,24 +299,5 @@ func runModel(store *tracking.Store, ref string) (*model.Artifact, error) {
 	if err != nil {
 		return nil, err
 	}
-	if run.Status != tracking.StatusFinished {
-		return nil, fmt.Errorf("run %s is %s: only finished runs have a model to predict with", run.ID, run.Status)
-	}
-	var rec *tracking.Artifact
-	for i, a := range run.Artifacts {
-		if a.Path == "artifacts/model.bin" {
-			rec = &run.Artifacts[i]
-		}
-	}
-	if rec == nil {
-		return nil, fmt.Errorf("run %s has no model artifact", run.ID)
-	}
-	art, sum, err := all.Load(filepath.Join(run.Dir(), filepath.FromSlash(rec.Path)))
-	if err != nil {
-		return nil, err
-	}
-	if sum != rec.SHA256 {
-		return nil, fmt.Errorf("%w: %s/%s has sha256 %s, the run recorded %s: the file was replaced", model.ErrCorrupt, run.Dir(), rec.Path, sum, rec.SHA256)
-	}
-	return art, nil
+	return registry.LoadRunModel(run)
 }

@@ -260,7 +260,7 @@ func registerBest(opts *Options, cfg *config.Config, res *train.Result) error {
 	if opts.Promote == "" {
 		return nil
 	}
-	e, err := modelscmd.Promote(opts.Context, g, v.Name, opts.Promote, v.Version, opts.IfBetter, res.Metric, "housectl train --promote")
+	e, err := modelscmd.Promote(opts.Context, g, v.Name, opts.Promote, v.Version, opts.IfBetter, res.Metric, "housectl train --promote", cfg.Schema)
 	if err != nil {
 		return err
 	}
