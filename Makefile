@@ -55,7 +55,7 @@ e2e: ## only the end-to-end scripts (testdata/script/*.txtar against the real bi
 .PHONY: fuzz
 FUZZTIME ?= 30s
 fuzz: ## fuzz every request decoder of the server (FUZZTIME each; make test runs their seed corpus)
-	for f in FuzzDecodePredict FuzzDecodeBatch FuzzDecodeInvocations FuzzDecodeOIP; do \
+	for f in FuzzDecodePredict FuzzDecodeBatch FuzzDecodeInvocations FuzzDecodeOIP FuzzDecodeFeedback; do \
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./pkg/serve/ || exit 1; \
 	done
 

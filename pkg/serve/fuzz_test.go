@@ -94,3 +94,28 @@ func FuzzDecodeOIP(f *testing.F) {
 		checkDecoded(t, m, X, err)
 	})
 }
+
+func FuzzDecodeFeedback(f *testing.F) {
+	for _, s := range []string{`{"request_id": "r1", "actual": 1.5}`, `{"feedback": [{"request_id": "r1", "row": 2, "actual": 3}]}`,
+		`{"request_id": "", "actual": null}`, `{"feedback": []}`, `[]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fb, err := DecodeFeedback(body, 50)
+		if err != nil {
+			var re *requestError
+			if !errors.As(err, &re) {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			return
+		}
+		if len(fb) == 0 || len(fb) > 50 {
+			t.Fatalf("%d items", len(fb))
+		}
+		for _, x := range fb {
+			if !validRequestID(x.RequestID) || x.Row < 0 || math.IsNaN(x.Actual) || math.IsInf(x.Actual, 0) {
+				t.Fatalf("invalid feedback passed: %+v", x)
+			}
+		}
+	})
+}
