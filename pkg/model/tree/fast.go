@@ -33,6 +33,9 @@ func (t *Tree) prepare() {
 	}
 	t.depth = t.Depth()
 	t.masks = buildLeafMasks(t)
+	if t.masks == nil {
+		t.packed = packTree(t)
+	}
 }
 
 func b2i(b bool) int32 {

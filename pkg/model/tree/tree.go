@@ -25,9 +25,12 @@ type Tree struct {
 	Nodes  []Node
 	Values []float64
 
-	fast  []fastNode // prediction layout, built by prepare
-	depth int
-	masks *leafMasks // batch layout for trees of <= 64 leaves, or nil
+	fast []fastNode // prediction layout, built by prepare
+	// packed is the walked layout for batches (nil when the tree does not
+	// fit it or has leaf masks).
+	packed *packed
+	depth  int
+	masks  *leafMasks // batch layout for trees of <= 64 leaves, or nil
 }
 
 // Predict walks the tree with a row's bin codes.

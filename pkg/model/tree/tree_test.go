@@ -212,25 +212,27 @@ func TestPredictBlocksMatchesWalk(t *testing.T) {
 	if e.Trees[4].masks == nil || e.Trees[5].masks != nil {
 		t.Fatal("leaf masks should be built for 64 leaves and not for 65")
 	}
-	X := model.Matrix{Rows: rows, Cols: nfeat, Data: make([]float64, rows*nfeat)}
-	for i := range X.Data {
-		X.Data[i] = float64(r.IntN(MaxBins))
-	}
-	for _, workers := range []int{1, 3} {
-		got := make([]float64, rows)
-		predictBlocks(e, X, got, workers)
-		row, codes := make([]float64, nfeat), make([]uint8, nfeat)
-		for i := range rows {
-			X.Row(i, row)
-			var s float64
-			for j, x := range row {
-				codes[j] = uint8(x)
-			}
-			for _, tr := range e.Trees {
-				s += tr.Predict(codes)
-			}
-			if want := e.Base + s*e.Scale; got[i] != want || e.Predict(row) != want {
-				t.Fatalf("workers %d row %d: batch %v, Predict %v, walk %v", workers, i, got[i], e.Predict(row), want)
+	for _, rows := range []int{1, 33, rows} {
+		X := model.Matrix{Rows: rows, Cols: nfeat, Data: make([]float64, rows*nfeat)}
+		for i := range X.Data {
+			X.Data[i] = float64(r.IntN(MaxBins))
+		}
+		for _, workers := range []int{1, 3} {
+			got := make([]float64, rows)
+			predictBlocks(e, X, got, workers)
+			row, codes := make([]float64, nfeat), make([]uint8, nfeat)
+			for i := range rows {
+				X.Row(i, row)
+				var s float64
+				for j, x := range row {
+					codes[j] = uint8(x)
+				}
+				for _, tr := range e.Trees {
+					s += tr.Predict(codes)
+				}
+				if want := e.Base + s*e.Scale; got[i] != want || e.Predict(row) != want {
+					t.Fatalf("%d rows, workers %d, row %d: batch %v, Predict %v, walk %v", rows, workers, i, got[i], e.Predict(row), want)
+				}
 			}
 		}
 	}

@@ -1,0 +1,44 @@
+//go:build amd64 && !purego
+
+package tree
+
+import "golang.org/x/sys/cpu"
+
+// walkImpl is the fastest walk this CPU runs.
+var walkImpl = pickWalk(cpu.X86.HasAVX512F, cpu.X86.HasAVX2)
+
+func pickWalk(avx512, avx2 bool) func(*packed, []uint8, []int32, int) {
+	switch {
+	case avx512:
+		return walkAVX512
+	case avx2:
+		return walkAVX2
+	}
+	return walkGo
+}
+
+// walkAVX512 walks two groups of 16 rows at a time.
+func walkAVX512(p *packed, codes []uint8, exit []int32, depth int) {
+	if p.narrow {
+		walk32AVX512Narrow(&p.nodes[0], &codes[0], &exit[0], len(exit)/32, depth)
+		return
+	}
+	walk32AVX512(&p.nodes[0], &codes[0], &exit[0], len(exit)/32, depth)
+}
+
+// walkAVX2 walks two groups of eight rows at a time.
+func walkAVX2(p *packed, codes []uint8, exit []int32, depth int) {
+	walk16AVX2(&p.nodes[0], &codes[0], &exit[0], len(exit)/16, depth)
+}
+
+// The kernels of walk_amd64.s. A pair is two groups of rows: 32 rows (1,024
+// code bytes) for AVX-512, 16 (512 bytes) for AVX2.
+
+//go:noescape
+func walk32AVX512(nodes *uint32, codes *uint8, exit *int32, pairs, depth int)
+
+//go:noescape
+func walk32AVX512Narrow(nodes *uint32, codes *uint8, exit *int32, pairs, depth int)
+
+//go:noescape
+func walk16AVX2(nodes *uint32, codes *uint8, exit *int32, pairs, depth int)

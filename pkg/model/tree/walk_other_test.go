@@ -1,0 +1,5 @@
+//go:build !amd64 || purego
+
+package tree
+
+func kernels() []kernel { return []kernel{{"go", walkGo}} }
