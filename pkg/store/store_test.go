@@ -251,3 +251,27 @@ func testFeedbackJoins(t *testing.T, b backend) {
 		t.Error("NaN feedback accepted")
 	}
 }
+
+// BenchmarkInsertSQLite measures the prediction log's write cost per row, in
+// the serve writer's batches of 512 into a file database.
+func BenchmarkInsertSQLite(b *testing.B) {
+	s, err := Open(b.Context(), "", filepath.Join(b.TempDir(), "p.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	names := []string{"MedInc", "HouseAge", "AveRooms", "AveBedrms", "Population", "AveOccup", "Latitude", "Longitude"}
+	batch := make([]Record, 512)
+	seq := 0
+	for b.Loop() {
+		for i := range batch {
+			seq++
+			batch[i] = Record{Time: time.Unix(0, int64(seq)), RequestID: fmt.Sprintf("0a1b2c3d-%x", seq), Model: "california", Version: "1",
+				Names: names, Values: []float64{8.3252, 41, 6.98, 1.02, 322, 2.55, 37.88, -122.23}, Prediction: 4.5, Latency: time.Millisecond}
+		}
+		if err := s.Insert(b.Context(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/row")
+}

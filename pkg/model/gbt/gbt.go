@@ -250,9 +250,7 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 			grow = rows[:nsub]
 		}
 		tr := gr.Grow(grow, grad, ones, opts.Rand)
-		for i := range tr.Values {
-			tr.Values[i] *= p.LearningRate
-		}
+		tr.Scale(p.LearningRate)
 		m.Trees = append(m.Trees, tr)
 		trainLoss := update(tr, codes, n, trainRows, raw, y)
 		validLoss := math.NaN()

@@ -262,3 +262,23 @@ func TestRotationParamErrors(t *testing.T) {
 		}
 	}
 }
+
+// Trees past 64 leaves are walked in batches rather than summed through
+// leaf masks; both layouts must see the learning rate applied to the
+// leaves, and agree with Predict to the bit.
+func TestBatchMatchesRowsWithLargeTrees(t *testing.T) {
+	X, y, Xt, _ := testenv.California(t, true)
+	for _, leaves := range []int{63, 200} {
+		p := Defaults()
+		p.MaxIter, p.MaxLeafNodes = 10, leaves
+		m := fit(t, p, X, y, 2)
+		pred := make([]float64, Xt.Rows)
+		m.PredictBatch(Xt, pred)
+		row := make([]float64, 8)
+		for i := range Xt.Rows {
+			if got := m.Predict(Xt.Row(i, row)); got != pred[i] {
+				t.Fatalf("%d leaves, row %d: Predict %v, PredictBatch %v", leaves, i, got, pred[i])
+			}
+		}
+	}
+}

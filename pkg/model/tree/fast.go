@@ -193,7 +193,9 @@ func sumBlock(trees []*Tree, codes []uint8, p, n int, acc []float64) {
 type leafMasks struct {
 	feats  []uint16
 	masks  [][MaxBins]uint64
-	leaves [64]int32 // Values index by leaf number
+	leaves [64]int32   // Values index by leaf number
+	value  [64]float64 // leaf value by leaf number
+	top    int         // the largest feature in feats
 }
 
 // buildLeafMasks returns nil for a tree of more than 64 leaves.
@@ -231,14 +233,42 @@ func buildLeafMasks(t *Tree) *leafMasks {
 		}
 		return end
 	}
-	walk(0, 0)
+	nleaves := walk(0, 0)
+	for _, f := range lm.feats {
+		lm.top = max(lm.top, int(f))
+	}
+	for i := range nleaves {
+		lm.value[i] = t.Values[lm.leaves[i]]
+	}
 	return lm
 }
 
 // sumMasks adds the tree's value to acc[r] for n rows of column-major
 // codes (feature f's codes at cols[f*stride:]), t.masks being set. One
 // pass per feature ANDs its table into m, scratch of at least n words.
+// Where there is a SIMD kernel, it takes the rows eight at a time and the
+// last n%8 rows are summed one by one.
 func sumMasks(t *Tree, cols []uint8, stride, n int, m []uint64, acc []float64) {
+	lm := t.masks
+	g := n / 8
+	if masksKernel == nil || len(lm.feats) == 0 || g == 0 {
+		sumMasksGo(t, cols, stride, n, m, acc)
+		return
+	}
+	_ = cols[lm.top*stride+n-1] // every column the kernel reads is in range
+	_ = acc[n-1]
+	masksKernel(lm, cols, stride, acc, g)
+	for r := 8 * g; r < n; r++ {
+		w := ^uint64(0)
+		for k, f := range lm.feats {
+			w &= lm.masks[k][cols[int(f)*stride+r]]
+		}
+		acc[r] += lm.value[bits.TrailingZeros64(w)&63]
+	}
+}
+
+// sumMasksGo is the portable sumMasks.
+func sumMasksGo(t *Tree, cols []uint8, stride, n int, m []uint64, acc []float64) {
 	lm, vals := t.masks, t.Values
 	m, acc = m[:n], acc[:n]
 	if len(lm.feats) == 0 {

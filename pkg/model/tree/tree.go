@@ -68,6 +68,24 @@ func (t *Tree) PredictColumnar(codes []uint8, n, r int) float64 {
 	}
 }
 
+// Scale multiplies every leaf value by f. Values must not be changed any
+// other way once the tree is built: the prediction layouts keep copies.
+func (t *Tree) Scale(f float64) {
+	for i := range t.Values {
+		t.Values[i] *= f
+	}
+	if lm := t.masks; lm != nil {
+		for i := range lm.value {
+			lm.value[i] *= f
+		}
+	}
+	if p := t.packed; p != nil {
+		for i := range p.value {
+			p.value[i] *= f
+		}
+	}
+}
+
 // NumLeaves is the number of leaves.
 func (t *Tree) NumLeaves() int { return len(t.Values) }
 

@@ -42,3 +42,24 @@ func walk32AVX512Narrow(nodes *uint32, codes *uint8, exit *int32, pairs, depth i
 
 //go:noescape
 func walk16AVX2(nodes *uint32, codes *uint8, exit *int32, pairs, depth int)
+
+// masksKernel is sumMasks' SIMD kernel, nil where the CPU has none.
+var masksKernel = pickMasks(cpu.X86.HasAVX512F && cpu.X86.HasAVX512CD)
+
+func pickMasks(avx512 bool) func(*leafMasks, []uint8, int, []float64, int) {
+	if avx512 {
+		return masksAVX512
+	}
+	return nil
+}
+
+// masksAVX512 sums a leaf-mask tree over groups of eight rows; cols and
+// acc must hold them (see sumMasks).
+func masksAVX512(lm *leafMasks, cols []uint8, stride int, acc []float64, groups int) {
+	masks8AVX512(&lm.masks[0], &lm.feats[0], len(lm.feats), &cols[0], stride, &lm.value[0], &acc[0], groups)
+}
+
+// masks8AVX512 is in walk_amd64.s.
+//
+//go:noescape
+func masks8AVX512(tabs *[MaxBins]uint64, feats *uint16, nfeat int, cols *uint8, stride int, value *float64, acc *float64, groups int)

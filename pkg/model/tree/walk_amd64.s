@@ -279,3 +279,58 @@ DATA rows<>+52(SB)/4, $416
 DATA rows<>+56(SB)/4, $448
 DATA rows<>+60(SB)/4, $480
 GLOBL rows<>(SB), RODATA|NOPTR, $64
+
+// func masks8AVX512(tabs *[256]uint64, feats *uint16, nfeat int, cols *uint8, stride int, value *float64, acc *float64, groups int)
+//
+// The leaf-mask sum of fast.go's sumMasks, eight rows at a time: for each
+// of the tree's features, gather the rows' masks by code and AND them;
+// the exit leaf is the lowest set bit; gather its value and add it to acc.
+TEXT ·masks8AVX512(SB), NOSPLIT, $0-64
+	MOVQ tabs+0(FP), SI
+	MOVQ feats+8(FP), BX
+	MOVQ nfeat+16(FP), R8
+	MOVQ cols+24(FP), DI
+	MOVQ stride+32(FP), R9
+	MOVQ value+40(FP), R10
+	MOVQ acc+48(FP), DX
+	MOVQ groups+56(FP), CX
+	MOVQ $63, AX
+	VPBROADCASTQ AX, Z31          // 63
+	TESTQ CX, CX
+	JEQ doneM
+
+groupM:
+	VPTERNLOGQ $0xff, Z0, Z0, Z0  // m = all ones
+	MOVQ SI, R11                  // this feature's table
+	XORQ R12, R12                 // k
+
+featM:
+	MOVWQZX (BX)(R12*2), R13      // feature
+	IMULQ R9, R13                 // its column
+	VPMOVZXBD (DI)(R13*1), Y1     // eight rows' codes
+	KXNORB K1, K1, K1
+	VPGATHERDQ (R11)(Y1*8), K1, Z2
+	VPANDQ Z2, Z0, Z0
+	ADDQ $2048, R11
+	INCQ R12
+	CMPQ R12, R8
+	JLT featM
+
+	VPXORQ Z3, Z3, Z3
+	VPSUBQ Z0, Z3, Z3             // -m
+	VPANDQ Z0, Z3, Z3             // lowest set bit
+	VPLZCNTQ Z3, Z3
+	VPSUBQ Z3, Z31, Z3            // its index
+	VPANDQ Z31, Z3, Z3
+	KXNORB K1, K1, K1
+	VGATHERQPD (R10)(Z3*8), K1, Z4
+	VADDPD (DX), Z4, Z4
+	VMOVUPD Z4, (DX)
+	ADDQ $64, DX
+	ADDQ $8, DI
+	DECQ CX
+	JNE groupM
+
+doneM:
+	VZEROUPPER
+	RET

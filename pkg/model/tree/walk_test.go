@@ -157,3 +157,57 @@ func BenchmarkWalk(b *testing.B) {
 		}
 	}
 }
+
+// The leaf-mask sum gives the same bits with or without the SIMD kernel,
+// for row counts that are not a multiple of eight too, and never writes
+// past the n rows it was given.
+func TestSumMasksKernelAgreesWithGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, nfeat := range []int{1, 5, 8} {
+		for _, n := range []int{1, 8, 13, 256, 4128} {
+			tr := randomTree(r, 1+r.IntN(64), nfeat)
+			cols := make([]uint8, nfeat*n)
+			for i := range cols {
+				cols[i] = uint8(r.IntN(256))
+			}
+			want, got := make([]float64, n+1), make([]float64, n+1)
+			sumMasksGo(tr, cols, n, n, make([]uint64, n), want[:n])
+			sumMasks(tr, cols, n, n, make([]uint64, n), got[:n:n])
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%d features, %d rows: row %d sums to %v, want %v", nfeat, n, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// Scale keeps the batch layouts' copies of the leaf values in step.
+func TestScaleReachesEveryLayout(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, leaves := range []int{10, 300} {
+		tr := randomTree(r, leaves, 4)
+		tr.Scale(0.25)
+		codes := make([]uint8, 32*laneStride+4)
+		for i := range codes {
+			codes[i] = uint8(r.IntN(256))
+		}
+		cols := make([]uint8, 4*32)
+		for i := range 32 {
+			for f := range 4 {
+				cols[f*32+i] = codes[i*laneStride+f]
+			}
+		}
+		acc := make([]float64, 32)
+		if tr.masks != nil {
+			sumMasks(tr, cols, 32, 32, make([]uint64, 32), acc)
+		} else {
+			sumWalked([]*Tree{tr}, codes, make([]int32, 32), 32, acc)
+		}
+		for i := range 32 {
+			if want := tr.Predict(codes[i*laneStride : i*laneStride+4]); acc[i] != want {
+				t.Fatalf("%d leaves, row %d: batch %v, Predict %v", leaves, i, acc[i], want)
+			}
+		}
+	}
+}
