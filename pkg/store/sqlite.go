@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -185,12 +186,13 @@ func (s *SQL) Insert(ctx context.Context, recs []Record) error {
 		}()
 		args := make([]any, 0, 8*insertChunk)
 		var fj []byte
+		var keys quotedKeys
 		for len(recs) > 0 {
 			n := min(len(recs), insertChunk)
 			args = args[:0]
 			for _, r := range recs[:n] {
 				var err error
-				if fj, err = featuresJSON(fj[:0], r); err != nil {
+				if fj, err = featuresJSON(fj[:0], r, &keys); err != nil {
 					return err
 				}
 				args = append(args, r.Time.UnixNano(), r.RequestID, r.Model, r.Version, string(fj), r.Prediction, int64(r.Latency), r.Row)
@@ -210,6 +212,10 @@ func (s *SQL) Insert(ctx context.Context, recs []Record) error {
 				return err
 			}
 			recs = recs[n:]
+			// Let other goroutines run between statements: on a single
+			// CPU the writer would otherwise hold it for the whole batch
+			// (a few milliseconds of cgo calls) while requests wait.
+			runtime.Gosched()
 		}
 		return nil
 	})
@@ -281,7 +287,7 @@ func (s *SQL) Count(ctx context.Context, q Query) (int64, error) {
 }
 
 // featuresJSON appends the record's features as a JSON object.
-func featuresJSON(b []byte, r Record) ([]byte, error) {
+func featuresJSON(b []byte, r Record, keys *quotedKeys) ([]byte, error) {
 	if r.Features != nil || len(r.Names) != len(r.Values) {
 		if r.Features == nil {
 			return nil, fmt.Errorf("record %s: %d feature names for %d values", r.RequestID, len(r.Names), len(r.Values))
@@ -289,16 +295,16 @@ func featuresJSON(b []byte, r Record) ([]byte, error) {
 		m, err := json.Marshal(r.Features)
 		return append(b, m...), err
 	}
+	quoted, err := keys.of(r.Names)
+	if err != nil {
+		return nil, err
+	}
 	b = append(b, '{')
 	for i, n := range r.Names {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		k, err := json.Marshal(n)
-		if err != nil {
-			return nil, err
-		}
-		b = append(b, k...)
+		b = append(b, quoted[i]...)
 		b = append(b, ':')
 		v := r.Values[i]
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -307,6 +313,28 @@ func featuresJSON(b []byte, r Record) ([]byte, error) {
 		b = strconv.AppendFloat(b, v, 'g', -1, 64)
 	}
 	return append(b, '}'), nil
+}
+
+// quotedKeys caches the JSON-quoted feature names of the last Names slice
+// seen: a batch's records share their model's slice.
+type quotedKeys struct {
+	names  []string
+	quoted [][]byte
+}
+
+func (q *quotedKeys) of(names []string) ([][]byte, error) {
+	if len(names) > 0 && len(q.names) == len(names) && &q.names[0] == &names[0] {
+		return q.quoted, nil
+	}
+	q.names, q.quoted = names, make([][]byte, len(names))
+	for i, n := range names {
+		k, err := json.Marshal(n)
+		if err != nil {
+			return nil, err
+		}
+		q.quoted[i] = k
+	}
+	return q.quoted, nil
 }
 
 // AddFeedback implements Store.
