@@ -7,6 +7,13 @@
 // preorder (the left child follows its parent), leaf values apart; a row
 // is binned once per prediction and the walk compares small integers, so
 // prediction does not allocate.
+//
+// Batches (PredictBatch) sum each tree over a block of rows in one of three
+// layouts: leaf masks for trees of at most 64 leaves (fast.go), packed
+// 32-bit nodes walked a vector of rows at a time (walk.go, with AVX-512 and
+// AVX2 kernels in walk_amd64.s), or the eight-lane walk over the nodes for
+// trees that fit neither. Every layout adds the trees in order, so a batch
+// gives the same bits as Predict.
 package tree
 
 import (
