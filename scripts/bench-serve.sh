@@ -4,9 +4,19 @@
 # and a bare net/http handler that only decodes the JSON (bench/ceiling),
 # with wrk on loopback, in one run. Prints req/s, p50/p99 latency, RSS and
 # time to ready, and the ratios.
-# Usage: scripts/bench-serve.sh BIN ARCHIVE [DURATION]
+# ISOLATE=1 pins wrk (one thread) to CPU 0 and the servers to CPU 1, so the
+# load generator and the server under test stop taking turns on the same
+# cores (the default shares both cores among all of them).
+# Usage: [ISOLATE=1] scripts/bench-serve.sh BIN ARCHIVE [DURATION]
 set -euo pipefail
 bin=$(realpath "$1"); archive=$(realpath "$2"); dur=${3:-10s}
+if [ "${ISOLATE:-}" = 1 ]; then
+  srv=(taskset -c 1); gen=(taskset -c 0); threads() { echo 1; }
+  layout="wrk -t1 pinned to CPU 0, servers pinned to CPU 1"
+else
+  srv=(); gen=(); threads() { if [ "$1" -lt 2 ]; then echo 1; else echo 2; fi; }
+  layout="wrk -t2 (-t1 at c=1) and the servers sharing all $(nproc) cores"
+fi
 here=$(cd "$(dirname "$0")" && pwd); repo=$(dirname "$here")
 "$here/deps-debian.sh" wrk python3-sklearn python3-pandas python3-fastapi python3-uvicorn python3-uvloop python3-httptools
 work=$(mktemp -d)
@@ -35,7 +45,7 @@ wait_ready() { # URL TIMEOUT_S -> prints seconds to ready
 }
 rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 run_wrk() { # URL CONNS -> "rps p50_ms p99_ms non2xx"
-  wrk -t"$(( $2 < 2 ? 1 : 2 ))" -c"$2" -d"$dur" --latency -s "$repo/bench/post.lua" "$1" > wrk.out 2>&1 || { cat wrk.out >&2; return 1; }
+  "${gen[@]}" wrk -t"$(threads "$2")" -c"$2" -d"$dur" --latency -s "$repo/bench/post.lua" "$1" > wrk.out 2>&1 || { cat wrk.out >&2; return 1; }
   awk '
     function ms(s) { if (s ~ /us$/) return substr(s,1,length(s)-2)/1000; if (s ~ /ms$/) return substr(s,1,length(s)-2)+0; if (s ~ /s$/) return substr(s,1,length(s)-1)*1000; return s }
     /Requests\/sec/ {rps=$2}
@@ -47,19 +57,19 @@ run_wrk() { # URL CONNS -> "rps p50_ms p99_ms non2xx"
 # housectl serve, prediction log on.
 hp=$(free_port)
 t0=$(date +%s.%N)
-"$bin" serve --addr "127.0.0.1:$hp" 2> serve.log & pids+=($!); hpid=$!
+"${srv[@]}" "$bin" serve --addr "127.0.0.1:$hp" 2> serve.log & pids+=($!); hpid=$!
 h_ready=$(wait_ready "http://127.0.0.1:$hp/ready" 30)
 # The peer.
 pp=$(free_port)
 (cd "$repo/bench" && HOUSECTL_BENCH_DATA="$work/data/california.csv" HOUSECTL_BENCH_TEST_IDX="$work/test_idx.txt" \
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 -m uvicorn fastapi_app:app --port "$pp" --log-level warning) 2> peer.log & pids+=($!); ppid=$!
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "${srv[@]}" /usr/bin/python3 -m uvicorn fastapi_app:app --port "$pp" --log-level warning) 2> peer.log & pids+=($!); ppid=$!
 p_ready=$(wait_ready "http://127.0.0.1:$pp/ready" 120)
 # The ceiling.
-./ceiling > ceiling.addr & pids+=($!); cpid=$!
+"${srv[@]}" ./ceiling > ceiling.addr & pids+=($!); cpid=$!
 for _ in $(seq 1 200); do [ -s ceiling.addr ] && break; sleep 0.01; done
 caddr=$(cat ceiling.addr)
 
-echo "wrk -t2 -d$dur, loopback, $(nproc) cores; housectl logs every prediction to SQLite"
+echo "wrk -d$dur on loopback, $layout; housectl logs every prediction to SQLite"
 printf "%-10s %5s %10s %9s %9s %8s\n" server conns "req/s" "p50 ms" "p99 ms" non2xx
 declare -A R P99
 for c in 1 32 64; do
