@@ -47,6 +47,9 @@ test: ## vet and run every test with the race detector (what CI runs)
 	$(GO) mod download
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 9m ./...
+	# The portable tree walks, as on CPUs without the SIMD kernels.
+	$(GO) test -tags purego -count=1 ./pkg/model/...
+	GOARCH=arm64 $(GO) vet ./pkg/model/tree/
 
 .PHONY: e2e
 e2e: ## only the end-to-end scripts (testdata/script/*.txtar against the real binary)
