@@ -275,3 +275,19 @@ func BenchmarkInsertSQLite(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/row")
 }
+
+// Every SQLite connection checkpoints its WAL every checkpointPages pages.
+func TestSQLiteCheckpointInterval(t *testing.T) {
+	s, err := Open(t.Context(), "", filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var pages int
+	if err := s.db.QueryRowContext(t.Context(), "PRAGMA wal_autocheckpoint").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if pages != checkpointPages {
+		t.Errorf("wal_autocheckpoint = %d, want %d", pages, checkpointPages)
+	}
+}
