@@ -308,7 +308,7 @@ featM:
 	MOVWQZX (BX)(R12*2), R13      // feature
 	IMULQ R9, R13                 // its column
 	VPMOVZXBD (DI)(R13*1), Y1     // eight rows' codes
-	KXNORB K1, K1, K1
+	KXNORW K1, K1, K1
 	VPGATHERDQ (R11)(Y1*8), K1, Z2
 	VPANDQ Z2, Z0, Z0
 	ADDQ $2048, R11
@@ -322,7 +322,7 @@ featM:
 	VPLZCNTQ Z3, Z3
 	VPSUBQ Z3, Z31, Z3            // its index
 	VPANDQ Z31, Z3, Z3
-	KXNORB K1, K1, K1
+	KXNORW K1, K1, K1
 	VGATHERQPD (R10)(Z3*8), K1, Z4
 	VADDPD (DX), Z4, Z4
 	VMOVUPD Z4, (DX)
