@@ -160,6 +160,7 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 			m.Gain[j] += v
 		}
 	}
+	m.Prepare()
 	return m, nil
 }
 

@@ -278,6 +278,7 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 		m.BestIteration = len(m.Trees)
 	}
 	m.Gain = gr.Gain
+	m.Prepare()
 	return m, nil
 }
 

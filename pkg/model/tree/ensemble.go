@@ -22,6 +22,16 @@ type Ensemble struct {
 	// Rotations derive features from the raw ones; their bins follow the
 	// raw features' in Binner.
 	Rotations []Rotation
+
+	row *rowPack // one-row layout, set by Prepare for these Trees
+}
+
+// Prepare builds the one-row prediction layout once the trees are final
+// (a fit or a load ends with it): no tree may change afterwards, Scale
+// included. Predict works without it, more slowly, and ignores it if
+// trees were added or removed since.
+func (e *Ensemble) Prepare() {
+	e.row = packRows(e.Trees)
 }
 
 // NumFeatures is the number of raw inputs.
@@ -41,6 +51,9 @@ func (e *Ensemble) Predict(row []float64) float64 {
 		u, v := r.Apply(row[r.A], row[r.B])
 		codes[p+2*k] = e.Binner.Code(p+2*k, u)
 		codes[p+2*k+1] = e.Binner.Code(p+2*k+1, v)
+	}
+	if rp := e.row; rp != nil && len(rp.roots) == len(e.Trees) {
+		return e.Base + rp.sum((*[laneStride]uint8)(buf[:laneStride]))*e.Scale
 	}
 	return e.Base + SumRow(e.Trees, codes)*e.Scale
 }
@@ -126,5 +139,9 @@ func ReadEnsemble(payload []byte, nfeat int) (*Ensemble, error) {
 			e.Rotations = append(e.Rotations, rot)
 		}
 	}
-	return e, r.Done()
+	if err := r.Done(); err != nil {
+		return nil, err
+	}
+	e.Prepare()
+	return e, nil
 }

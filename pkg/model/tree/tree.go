@@ -68,8 +68,9 @@ func (t *Tree) PredictColumnar(codes []uint8, n, r int) float64 {
 	}
 }
 
-// Scale multiplies every leaf value by f. Values must not be changed any
-// other way once the tree is built: the prediction layouts keep copies.
+// Scale multiplies every leaf value by f, before its ensemble's Prepare.
+// Values must not be changed any other way once the tree is built: the
+// prediction layouts keep copies.
 func (t *Tree) Scale(f float64) {
 	for i := range t.Values {
 		t.Values[i] *= f

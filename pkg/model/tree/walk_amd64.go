@@ -63,3 +63,23 @@ func masksAVX512(lm *leafMasks, cols []uint8, stride int, acc []float64, groups 
 //
 //go:noescape
 func masks8AVX512(tabs *[MaxBins]uint64, feats *uint16, nfeat int, cols *uint8, stride int, value *float64, acc *float64, groups int)
+
+// rowKernel says whether rowWalk has a SIMD kernel to run (a plain
+// variable, so that the call to rowWalk stays direct and its stack
+// buffers do not escape).
+var rowKernel = hasRowKernel
+
+// hasRowKernel is whether the CPU runs rowAVX512.
+var hasRowKernel = cpu.X86.HasAVX512F
+
+// rowWalk sets exit[k] to the leaf tree k of rp reaches; exit is as long
+// as rp.padded.
+func rowWalk(rp *rowPack, codes *[laneStride]uint32, exit []int32) {
+	_ = exit[len(rp.padded)-1]
+	rowAVX512(&rp.nodes[0], &codes[0], &rp.padded[0], len(rp.padded)/32, rp.maxDepth, &exit[0])
+}
+
+// rowAVX512 is in walk_amd64.s.
+//
+//go:noescape
+func rowAVX512(nodes *uint32, codes *uint32, roots *int32, pairs, depth int, exit *int32)

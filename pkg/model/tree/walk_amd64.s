@@ -334,3 +334,77 @@ featM:
 doneM:
 	VZEROUPPER
 	RET
+
+// func rowAVX512(nodes *uint32, codes *uint32, roots *int32, pairs, depth int, exit *int32)
+//
+// One row through many trees: lane k walks tree k from roots[k]. The row's
+// codes (32 dwords) sit in two registers, and a step looks its code up by
+// feature with a two-table permute instead of a gather.
+TEXT ·rowAVX512(SB), NOSPLIT, $0-48
+	MOVQ nodes+0(FP), SI
+	MOVQ codes+8(FP), DI
+	MOVQ roots+16(FP), BX
+	MOVQ pairs+24(FP), CX
+	MOVQ depth+32(FP), R8
+	MOVQ exit+40(FP), DX
+	MOVL $1, AX
+	VPBROADCASTD AX, Z31
+	MOVL $0xFF, AX
+	VPBROADCASTD AX, Z30
+	MOVL $0x7FFF, AX
+	VPBROADCASTD AX, Z29
+	VMOVDQU32 (DI), Z20           // codes of features 0–15
+	VMOVDQU32 64(DI), Z21         // 16–31
+	TESTQ CX, CX
+	JEQ doneR
+
+pairR:
+	VMOVDQU32 (BX), Z0            // 16 trees' roots
+	VMOVDQU32 64(BX), Z1          // and 16 more
+	MOVQ R8, R9
+	TESTQ R9, R9
+	JEQ storeR
+
+stepR:
+	KXNORW K1, K1, K1
+	KXNORW K2, K2, K2
+	VPGATHERDD (SI)(Z0*4), K1, Z4 // nodes
+	VPGATHERDD (SI)(Z1*4), K2, Z5
+	VPSRLD $24, Z4, Z6            // feature
+	VPSRLD $24, Z5, Z7
+	VPERMI2D Z21, Z20, Z6         // its code
+	VPERMI2D Z21, Z20, Z7
+	VPANDD Z30, Z6, Z6
+	VPANDD Z30, Z7, Z7
+	VPSRLD $16, Z4, Z10           // bin
+	VPSRLD $16, Z5, Z11
+	VPANDD Z30, Z10, Z10
+	VPANDD Z30, Z11, Z11
+	VPCMPGTD Z10, Z6, K3          // code > bin
+	VPCMPGTD Z11, Z7, K4
+	VPSRLD $15, Z4, Z12           // left increment
+	VPSRLD $15, Z5, Z13
+	VPANDD Z31, Z12, Z12
+	VPANDD Z31, Z13, Z13
+	VPANDD Z29, Z4, Z4            // right offset
+	VPANDD Z29, Z5, Z5
+	VPSUBD Z12, Z4, Z4
+	VPSUBD Z13, Z5, Z5
+	VPADDD Z12, Z0, Z0
+	VPADDD Z13, Z1, Z1
+	VPADDD Z4, Z0, K3, Z0
+	VPADDD Z5, Z1, K4, Z1
+	DECQ R9
+	JNE stepR
+
+storeR:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ $128, DX
+	ADDQ $128, BX
+	DECQ CX
+	JNE pairR
+
+doneR:
+	VZEROUPPER
+	RET

@@ -3,6 +3,7 @@ package tree
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -209,5 +210,42 @@ func TestScaleReachesEveryLayout(t *testing.T) {
 				t.Fatalf("%d leaves, row %d: batch %v, Predict %v", leaves, i, acc[i], want)
 			}
 		}
+	}
+}
+
+// One-row sums over the packed ensemble, with the SIMD kernel where there
+// is one and the Go lanes, give SumRow's bits, for tree counts that fill
+// lane groups partly.
+func TestRowPackSumsLikeSumRow(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 7))
+	for _, ntrees := range []int{1, 7, 33, 100} {
+		for _, nfeat := range []int{3, 8, 32} {
+			trees := make([]*Tree, ntrees)
+			for k := range trees {
+				trees[k] = randomTree(r, 1+r.IntN(400), nfeat)
+			}
+			rp := packRows(trees)
+			if rp == nil {
+				t.Fatalf("%d trees on %d features: not packed", ntrees, nfeat)
+			}
+			for range 50 {
+				var codes [laneStride]uint8
+				for j := range nfeat {
+					codes[j] = uint8(r.IntN(256))
+				}
+				want := SumRow(trees, codes[:nfeat])
+				for _, kernel := range []bool{rowKernel, false} {
+					rowKernel = kernel
+					if got := rp.sum(&codes); got != want {
+						t.Fatalf("%d trees, %d features, kernel %v: %v, SumRow %v", ntrees, nfeat, kernel, got, want)
+					}
+				}
+				rowKernel = hasRowKernel
+			}
+		}
+	}
+	wide := randomTree(r, 50, 40)
+	if packRows([]*Tree{wide}) != nil && slices.ContainsFunc(wide.Nodes, func(n Node) bool { return n.Feature != leafFeature && n.Feature >= laneStride }) {
+		t.Error("a tree on feature >= 32 was packed for rows")
 	}
 }
