@@ -12,8 +12,10 @@
 // layouts: leaf masks for trees of at most 64 leaves (fast.go), packed
 // 32-bit nodes walked a vector of rows at a time (walk.go, with AVX-512 and
 // AVX2 kernels in walk_amd64.s), or the eight-lane walk over the nodes for
-// trees that fit neither. Every layout adds the trees in order, so a batch
-// gives the same bits as Predict.
+// trees that fit neither. One row (Predict) walks all the trees of an
+// ensemble side by side over one packed array (Ensemble.Prepare). Every
+// layout adds the trees in order, so a batch gives the same bits as
+// Predict.
 package tree
 
 import (
