@@ -170,6 +170,98 @@ func TestWriterDropPolicy(t *testing.T) {
 	}
 }
 
+// batchStore records the size of every Insert.
+type batchStore struct {
+	Store
+	mu    sync.Mutex
+	sizes []int
+	rows  atomic.Int64
+}
+
+func (s *batchStore) Insert(ctx context.Context, recs []Record) error {
+	s.mu.Lock()
+	s.sizes = append(s.sizes, len(recs))
+	s.mu.Unlock()
+	s.rows.Add(int64(len(recs)))
+	return nil
+}
+
+func (s *batchStore) batches() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.sizes...)
+}
+
+// The writer wakes for a full batch, not for every record, and writes
+// transactions of at most BatchSize records.
+func TestWriterWritesFullBatches(t *testing.T) {
+	s := &batchStore{}
+	w := NewWriter(s, WriterOptions{QueueSize: 1000, BatchSize: 100, FlushInterval: time.Hour})
+	for i := range 99 {
+		w.Enqueue(rec(i))
+	}
+	time.Sleep(50 * time.Millisecond)
+	if b := s.batches(); len(b) != 0 {
+		t.Fatalf("99 records of a 100-record batch were written before the flush interval: %v", b)
+	}
+	if w.Depth() != 99 {
+		t.Errorf("depth %d, want 99", w.Depth())
+	}
+	for i := 99; i < 350; i++ {
+		w.Enqueue(rec(i))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.rows.Load() < 300 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, n := range s.batches() {
+		if n < 1 || n > 100 {
+			t.Errorf("a batch of %d records, want 1..100: %v", n, s.batches())
+		}
+		total += n
+	}
+	if total != 350 || w.Depth() != 0 {
+		t.Errorf("%d records written, depth %d; want 350 and 0", total, w.Depth())
+	}
+}
+
+// Records being written count against the queue: with the database stuck,
+// a blocking writer holds exactly QueueSize records and the producer waits.
+func TestWriterQueueBoundIncludesRecordsInFlight(t *testing.T) {
+	gate := make(chan struct{})
+	w := NewWriter(slowStore{gate: gate}, WriterOptions{QueueSize: 8, BatchSize: 4, FlushInterval: time.Millisecond})
+	var accepted atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 20 {
+			if w.Enqueue(rec(i)) {
+				accepted.Add(1)
+			}
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for accepted.Load() < 8 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if a, d := accepted.Load(), w.Depth(); a != 8 || d != 8 {
+		t.Fatalf("database stuck: %d records accepted, depth %d; want 8 and 8", a, d)
+	}
+	close(gate)
+	<-done
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if accepted.Load() != 20 || w.Depth() != 0 {
+		t.Errorf("%d accepted, depth %d after Close", accepted.Load(), w.Depth())
+	}
+}
+
 type failStore struct{ Store }
 
 func (failStore) Insert(context.Context, []Record) error { return errors.New("disk full") }

@@ -29,16 +29,25 @@ type WriterOptions struct {
 	OnError   func(error)
 }
 
-// Writer logs records in the background: Enqueue puts a record on a
-// bounded queue; one goroutine writes batches. Close writes whatever is
-// queued before it returns.
+// Writer logs records in the background: Enqueue appends a record to a
+// bounded queue; one goroutine takes the whole queue at a time and writes
+// it in batches. Close writes whatever is queued before it returns.
+//
+// Producers only take a mutex to append; the writer is woken when a
+// batch is ready (or the queue is full, or Close) and by a ticker every
+// FlushInterval. So the writer runs tens of times a second, not once per
+// prediction: a channel send per record woke it for every request and
+// showed as scheduling delay on the request path (docs/BENCHMARKS.md).
 type Writer struct {
 	s    Store
 	o    WriterOptions
-	ch   chan Record
-	mu   sync.RWMutex // held for reading by Enqueue, for writing by Close
-	done chan struct{}
+	mu   sync.Mutex
+	room sync.Cond // signalled when records leave the queue, and on Close
+	buf  []Record  // queued, not yet taken by the writer
+	busy int       // taken by the writer and not yet written
 	shut bool
+	kick chan struct{} // one pending wake-up for the writer
+	done chan struct{}
 }
 
 // NewWriter starts the background writer.
@@ -55,38 +64,56 @@ func NewWriter(s Store, o WriterOptions) *Writer {
 	if o.Overflow == "" {
 		o.Overflow = OverflowBlock
 	}
-	w := &Writer{s: s, o: o, ch: make(chan Record, o.QueueSize), done: make(chan struct{})}
+	w := &Writer{s: s, o: o, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	w.room.L = &w.mu
 	go w.loop()
 	return w
 }
 
-// Enqueue queues a record. With OverflowDrop a full queue drops it and
-// Enqueue returns false; after Close every record is refused.
+// Enqueue queues a record. When the queue is full, OverflowBlock waits
+// for room and OverflowDrop drops the record, counts it and returns
+// false. After Close every record is refused.
 func (w *Writer) Enqueue(r Record) bool {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	if w.shut {
-		w.dropped(1)
-		return false
-	}
-	if w.o.Overflow == OverflowDrop {
-		select {
-		case w.ch <- r:
-			return true
-		default:
+	w.mu.Lock()
+	for !w.shut && len(w.buf)+w.busy >= w.o.QueueSize {
+		if w.o.Overflow == OverflowDrop {
+			w.mu.Unlock()
 			w.dropped(1)
 			return false
 		}
+		w.room.Wait()
 	}
-	w.ch <- r
+	if w.shut {
+		w.mu.Unlock()
+		w.dropped(1)
+		return false
+	}
+	w.buf = append(w.buf, r)
+	wake := len(w.buf) >= w.o.BatchSize || len(w.buf)+w.busy >= w.o.QueueSize
+	w.mu.Unlock()
+	if wake {
+		w.wake()
+	}
 	return true
 }
 
-// Depth is the number of queued records.
-func (w *Writer) Depth() int { return len(w.ch) }
+// wake leaves the writer a wake-up unless one is already pending.
+func (w *Writer) wake() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Depth is the number of records queued and not yet written.
+func (w *Writer) Depth() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.buf) + w.busy
+}
 
 // Capacity is the queue's size.
-func (w *Writer) Capacity() int { return cap(w.ch) }
+func (w *Writer) Capacity() int { return w.o.QueueSize }
 
 func (w *Writer) dropped(n int) {
 	if w.o.OnDropped != nil {
@@ -96,25 +123,36 @@ func (w *Writer) dropped(n int) {
 
 func (w *Writer) loop() {
 	defer close(w.done)
-	batch := make([]Record, 0, w.o.BatchSize)
-	t := time.NewTimer(w.o.FlushInterval)
-	defer t.Stop()
+	tick := time.NewTicker(w.o.FlushInterval)
+	defer tick.Stop()
+	var batch []Record
 	for {
 		select {
-		case r, ok := <-w.ch:
-			if !ok {
-				w.flush(batch)
+		case <-w.kick:
+		case <-tick.C:
+		}
+		for {
+			w.mu.Lock()
+			batch, w.buf = w.buf, batch[:0]
+			w.busy = len(batch)
+			shut := w.shut
+			w.mu.Unlock()
+			for rest := batch; len(rest) > 0; {
+				n := min(len(rest), w.o.BatchSize)
+				w.flush(rest[:n])
+				rest = rest[n:]
+				w.mu.Lock()
+				w.busy -= n
+				w.room.Broadcast()
+				w.mu.Unlock()
+			}
+			clear(batch) // drop references to the written records
+			if !shut {
+				break
+			}
+			if len(batch) == 0 {
 				return
 			}
-			batch = append(batch, r)
-			if len(batch) >= w.o.BatchSize {
-				w.flush(batch)
-				batch = batch[:0]
-			}
-		case <-t.C:
-			w.flush(batch)
-			batch = batch[:0]
-			t.Reset(w.o.FlushInterval)
 		}
 	}
 }
@@ -150,15 +188,14 @@ func (w *Writer) flush(batch []Record) {
 // writer, or gives up when ctx ends.
 func (w *Writer) Close(ctx context.Context) error {
 	w.mu.Lock()
-	if !w.shut {
-		w.shut = true
-		close(w.ch)
-	}
+	w.shut = true
+	w.room.Broadcast()
 	w.mu.Unlock()
+	w.wake()
 	select {
 	case <-w.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("prediction log: %d records still queued: %w", len(w.ch), ctx.Err())
+		return fmt.Errorf("prediction log: %d records still queued: %w", w.Depth(), ctx.Err())
 	}
 }
