@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -381,5 +382,38 @@ func TestSQLiteCheckpointInterval(t *testing.T) {
 	}
 	if pages != checkpointPages {
 		t.Errorf("wal_autocheckpoint = %d, want %d", pages, checkpointPages)
+	}
+}
+
+// A model's rows over a time window are found through predictions_ts, the
+// one index besides the request id's that the log keeps (migration 0003).
+func TestWindowedQueriesUseTheTimeIndex(t *testing.T) {
+	ctx := t.Context()
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'predictions_model_ts'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("predictions_model_ts: %d (%v), want dropped", n, err)
+	}
+	w, args := where(Query{From: time.Unix(1, 0), To: time.Unix(2, 0), Model: "california", Version: "1"})
+	rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT id, prediction FROM predictions`+w, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if len(plan) != 1 || !strings.Contains(plan[0], "USING INDEX predictions_ts") {
+		t.Errorf("plan %q, want a search of predictions_ts", plan)
 	}
 }
