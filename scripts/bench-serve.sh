@@ -3,19 +3,25 @@
 # FastAPI + uvicorn + scikit-learn peer (bench/fastapi_app.py, one worker)
 # and a bare net/http handler that only decodes the JSON (bench/ceiling),
 # with wrk on loopback, in one run. Prints req/s, p50/p99 latency, RSS and
-# time to ready, and the ratios.
-# ISOLATE=1 pins wrk (one thread) to CPU 0 and the servers to CPU 1, so the
-# load generator and the server under test stop taking turns on the same
-# cores (the default shares both cores among all of them).
-# Usage: [ISOLATE=1] scripts/bench-serve.sh BIN ARCHIVE [DURATION]
+# time to ready, and the ratios, for two layouts of the machine's cores:
+#   shared:   wrk -t2 (-t1 at c=1) and the servers share all cores, so every
+#             server has both, and takes turns on them with wrk;
+#   isolated: wrk -t1 pinned to CPU 0, each server pinned to CPU 1, so the
+#             load generator never runs on the server's core.
+# LAYOUT=shared or LAYOUT=isolated runs one of them (ISOLATE=1 = isolated).
+# Every measurement follows a 2 s warm-up at the same concurrency.
+# Usage: [LAYOUT=both|shared|isolated] scripts/bench-serve.sh BIN ARCHIVE [DURATION]
 set -euo pipefail
 bin=$(realpath "$1"); archive=$(realpath "$2"); dur=${3:-10s}
-if [ "${ISOLATE:-}" = 1 ]; then
-  srv=(taskset -c 1); gen=(taskset -c 0); threads() { echo 1; }
-  layout="wrk -t1 pinned to CPU 0, servers pinned to CPU 1"
-else
-  srv=(); gen=(); threads() { if [ "$1" -lt 2 ]; then echo 1; else echo 2; fi; }
-  layout="wrk -t2 (-t1 at c=1) and the servers sharing all $(nproc) cores"
+layouts=${LAYOUT:-both}
+if [ "${ISOLATE:-}" = 1 ]; then layouts=isolated; fi
+case $layouts in
+  both) layouts="shared isolated" ;;
+  shared | isolated) ;;
+  *) echo "LAYOUT must be both, shared or isolated, got $layouts" >&2; exit 2 ;;
+esac
+if [ "$(nproc)" -lt 2 ] && [ "$layouts" != shared ]; then
+  echo "one CPU: only the shared layout can run" >&2; layouts=shared
 fi
 here=$(cd "$(dirname "$0")" && pwd); repo=$(dirname "$here")
 "$here/deps-debian.sh" wrk python3-sklearn python3-pandas python3-fastapi python3-uvicorn python3-uvloop python3-httptools
@@ -45,6 +51,7 @@ wait_ready() { # URL TIMEOUT_S -> prints seconds to ready
 }
 rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 run_wrk() { # URL CONNS -> "rps p50_ms p99_ms non2xx"
+  "${gen[@]}" wrk -t"$(threads "$2")" -c"$2" -d2s -s "$repo/bench/post.lua" "$1" > /dev/null 2>&1 || true
   "${gen[@]}" wrk -t"$(threads "$2")" -c"$2" -d"$dur" --latency -s "$repo/bench/post.lua" "$1" > wrk.out 2>&1 || { cat wrk.out >&2; return 1; }
   awk '
     function ms(s) { if (s ~ /us$/) return substr(s,1,length(s)-2)/1000; if (s ~ /ms$/) return substr(s,1,length(s)-2)+0; if (s ~ /s$/) return substr(s,1,length(s)-1)*1000; return s }
@@ -54,41 +61,54 @@ run_wrk() { # URL CONNS -> "rps p50_ms p99_ms non2xx"
     END { printf "%s %.3f %.3f %s\n", rps, p50, p99, (bad=="" ? 0 : bad) }' wrk.out
 }
 
-# housectl serve, prediction log on.
-hp=$(free_port)
-t0=$(date +%s.%N)
-"${srv[@]}" "$bin" serve --addr "127.0.0.1:$hp" 2> serve.log & pids+=($!); hpid=$!
-h_ready=$(wait_ready "http://127.0.0.1:$hp/ready" 30)
-# The peer.
-pp=$(free_port)
-(cd "$repo/bench" && HOUSECTL_BENCH_DATA="$work/data/california.csv" HOUSECTL_BENCH_TEST_IDX="$work/test_idx.txt" \
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "${srv[@]}" /usr/bin/python3 -m uvicorn fastapi_app:app --port "$pp" --log-level warning) 2> peer.log & pids+=($!); ppid=$!
-p_ready=$(wait_ready "http://127.0.0.1:$pp/ready" 120)
-# The ceiling.
-"${srv[@]}" ./ceiling > ceiling.addr & pids+=($!); cpid=$!
-for _ in $(seq 1 200); do [ -s ceiling.addr ] && break; sleep 0.01; done
-caddr=$(cat ceiling.addr)
+run_layout() { # shared|isolated
+  if [ "$1" = isolated ]; then
+    srv=(taskset -c 1); gen=(taskset -c 0); threads() { echo 1; }
+    desc="wrk -t1 pinned to CPU 0, servers pinned to CPU 1"
+  else
+    srv=(); gen=(); threads() { if [ "$1" -lt 2 ]; then echo 1; else echo 2; fi; }
+    desc="wrk -t2 (-t1 at c=1) and the servers sharing all $(nproc) cores"
+  fi
+  rm -rf experiments/predictions.db*
+  # housectl serve, prediction log on.
+  hp=$(free_port)
+  "${srv[@]}" "$bin" serve --addr "127.0.0.1:$hp" 2> "serve-$1.log" & pids+=($!); hpid=$!
+  h_ready=$(wait_ready "http://127.0.0.1:$hp/ready" 30)
+  # The peer.
+  pp=$(free_port)
+  (cd "$repo/bench" && HOUSECTL_BENCH_DATA="$work/data/california.csv" HOUSECTL_BENCH_TEST_IDX="$work/test_idx.txt" \
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "${srv[@]}" /usr/bin/python3 -m uvicorn fastapi_app:app --port "$pp" --log-level warning) 2> peer.log & pids+=($!); ppid=$!
+  p_ready=$(wait_ready "http://127.0.0.1:$pp/ready" 120)
+  # The ceiling.
+  "${srv[@]}" ./ceiling > ceiling.addr & pids+=($!); cpid=$!
+  for _ in $(seq 1 200); do [ -s ceiling.addr ] && break; sleep 0.01; done
+  caddr=$(cat ceiling.addr)
 
-echo "wrk -d$dur on loopback, $layout; housectl logs every prediction to SQLite"
-printf "%-10s %5s %10s %9s %9s %8s\n" server conns "req/s" "p50 ms" "p99 ms" non2xx
-declare -A R P99
-for c in 1 32 64; do
-  read -r rps p50 p99 bad < <(run_wrk "http://127.0.0.1:$hp/predict" "$c"); R[h$c]=$rps; P99[h$c]=$p99
-  printf "%-10s %5s %10s %9s %9s %8s\n" housectl "$c" "$rps" "$p50" "$p99" "$bad"
-  read -r rps p50 p99 bad < <(run_wrk "http://$caddr/predict" "$c"); R[c$c]=$rps
-  printf "%-10s %5s %10s %9s %9s %8s\n" ceiling "$c" "$rps" "$p50" "$p99" "$bad"
-  read -r rps p50 p99 bad < <(run_wrk "http://127.0.0.1:$pp/predict" "$c"); R[p$c]=$rps
-  printf "%-10s %5s %10s %9s %9s %8s\n" fastapi "$c" "$rps" "$p50" "$p99" "$bad"
-done
-echo
-python3 - "${R[h32]}" "${R[p32]}" "${R[c32]}" "${P99[h32]}" "${R[h1]}" "${R[p1]}" "${R[h64]}" "${R[p64]}" "${R[c1]}" "${R[c64]}" <<'PY'
+  echo "== layout $1: wrk -d$dur on loopback, $desc; housectl logs every prediction to SQLite"
+  printf "%-10s %5s %10s %9s %9s %8s\n" server conns "req/s" "p50 ms" "p99 ms" non2xx
+  declare -A R P99
+  for c in 1 32 64; do
+    read -r rps p50 p99 bad < <(run_wrk "http://127.0.0.1:$hp/predict" "$c"); R[h$c]=$rps; P99[h$c]=$p99
+    printf "%-10s %5s %10s %9s %9s %8s\n" housectl "$c" "$rps" "$p50" "$p99" "$bad"
+    read -r rps p50 p99 bad < <(run_wrk "http://$caddr/predict" "$c"); R[c$c]=$rps; P99[c$c]=$p99
+    printf "%-10s %5s %10s %9s %9s %8s\n" ceiling "$c" "$rps" "$p50" "$p99" "$bad"
+    read -r rps p50 p99 bad < <(run_wrk "http://127.0.0.1:$pp/predict" "$c"); R[p$c]=$rps
+    printf "%-10s %5s %10s %9s %9s %8s\n" fastapi "$c" "$rps" "$p50" "$p99" "$bad"
+  done
+  echo
+  python3 - "${R[h32]}" "${R[p32]}" "${R[c32]}" "${P99[h32]}" "${R[h1]}" "${R[p1]}" "${R[h64]}" "${R[p64]}" "${R[c1]}" "${R[c64]}" "${P99[c32]}" <<'PY'
 import sys
-h32, p32, c32, p99, h1, p1, h64, p64, c1, c64 = map(float, sys.argv[1:])
-print(f"c=32: housectl/FastAPI = {h32/p32:.1f}x (target >= 10x), housectl p99 = {p99:.2f} ms (target <= 5 ms), housectl/ceiling = {h32/c32:.2f} (aim >= 0.8)")
+h32, p32, c32, p99, h1, p1, h64, p64, c1, c64, cp99 = map(float, sys.argv[1:])
+print(f"c=32: housectl/FastAPI = {h32/p32:.1f}x (target >= 10x), housectl p99 = {p99:.2f} ms (target <= 5 ms; the ceiling's {cp99:.2f} ms), housectl/ceiling = {h32/c32:.2f} (aim >= 0.8)")
 print(f"c=1:  housectl/FastAPI = {h1/p1:.1f}x, housectl/ceiling = {h1/c1:.2f}")
 print(f"c=64: housectl/FastAPI = {h64/p64:.1f}x, housectl/ceiling = {h64/c64:.2f}")
 PY
-echo "RSS (peak): housectl $(rss_mb $hpid) MB, FastAPI $(rss_mb $ppid) MB, ceiling $(rss_mb $cpid) MB"
-echo "start to ready: housectl ${h_ready} s, FastAPI ${p_ready} s (including its model fit)"
-kill -TERM "$hpid"; wait "$hpid" 2>/dev/null || true
-grep -o 'prediction log flushed ([0-9]* rows' serve.log || true
+  echo "RSS (peak): housectl $(rss_mb $hpid) MB, FastAPI $(rss_mb $ppid) MB, ceiling $(rss_mb $cpid) MB"
+  echo "start to ready: housectl ${h_ready} s, FastAPI ${p_ready} s (including its model fit)"
+  kill -TERM "$hpid"; wait "$hpid" 2>/dev/null || true
+  grep -o 'prediction log flushed ([0-9]* rows' "serve-$1.log" || true
+  kill "$ppid" "$cpid" 2>/dev/null || true; wait "$ppid" "$cpid" 2>/dev/null || true
+  echo
+}
+
+for l in $layouts; do run_layout "$l"; done
