@@ -413,6 +413,9 @@ func TestWindowedQueriesUseTheTimeIndex(t *testing.T) {
 		}
 		plan = append(plan, detail)
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	if len(plan) != 1 || !strings.Contains(plan[0], "USING INDEX predictions_ts") {
 		t.Errorf("plan %q, want a search of predictions_ts", plan)
 	}
