@@ -420,3 +420,19 @@ func TestWindowedQueriesUseTheTimeIndex(t *testing.T) {
 		t.Errorf("plan %q, want a search of predictions_ts", plan)
 	}
 }
+
+// Enqueue from many goroutines into a writer whose store discards: the
+// cost of logging one prediction on the request path.
+func BenchmarkWriterEnqueue(b *testing.B) {
+	s := &batchStore{}
+	w := NewWriter(s, WriterOptions{})
+	r := rec(1)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			w.Enqueue(r)
+		}
+	})
+	if err := w.Close(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+}
