@@ -436,3 +436,42 @@ func BenchmarkWriterEnqueue(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// A log written by an older housectl (schema version 2, with the model
+// index) is upgraded on open, and its rows are kept.
+func TestUpgradeFromSchema2(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "p.db")
+	s, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Insert(ctx, []Record{rec(1), rec(2)}); err != nil {
+		t.Fatal(err)
+	}
+	// Back to version 2, as the older binary left it.
+	for _, q := range []string{`DELETE FROM schema_migrations WHERE version > 2`, `CREATE INDEX predictions_model_ts ON predictions (model, version, ts_ns)`} {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var version, indexes int
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'predictions_model_ts'`).Scan(&indexes); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Count(ctx, Query{Model: "california"})
+	if version != 3 || indexes != 0 || n != 2 || err != nil {
+		t.Errorf("after the upgrade: schema %d, model index present %d, %d rows (%v); want 3, 0, 2", version, indexes, n, err)
+	}
+}
