@@ -103,6 +103,10 @@ type Serve struct {
 	ReloadInterval time.Duration `mapstructure:"reload_interval"`
 	// TrustProxy takes the client IP from X-Forwarded-For (behind a proxy).
 	TrustProxy bool `mapstructure:"trust_proxy"`
+	// Procs is how many CPUs the server runs Go code on at once
+	// (GOMAXPROCS); 0 leaves Go's default, every CPU the process may use
+	// (or the GOMAXPROCS environment variable).
+	Procs int `mapstructure:"procs"`
 }
 
 // Predictions configures the prediction log.

@@ -115,6 +115,9 @@ func validateServe(s Serve, p Predictions) []FieldError {
 	if s.ReloadInterval < 0 {
 		add("serve.reload_interval", "must be 0 (SIGHUP only) or positive, got %s", s.ReloadInterval)
 	}
+	if s.Procs < 0 {
+		add("serve.procs", "must be 0 (every CPU) or a number of CPUs, got %d", s.Procs)
+	}
 	if strings.TrimSpace(p.Path) == "" {
 		add("predictions.path", "must not be empty")
 	}

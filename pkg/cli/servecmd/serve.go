@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -149,6 +150,9 @@ func Run(opts *Options) error {
 	if err != nil {
 		return err
 	}
+	if sc.Procs > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(sc.Procs))
+	}
 	// Access and error logs: JSON lines on stderr, written in batches.
 	logw := newLogBuffer(opts.IO.ErrOut, 100*time.Millisecond)
 	defer logw.Close()
@@ -220,8 +224,8 @@ func Run(opts *Options) error {
 	if len(keys) > 0 {
 		auth = fmt.Sprintf("%d API key(s) required", len(keys))
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "serving %s (%s version %s, %s) on http://%s — %s; ready in %s\n",
-		uri, m.Name, m.Version, m.Artifact.Header.Kind, ln.Addr(), auth, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(opts.IO.ErrOut, "serving %s (%s version %s, %s) on http://%s — %s; %d CPU(s); ready in %s\n",
+		uri, m.Name, m.Version, m.Artifact.Header.Kind, ln.Addr(), auth, runtime.GOMAXPROCS(0), time.Since(start).Round(time.Millisecond))
 
 	// Reloads: on a timer and on SIGHUP.
 	hup := make(chan os.Signal, 1)
