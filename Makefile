@@ -114,7 +114,7 @@ bench: build ## Go benchmarks, then side-by-side scripts; see docs/BENCHMARKS.md
 	scripts/bench-serve.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz 10s
 
 .PHONY: bench-serve
-bench-serve: build ## housectl serve vs FastAPI+uvicorn+scikit-learn and a bare net/http handler (wrk, loopback; shared, then isolated cores)
+bench-serve: build ## housectl serve vs FastAPI+uvicorn+scikit-learn and a bare net/http handler (wrk, loopback; shared cores, one CPU each, isolated cores)
 	scripts/bench-serve.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz 10s
 
 .PHONY: parity

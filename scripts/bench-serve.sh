@@ -3,22 +3,25 @@
 # FastAPI + uvicorn + scikit-learn peer (bench/fastapi_app.py, one worker)
 # and a bare net/http handler that only decodes the JSON (bench/ceiling),
 # with wrk on loopback, in one run. Prints req/s, p50/p99 latency, RSS and
-# time to ready, and the ratios, for two layouts of the machine's cores:
+# time to ready, and the ratios, for three layouts of the machine's cores:
 #   shared:   wrk -t2 (-t1 at c=1) and the servers share all cores, so every
 #             server has both, and takes turns on them with wrk;
+#   oneproc:  nothing pinned; wrk -t1, and each server runs its code on one
+#             CPU at a time, as FastAPI's one uvicorn worker always does:
+#             housectl with serve.procs 1, the ceiling with GOMAXPROCS=1;
 #   isolated: wrk -t1 pinned to CPU 0, each server pinned to CPU 1, so the
 #             load generator never runs on the server's core.
-# LAYOUT=shared or LAYOUT=isolated runs one of them (ISOLATE=1 = isolated).
+# LAYOUT=shared, oneproc or isolated runs one of them (ISOLATE=1 = isolated).
 # Every measurement follows a 2 s warm-up at the same concurrency.
-# Usage: [LAYOUT=both|shared|isolated] scripts/bench-serve.sh BIN ARCHIVE [DURATION]
+# Usage: [LAYOUT=all|shared|oneproc|isolated] scripts/bench-serve.sh BIN ARCHIVE [DURATION]
 set -euo pipefail
 bin=$(realpath "$1"); archive=$(realpath "$2"); dur=${3:-10s}
-layouts=${LAYOUT:-both}
+layouts=${LAYOUT:-all}
 if [ "${ISOLATE:-}" = 1 ]; then layouts=isolated; fi
 case $layouts in
-  both) layouts="shared isolated" ;;
-  shared | isolated) ;;
-  *) echo "LAYOUT must be both, shared or isolated, got $layouts" >&2; exit 2 ;;
+  all | both) layouts="shared oneproc isolated" ;;
+  shared | oneproc | isolated) ;;
+  *) echo "LAYOUT must be all, shared, oneproc or isolated, got $layouts" >&2; exit 2 ;;
 esac
 if [ "$(nproc)" -lt 2 ] && [ "$layouts" != shared ]; then
   echo "one CPU: only the shared layout can run" >&2; layouts=shared
@@ -61,18 +64,22 @@ run_wrk() { # URL CONNS -> "rps p50_ms p99_ms non2xx"
     END { printf "%s %.3f %.3f %s\n", rps, p50, p99, (bad=="" ? 0 : bad) }' wrk.out
 }
 
-run_layout() { # shared|isolated
-  if [ "$1" = isolated ]; then
-    srv=(taskset -c 1); gen=(taskset -c 0); threads() { echo 1; }
-    desc="wrk -t1 pinned to CPU 0, servers pinned to CPU 1"
-  else
-    srv=(); gen=(); threads() { if [ "$1" -lt 2 ]; then echo 1; else echo 2; fi; }
-    desc="wrk -t2 (-t1 at c=1) and the servers sharing all $(nproc) cores"
-  fi
+run_layout() { # shared|oneproc|isolated
+  case $1 in
+  isolated)
+    srv=(taskset -c 1); gen=(taskset -c 0); threads() { echo 1; }; procs=()
+    desc="wrk -t1 pinned to CPU 0, servers pinned to CPU 1" ;;
+  oneproc)
+    srv=(); gen=(); threads() { echo 1; }; procs=(env GOMAXPROCS=1 HOUSECTL_SERVE_PROCS=1)
+    desc="wrk -t1 and the servers sharing all $(nproc) cores, each server on one CPU at a time (housectl serve.procs 1)" ;;
+  *)
+    srv=(); gen=(); threads() { if [ "$1" -lt 2 ]; then echo 1; else echo 2; fi; }; procs=()
+    desc="wrk -t2 (-t1 at c=1) and the servers sharing all $(nproc) cores" ;;
+  esac
   rm -rf experiments/predictions.db*
   # housectl serve, prediction log on.
   hp=$(free_port)
-  "${srv[@]}" "$bin" serve --addr "127.0.0.1:$hp" 2> "serve-$1.log" & pids+=($!); hpid=$!
+  "${srv[@]}" "${procs[@]}" "$bin" serve --addr "127.0.0.1:$hp" 2> "serve-$1.log" & pids+=($!); hpid=$!
   h_ready=$(wait_ready "http://127.0.0.1:$hp/ready" 30)
   # The peer.
   pp=$(free_port)
@@ -80,7 +87,8 @@ run_layout() { # shared|isolated
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "${srv[@]}" /usr/bin/python3 -m uvicorn fastapi_app:app --port "$pp" --log-level warning) 2> peer.log & pids+=($!); ppid=$!
   p_ready=$(wait_ready "http://127.0.0.1:$pp/ready" 120)
   # The ceiling.
-  "${srv[@]}" ./ceiling > ceiling.addr & pids+=($!); cpid=$!
+  rm -f ceiling.addr
+  "${srv[@]}" "${procs[@]}" ./ceiling > ceiling.addr & pids+=($!); cpid=$!
   for _ in $(seq 1 200); do [ -s ceiling.addr ] && break; sleep 0.01; done
   caddr=$(cat ceiling.addr)
 
