@@ -13,9 +13,16 @@
 #             load generator never runs on the server's core.
 # LAYOUT=shared, oneproc or isolated runs one of them (ISOLATE=1 = isolated).
 # Every measurement follows a 2 s warm-up at the same concurrency.
-# Usage: [LAYOUT=all|shared|oneproc|isolated] scripts/bench-serve.sh BIN ARCHIVE [DURATION]
+# REPEAT=N measures each server N times, interleaved with the others, and
+# the ratios are of the medians (the VM's speed drifts by up to 1.5x within
+# minutes).
+# Usage: [LAYOUT=all|shared|oneproc|isolated] [REPEAT=N] scripts/bench-serve.sh BIN ARCHIVE [DURATION]
 set -euo pipefail
 bin=$(realpath "$1"); archive=$(realpath "$2"); dur=${3:-10s}
+repeat=${REPEAT:-1}
+case $repeat in
+  '' | *[!0-9]* | 0) echo "REPEAT must be a whole number of at least 1, got $repeat" >&2; exit 2 ;;
+esac
 layouts=${LAYOUT:-all}
 if [ "${ISOLATE:-}" = 1 ]; then layouts=isolated; fi
 case $layouts in
@@ -96,17 +103,20 @@ run_layout() { # shared|oneproc|isolated
   printf "%-10s %5s %10s %9s %9s %8s\n" server conns "req/s" "p50 ms" "p99 ms" non2xx
   declare -A R P99
   for c in 1 32 64; do
-    read -r rps p50 p99 bad < <(run_wrk "http://127.0.0.1:$hp/predict" "$c"); R[h$c]=$rps; P99[h$c]=$p99
-    printf "%-10s %5s %10s %9s %9s %8s\n" housectl "$c" "$rps" "$p50" "$p99" "$bad"
-    read -r rps p50 p99 bad < <(run_wrk "http://$caddr/predict" "$c"); R[c$c]=$rps; P99[c$c]=$p99
-    printf "%-10s %5s %10s %9s %9s %8s\n" ceiling "$c" "$rps" "$p50" "$p99" "$bad"
-    read -r rps p50 p99 bad < <(run_wrk "http://127.0.0.1:$pp/predict" "$c"); R[p$c]=$rps
-    printf "%-10s %5s %10s %9s %9s %8s\n" fastapi "$c" "$rps" "$p50" "$p99" "$bad"
+    for _ in $(seq 1 "$repeat"); do
+      read -r rps p50 p99 bad < <(run_wrk "http://127.0.0.1:$hp/predict" "$c"); R[h$c]+=" $rps"; P99[h$c]+=" $p99"
+      printf "%-10s %5s %10s %9s %9s %8s\n" housectl "$c" "$rps" "$p50" "$p99" "$bad"
+      read -r rps p50 p99 bad < <(run_wrk "http://$caddr/predict" "$c"); R[c$c]+=" $rps"; P99[c$c]+=" $p99"
+      printf "%-10s %5s %10s %9s %9s %8s\n" ceiling "$c" "$rps" "$p50" "$p99" "$bad"
+      read -r rps p50 p99 bad < <(run_wrk "http://127.0.0.1:$pp/predict" "$c"); R[p$c]+=" $rps"
+      printf "%-10s %5s %10s %9s %9s %8s\n" fastapi "$c" "$rps" "$p50" "$p99" "$bad"
+    done
   done
   echo
+  if [ "$repeat" -gt 1 ]; then echo "medians of $repeat interleaved measurements:"; fi
   python3 - "${R[h32]}" "${R[p32]}" "${R[c32]}" "${P99[h32]}" "${R[h1]}" "${R[p1]}" "${R[h64]}" "${R[p64]}" "${R[c1]}" "${R[c64]}" "${P99[c32]}" <<'PY'
-import sys
-h32, p32, c32, p99, h1, p1, h64, p64, c1, c64, cp99 = map(float, sys.argv[1:])
+import statistics, sys
+h32, p32, c32, p99, h1, p1, h64, p64, c1, c64, cp99 = (statistics.median(map(float, a.split())) for a in sys.argv[1:])
 print(f"c=32: housectl/FastAPI = {h32/p32:.1f}x (target >= 10x), housectl p99 = {p99:.2f} ms (target <= 5 ms; the ceiling's {cp99:.2f} ms), housectl/ceiling = {h32/c32:.2f} (aim >= 0.8)")
 print(f"c=1:  housectl/FastAPI = {h1/p1:.1f}x, housectl/ceiling = {h1/c1:.2f}")
 print(f"c=64: housectl/FastAPI = {h64/p64:.1f}x, housectl/ceiling = {h64/c64:.2f}")
