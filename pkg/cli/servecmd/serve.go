@@ -60,10 +60,15 @@ queued prediction before exiting 0.
 
 API keys (serve.api_keys_env, serve.api_keys_file) are required on the
 prediction and model routes when any is set; access logs are JSON lines on
-standard error and never contain keys.`,
+standard error and never contain keys.
+
+serve.procs caps the CPUs the server runs Go code on at once (GOMAXPROCS; 0,
+the default, is every CPU it may use). On a host whose cores other busy
+processes share, 1 keeps the slowest requests faster.`,
 		Example: `  housectl serve
   housectl serve --model models:/california/3 --addr 0.0.0.0:8080
-  HOUSECTL_API_KEYS=k1,k2 housectl serve`,
+  HOUSECTL_API_KEYS=k1,k2 housectl serve
+  HOUSECTL_SERVE_PROCS=1 housectl serve    # one CPU at a time`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Config = func() (*config.Loaded, error) { return f.Config(cmd) }
