@@ -25,7 +25,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*SQL, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("prediction log %s: %w", redact(dsn), err)
 	}
-	s := &SQL{db: db, dialect: "postgres"}
+	s := &SQL{db: db, dialect: "postgres", names: map[nameKey][]string{}}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("prediction log %s: %w", redact(dsn), err)

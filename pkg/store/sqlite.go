@@ -50,9 +50,13 @@ type SQL struct {
 	db      *sql.DB
 	dialect string // "sqlite" or "postgres"
 
-	mu   sync.Mutex
-	full *sql.Stmt // the insertChunk-row INSERT, prepared once
+	mu    sync.Mutex
+	full  *sql.Stmt            // the insertChunk-row INSERT, prepared once
+	names map[nameKey][]string // feature_names, as far as this store has read or written it
 }
+
+// nameKey is a model version, the key of feature_names.
+type nameKey struct{ model, version string }
 
 // SQLite is the historical name of the SQL store.
 type SQLite = SQL
@@ -94,7 +98,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SQL{db: db, dialect: "sqlite"}
+	s := &SQL{db: db, dialect: "sqlite", names: map[nameKey][]string{}}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("prediction log %s: %w", path, err)
@@ -222,7 +226,21 @@ func (s *SQL) Insert(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	// Feature names this transaction registers are remembered once it
+	// commits.
+	pending := map[nameKey][]string{}
+	defer func() {
+		if len(pending) > 0 {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			for k, v := range pending {
+				if v != nil {
+					s.names[k] = v
+				}
+			}
+		}
+	}()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var full *sql.Stmt
 		defer func() {
 			if full != nil {
@@ -232,12 +250,16 @@ func (s *SQL) Insert(ctx context.Context, recs []Record) error {
 		args := make([]any, 0, 8*insertChunk)
 		var fj []byte
 		var keys quotedKeys
+		var form featureForm
 		for len(recs) > 0 {
 			n := min(len(recs), insertChunk)
 			args = args[:0]
 			for _, r := range recs[:n] {
-				var err error
-				if fj, err = featuresJSON(fj[:0], r, &keys); err != nil {
+				order, err := form.of(ctx, s, tx, pending, r)
+				if err != nil {
+					return err
+				}
+				if fj, err = featuresJSON(fj[:0], r, &keys, order); err != nil {
 					return err
 				}
 				args = append(args, r.Time.UnixNano(), r.RequestID, r.Model, r.Version, string(fj), r.Prediction, int64(r.Latency), r.Row)
@@ -266,6 +288,10 @@ func (s *SQL) Insert(ctx context.Context, recs []Record) error {
 		}
 		return nil
 	})
+	if err != nil {
+		clear(pending)
+	}
+	return err
 }
 
 func where(q Query) (string, []any) {
@@ -317,7 +343,7 @@ func (s *SQL) Rows(ctx context.Context, q Query) ([]Row, error) {
 			return nil, err
 		}
 		r.Time, r.Latency = time.Unix(0, ts).UTC(), time.Duration(lat)
-		if err := json.Unmarshal([]byte(fj), &r.Features); err != nil {
+		if r.Features, err = s.decodeFeatures(ctx, fj, r.Model, r.Version); err != nil {
 			return nil, fmt.Errorf("prediction %d: features: %w", r.ID, err)
 		}
 		out = append(out, r)
@@ -333,8 +359,29 @@ func (s *SQL) Count(ctx context.Context, q Query) (int64, error) {
 	return n, err
 }
 
-// featuresJSON appends the record's features as a JSON object.
-func featuresJSON(b []byte, r Record, keys *quotedKeys) ([]byte, error) {
+// featuresJSON appends the record's features: a JSON array of the values
+// in the given order (the model version's feature_names), or, with no
+// order, a JSON object of name: value.
+func featuresJSON(b []byte, r Record, keys *quotedKeys, order []string) ([]byte, error) {
+	if order != nil {
+		b = append(b, '[')
+		for i, n := range order {
+			v := 0.0
+			if r.Features != nil {
+				v = r.Features[n]
+			} else {
+				v = r.Values[i]
+			}
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("record %s: feature %s is %v", r.RequestID, n, v)
+			}
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendFloat(b, v, 'g', -1, 64)
+		}
+		return append(b, ']'), nil
+	}
 	if r.Features != nil || len(r.Names) != len(r.Values) {
 		if r.Features == nil {
 			return nil, fmt.Errorf("record %s: %d feature names for %d values", r.RequestID, len(r.Names), len(r.Values))
@@ -360,6 +407,134 @@ func featuresJSON(b []byte, r Record, keys *quotedKeys) ([]byte, error) {
 		b = strconv.AppendFloat(b, v, 'g', -1, 64)
 	}
 	return append(b, '}'), nil
+}
+
+// featureForm decides, record by record, how a transaction writes the
+// features: as an array in the order feature_names gives for the record's
+// model version (registering the record's names when the version has none
+// yet), or as an object when the record's names are not that order's. It
+// remembers its last answer: a batch's records share their model's names.
+type featureForm struct {
+	key   nameKey
+	names []string // the last record's names (by identity when from Names)
+	order []string // and the answer for them
+	ok    bool
+}
+
+// recordNames is the record's feature names: Names, or Features' keys
+// sorted.
+func recordNames(r Record) []string {
+	if r.Features == nil {
+		return r.Names
+	}
+	names := make([]string, 0, len(r.Features))
+	for n := range r.Features {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (f *featureForm) of(ctx context.Context, s *SQL, tx *sql.Tx, pending map[nameKey][]string, r Record) ([]string, error) {
+	k := nameKey{r.Model, r.Version}
+	if r.Features == nil && len(r.Names) != len(r.Values) {
+		return nil, nil // featuresJSON reports it
+	}
+	if f.ok && f.key == k && r.Features == nil && len(r.Names) > 0 && len(f.names) == len(r.Names) && &f.names[0] == &r.Names[0] {
+		return f.order, nil
+	}
+	names := recordNames(r)
+	if len(names) == 0 {
+		return nil, nil
+	}
+	reg, err := s.registeredNames(ctx, tx, pending, k, names)
+	if err != nil {
+		return nil, err
+	}
+	var order []string
+	if slices.Equal(reg, names) {
+		order = reg
+	}
+	f.key, f.names, f.order, f.ok = k, names, order, true
+	return order, nil
+}
+
+// registeredNames returns the feature names registered for the model
+// version, registering names when it has none.
+func (s *SQL) registeredNames(ctx context.Context, tx *sql.Tx, pending map[nameKey][]string, k nameKey, names []string) ([]string, error) {
+	if reg, ok := pending[k]; ok {
+		return reg, nil
+	}
+	s.mu.Lock()
+	reg, ok := s.names[k]
+	s.mu.Unlock()
+	if ok {
+		return reg, nil
+	}
+	js, err := json.Marshal(names)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO feature_names (model, version, names) VALUES (?, ?, ?) ON CONFLICT (model, version) DO NOTHING`), k.model, k.version, string(js)); err != nil {
+		return nil, fmt.Errorf("register the features of %s version %s: %w", k.model, k.version, err)
+	}
+	var stored string
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT names FROM feature_names WHERE model = ? AND version = ?`), k.model, k.version).Scan(&stored); err != nil {
+		return nil, fmt.Errorf("read the features of %s version %s: %w", k.model, k.version, err)
+	}
+	if err := json.Unmarshal([]byte(stored), &reg); err != nil {
+		return nil, fmt.Errorf("feature_names of %s version %s: %w", k.model, k.version, err)
+	}
+	pending[k] = reg
+	return reg, nil
+}
+
+// namesFor returns the feature names registered for a model version, for
+// reading its rows' arrays.
+func (s *SQL) namesFor(ctx context.Context, k nameKey) ([]string, error) {
+	s.mu.Lock()
+	reg, ok := s.names[k]
+	s.mu.Unlock()
+	if ok {
+		return reg, nil
+	}
+	var stored string
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT names FROM feature_names WHERE model = ? AND version = ?`), k.model, k.version).Scan(&stored); err != nil {
+		return nil, fmt.Errorf("the feature names of %s version %s: %w", k.model, k.version, err)
+	}
+	if err := json.Unmarshal([]byte(stored), &reg); err != nil {
+		return nil, fmt.Errorf("feature_names of %s version %s: %w", k.model, k.version, err)
+	}
+	s.mu.Lock()
+	s.names[k] = reg
+	s.mu.Unlock()
+	return reg, nil
+}
+
+// decodeFeatures reads a row's features: an object of name: value, or an
+// array of values in its model version's feature_names order.
+func (s *SQL) decodeFeatures(ctx context.Context, fj, model, version string) (map[string]float64, error) {
+	if !strings.HasPrefix(fj, "[") {
+		var m map[string]float64
+		err := json.Unmarshal([]byte(fj), &m)
+		return m, err
+	}
+	names, err := s.namesFor(ctx, nameKey{model, version})
+	if err != nil {
+		return nil, err
+	}
+	var vals []float64
+	if err := json.Unmarshal([]byte(fj), &vals); err != nil {
+		return nil, err
+	}
+	if len(vals) != len(names) {
+		return nil, fmt.Errorf("%d values for the %d feature names of %s version %s", len(vals), len(names), model, version)
+	}
+	m := make(map[string]float64, len(names))
+	for i, n := range names {
+		m[n] = vals[i]
+	}
+	return m, nil
 }
 
 // quotedKeys caches the JSON-quoted feature names of the last Names slice
@@ -433,7 +608,7 @@ func (s *SQL) Joined(ctx context.Context, q Query) ([]Joined, error) {
 			return nil, err
 		}
 		j.Time, j.Latency = time.Unix(0, ts).UTC(), time.Duration(lat)
-		if err := json.Unmarshal([]byte(fj), &j.Features); err != nil {
+		if j.Features, err = s.decodeFeatures(ctx, fj, j.Model, j.Version); err != nil {
 			return nil, fmt.Errorf("prediction %d: features: %w", j.ID, err)
 		}
 		out = append(out, j)

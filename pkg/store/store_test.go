@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -437,8 +439,9 @@ func BenchmarkWriterEnqueue(b *testing.B) {
 	}
 }
 
-// A log written by an older housectl (schema version 2, with the model
-// index) is upgraded on open, and its rows are kept.
+// A log written by an older housectl (schema version 2: the model index,
+// features as objects, no feature_names) is upgraded on open; its rows are
+// kept and still read, and new rows are written as arrays.
 func TestUpgradeFromSchema2(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "p.db")
@@ -450,9 +453,14 @@ func TestUpgradeFromSchema2(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Back to version 2, as the older binary left it.
-	for _, q := range []string{`DELETE FROM schema_migrations WHERE version > 2`, `CREATE INDEX predictions_model_ts ON predictions (model, version, ts_ns)`} {
+	for _, q := range []string{
+		`DELETE FROM schema_migrations WHERE version > 2`,
+		`CREATE INDEX predictions_model_ts ON predictions (model, version, ts_ns)`,
+		`DROP VIEW prediction_features`, `DROP TABLE feature_names`,
+		`UPDATE predictions SET features = '{"HouseAge":41,"MedInc":' || id || '}'`,
+	} {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
+			t.Fatal(q, err)
 		}
 	}
 	if err := s.Close(); err != nil {
@@ -471,7 +479,113 @@ func TestUpgradeFromSchema2(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, err := s.Count(ctx, Query{Model: "california"})
-	if version != 3 || indexes != 0 || n != 2 || err != nil {
-		t.Errorf("after the upgrade: schema %d, model index present %d, %d rows (%v); want 3, 0, 2", version, indexes, n, err)
+	if version != 4 || indexes != 0 || n != 2 || err != nil {
+		t.Fatalf("after the upgrade: schema %d, model index present %d, %d rows (%v); want 4, 0, 2", version, indexes, n, err)
+	}
+	if err := s.Insert(ctx, []Record{rec(3)}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.Rows(ctx, Query{})
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	for _, r := range rows {
+		i := float64(r.ID)
+		if r.Features["MedInc"] != i || r.Features["HouseAge"] != 41 || len(r.Features) != 2 {
+			t.Errorf("row %d: features %v, want MedInc %v and HouseAge 41", r.ID, r.Features, i)
+		}
+	}
+	var forms string
+	if err := s.db.QueryRowContext(ctx, `SELECT group_concat(substr(features, 1, 1), '') FROM (SELECT features FROM predictions ORDER BY id)`).Scan(&forms); err != nil || forms != "{{[" {
+		t.Errorf("feature forms by row %q (%v), want the old objects and a new array: {{[", forms, err)
+	}
+}
+
+// Features are written as an array of values in the order feature_names
+// registers for the model version (on its first row); a row whose names
+// differ keeps an object. Both read back as name: value, and the
+// prediction_features view gives one (id, name, value) row per feature.
+func TestFeatureForms(t *testing.T) { eachBackend(t, testFeatureForms) }
+
+func testFeatureForms(t *testing.T, b backend) {
+	ctx := t.Context()
+	s := openStore(t, b)
+	names := []string{"MedInc", "HouseAge"}
+	a := rec(1)
+	a.Features, a.Names, a.Values = nil, names, []float64{8.5, 41}
+	c := rec(2) // the same names, from another slice
+	c.Features, c.Names, c.Values = nil, []string{"MedInc", "HouseAge"}, []float64{3.25, 12}
+	d := rec(3) // other names for the same version
+	d.Features, d.Names, d.Values = nil, []string{"Latitude"}, []float64{37.88}
+	e := rec(4) // a map with the registered names
+	e.Features = map[string]float64{"HouseAge": 7, "MedInc": 1.5}
+	f := rec(5) // another version: its own names
+	f.Version, f.Features, f.Names, f.Values = "2", nil, []string{"Latitude", "MedInc"}, []float64{-1e-7, 2}
+	if err := s.Insert(ctx, []Record{a, c, d}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Insert(ctx, []Record{e, f}); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() []string {
+		rs, err := s.db.QueryContext(ctx, `SELECT features FROM predictions ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rs.Close()
+		var out []string
+		for rs.Next() {
+			var fj string
+			if err := rs.Scan(&fj); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fj)
+		}
+		if err := rs.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}()
+	want := []string{`[8.5,41]`, `[3.25,12]`, `{"Latitude":37.88}`, `{"HouseAge":7,"MedInc":1.5}`, `[-1e-07,2]`}
+	if !slices.Equal(stored, want) {
+		t.Errorf("stored features\n%q\nwant\n%q", stored, want)
+	}
+	// A store opened afresh reads the names back from the database.
+	s2 := openStore(t, b)
+	rows, err := s2.Rows(ctx, Query{})
+	if err != nil || len(rows) != 5 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	wantF := []map[string]float64{
+		{"MedInc": 8.5, "HouseAge": 41}, {"MedInc": 3.25, "HouseAge": 12}, {"Latitude": 37.88},
+		{"HouseAge": 7, "MedInc": 1.5}, {"Latitude": -1e-7, "MedInc": 2},
+	}
+	for _, r := range rows {
+		if !maps.Equal(r.Features, wantF[r.ID-1]) {
+			t.Errorf("row %d: %v, want %v", r.ID, r.Features, wantF[r.ID-1])
+		}
+	}
+	vr, err := s2.db.QueryContext(ctx, `SELECT id, name, value FROM prediction_features ORDER BY id, name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vr.Close()
+	var got []string
+	for vr.Next() {
+		var id int64
+		var name string
+		var v float64
+		if err := vr.Scan(&id, &name, &v); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d %s %g", id, name, v))
+	}
+	if err := vr.Err(); err != nil {
+		t.Fatal(err)
+	}
+	wantV := []string{"1 HouseAge 41", "1 MedInc 8.5", "2 HouseAge 12", "2 MedInc 3.25", "3 Latitude 37.88",
+		"4 HouseAge 7", "4 MedInc 1.5", "5 Latitude -1e-07", "5 MedInc 2"}
+	if !slices.Equal(got, wantV) {
+		t.Errorf("prediction_features\n%q\nwant\n%q", got, wantV)
 	}
 }
