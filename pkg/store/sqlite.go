@@ -94,7 +94,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open(sqliteDriver, "file:"+path+"?"+q.Encode())
+	db, err := sql.Open(sqliteDriver, "file:"+uriPath(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +104,12 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("prediction log %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// uriPath escapes a file path for a SQLite URI filename: SQLite decodes
+// %HH escapes in the path, and '?' and '#' would end it.
+func uriPath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 // Close closes the database.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -587,5 +588,38 @@ func testFeatureForms(t *testing.T, b backend) {
 		"4 HouseAge 7", "4 MedInc 1.5", "5 Latitude -1e-07", "5 MedInc 2"}
 	if !slices.Equal(got, wantV) {
 		t.Errorf("prediction_features\n%q\nwant\n%q", got, wantV)
+	}
+}
+
+// A log whose path holds characters that mean something in a SQLite URI
+// ('%', '?', '#') opens at that path, not at a decoded or cut one.
+func TestSQLitePathIsEscaped(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "100%01 sure?#x")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "p.db")
+	s, err := OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := Record{Time: time.Unix(1, 0), RequestID: "r", Model: "m", Version: "1", Names: []string{"a"}, Values: []float64{1}, Prediction: 2}
+	if err := s.Insert(t.Context(), []Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the log is not at its path: %v", err)
+	}
+	s, err = OpenExisting(t.Context(), "", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Rows(t.Context(), Query{})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("read back %d rows, %v; want 1", len(got), err)
 	}
 }
