@@ -319,12 +319,20 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if code == 0 {
 				code = http.StatusOK
 			}
-			d := s.o.Now().Sub(st.start)
+			end := s.o.Now()
+			d := end.Sub(st.start)
 			s.metrics.observe(route, code, d)
-			s.o.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.String("route", route), slog.Int("status", code), slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-				slog.Int("bytes", sw.bytes), slog.String("remote", s.clientIP(r)))
+			// The access log's record is made here rather than by
+			// Logger.LogAttrs, which would read the clock again and walk
+			// the stack for a source position nobody prints: together a
+			// few per cent of a request's CPU time.
+			if h := s.o.Logger.Handler(); h.Enabled(r.Context(), slog.LevelInfo) {
+				rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+				rec.AddAttrs(slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+					slog.String("route", route), slog.Int("status", code), slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+					slog.Int("bytes", sw.bytes), slog.String("remote", s.clientIP(r)))
+				_ = h.Handle(r.Context(), rec)
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})
