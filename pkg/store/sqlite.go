@@ -287,9 +287,14 @@ func (s *SQL) Insert(ctx context.Context, recs []Record) error {
 				return err
 			}
 			recs = recs[n:]
-			// Let other goroutines run between statements: on a single
-			// CPU the writer would otherwise hold it for the whole batch
-			// (a few milliseconds of cgo calls) while requests wait.
+			// Let runnable goroutines run between statements: on a
+			// single P the writer would otherwise hold it for the whole
+			// batch (about a millisecond of cgo calls). It stays
+			// runnable, though, and Go's scheduler polls the network
+			// only when nothing is: a request whose bytes arrive during
+			// the batch still waits for it. Parking the writer on a
+			// short timer instead halved p99 at one connection but
+			// raised it at 32 (docs/BENCHMARKS.md, session 6).
 			runtime.Gosched()
 		}
 		return nil
