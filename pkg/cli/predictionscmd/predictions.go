@@ -98,7 +98,7 @@ replaces the earlier.`,
 		mk("tail [-n <rows>] [--follow] [--json]", "Show the newest predictions (and follow new ones)",
 			"  housectl predictions tail -n 5\n  housectl predictions tail --follow --json",
 			func(c *cobra.Command, o *Options) {
-				c.Flags().IntVarP(&o.Limit, "lines", "n", 10, "how many of the newest predictions")
+				c.Flags().IntVarP(&o.Limit, "lines", "n", 10, "how many of the newest predictions (0: none, e.g. with --follow)")
 				c.Flags().BoolVarP(&o.Follow, "follow", "f", false, "keep printing new predictions until interrupted")
 				c.Flags().BoolVar(&o.JSON, "json", false, "one JSON object per line")
 			}, tailRun),
@@ -186,15 +186,20 @@ func printRows(o *Options, rows []store.Row) error {
 }
 
 func tailRun(o *Options) error {
+	if o.Limit < 0 {
+		return cmdutil.FlagErrorf("-n/--lines must be 0 or more (0 with --follow: only new predictions), got %d", o.Limit)
+	}
 	db, q, err := o.open()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	q.Limit = o.Limit
-	rows, err := db.Rows(o.Context, q)
-	if err != nil {
-		return err
+	var rows []store.Row
+	if o.Limit > 0 { // a Query's zero Limit means every row
+		q.Limit = o.Limit
+		if rows, err = db.Rows(o.Context, q); err != nil {
+			return err
+		}
 	}
 	slices.Reverse(rows)
 	if err := printRows(o, rows); err != nil {
