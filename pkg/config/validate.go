@@ -109,8 +109,11 @@ func validateServe(s Serve, p Predictions) []FieldError {
 	if s.MaxBatchRows < 1 {
 		add("serve.max_batch_rows", "must be at least 1, got %d", s.MaxBatchRows)
 	}
-	if s.RateLimit < 0 || s.RateBurst < 1 {
-		add("serve.rate_limit", "rate_limit must be 0 (off) or positive and rate_burst at least 1, got %v and %d", s.RateLimit, s.RateBurst)
+	if s.RateLimit < 0 {
+		add("serve.rate_limit", "must be 0 (off) or positive, got %v", s.RateLimit)
+	}
+	if s.RateBurst < 1 {
+		add("serve.rate_burst", "must be at least 1, got %d", s.RateBurst)
 	}
 	if s.ReloadInterval < 0 {
 		add("serve.reload_interval", "must be 0 (SIGHUP only) or positive, got %s", s.ReloadInterval)
@@ -121,8 +124,11 @@ func validateServe(s Serve, p Predictions) []FieldError {
 	if strings.TrimSpace(p.Path) == "" {
 		add("predictions.path", "must not be empty")
 	}
-	if p.QueueSize < 1 || p.BatchSize < 1 {
-		add("predictions.queue_size", "queue_size and batch_size must be at least 1, got %d and %d", p.QueueSize, p.BatchSize)
+	if p.QueueSize < 1 {
+		add("predictions.queue_size", "must be at least 1, got %d", p.QueueSize)
+	}
+	if p.BatchSize < 1 {
+		add("predictions.batch_size", "must be at least 1, got %d", p.BatchSize)
 	}
 	if p.Overflow != "block" && p.Overflow != "drop" {
 		add("predictions.overflow", "want block or drop, got %q", p.Overflow)
