@@ -59,8 +59,9 @@ SIGINT stops taking connections, drains in-flight requests and writes every
 queued prediction before exiting 0.
 
 API keys (serve.api_keys_env, serve.api_keys_file) are required on the
-prediction and model routes when any is set; access logs are JSON lines on
-standard error and never contain keys.
+prediction and model routes when any is set; a key file that holds no key
+is an error, not an open server. Access logs are JSON lines on standard
+error and never contain keys.
 
 serve.procs caps the CPUs the server runs Go code on at once (GOMAXPROCS; 0,
 the default, is every CPU it may use). On a host whose cores other busy
@@ -126,6 +127,7 @@ func apiKeys(c config.Serve, lookup func(string) (string, bool)) ([]string, erro
 			return nil, fmt.Errorf("serve.api_keys_file: %w", err)
 		}
 		defer f.Close()
+		n := len(keys)
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
 			if k := strings.TrimSpace(sc.Text()); k != "" && !strings.HasPrefix(k, "#") {
@@ -134,6 +136,11 @@ func apiKeys(c config.Serve, lookup func(string) (string, bool)) ([]string, erro
 		}
 		if err := sc.Err(); err != nil {
 			return nil, fmt.Errorf("serve.api_keys_file: %w", err)
+		}
+		// A key file that was named but holds no key would otherwise
+		// leave the server open to anyone.
+		if len(keys) == n {
+			return nil, fmt.Errorf("serve.api_keys_file: %s holds no API key: put one key per line (# starts a comment), or set serve.api_keys_file to \"\" to serve without authentication", c.APIKeysFile)
 		}
 	}
 	return keys, nil
