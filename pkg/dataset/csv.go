@@ -37,6 +37,21 @@ func (c *csvReader) bytesPerRecord() float64 {
 	return float64(c.consumed) / float64(c.records)
 }
 
+// bom is the UTF-8 byte-order mark that spreadsheet programs write at the
+// start of a CSV file.
+const bom = "\xef\xbb\xbf"
+
+// SkipBOM returns r without a leading UTF-8 byte-order mark, which would
+// otherwise become part of the first column's name, as every CSV reader
+// of housectl drops it (pandas does the same).
+func SkipBOM(r io.Reader) io.Reader {
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(len(bom)); err == nil && string(b) == bom {
+		_, _ = br.Discard(len(bom))
+	}
+	return br
+}
+
 func newCSVReader(r io.Reader) *csvReader {
 	return &csvReader{br: bufio.NewReaderSize(r, 256<<10), first: true}
 }
@@ -77,7 +92,7 @@ func (c *csvReader) readLine() ([]byte, error) {
 	line = line[:n]
 	if c.first {
 		c.first = false
-		line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+		line = bytes.TrimPrefix(line, []byte(bom))
 	}
 	return line, nil
 }

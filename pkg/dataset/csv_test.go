@@ -88,3 +88,18 @@ func TestCSVReaderLongLine(t *testing.T) {
 		t.Errorf("long line misread: %d records, errors %v", len(recs), errs)
 	}
 }
+
+func TestSkipBOM(t *testing.T) {
+	for in, want := range map[string]string{
+		"\xef\xbb\xbfa,b\n1,2\n": "a,b\n1,2\n",
+		"a,b\n":                  "a,b\n",
+		"\xef\xbb":               "\xef\xbb", // too short to be a mark
+		"":                       "",
+		"x\xef\xbb\xbf":          "x\xef\xbb\xbf", // only a leading one
+	} {
+		b, err := io.ReadAll(SkipBOM(strings.NewReader(in)))
+		if err != nil || string(b) != want {
+			t.Errorf("SkipBOM(%q) = %q, %v; want %q", in, b, err, want)
+		}
+	}
+}

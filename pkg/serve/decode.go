@@ -440,7 +440,9 @@ func (t *table) tensor(raw json.RawMessage) error {
 
 // decodeCSV reads a header row and rows, columns matched by name.
 func decodeCSV(m *Model, body []byte, limit int) (model.Matrix, error) {
-	r := csv.NewReader(bytes.NewReader(body))
+	// A spreadsheet's byte-order mark is not part of the first column's
+	// name (pandas, behind MLflow's server, drops it too).
+	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))))
 	r.ReuseRecord = false
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) {

@@ -173,6 +173,9 @@ func TestPredictionRoutes(t *testing.T) {
 	if p := preds(do(s, "POST", "/invocations", "text/csv; charset=utf-8", "b,a,c\n2,1,3\n2,1,3\n"), "predictions"); len(p) != 2 || !near(p[0]) {
 		t.Errorf("invocations CSV: %v", p)
 	}
+	if p := preds(do(s, "POST", "/invocations", "text/csv", "\xef\xbb\xbfb,a,c\n2,1,3\n"), "predictions"); len(p) != 1 || !near(p[0]) {
+		t.Errorf("invocations CSV with a byte-order mark: %v", p)
+	}
 	for name, body := range map[string]string{
 		"one tensor": `{"id": "q1", "inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP64", "data": [[1, 2, 3], [1, 2, 3]]}]}`,
 		"per feature": `{"id": "q1", "inputs": [{"name": "a", "shape": [2], "datatype": "FP64", "data": [1, 1]},
@@ -193,7 +196,7 @@ func TestPredictionRoutes(t *testing.T) {
 	n := len(lg.recs)
 	first := lg.recs[0]
 	lg.mu.Unlock()
-	if n != 1+2+1+2*5+2+2*2 || first.Values[1] != 2 || first.Features[2] != "c" || first.Model != "m" || first.RequestID == "" {
+	if n != 1+2+1+1+2*5+2+2*2 || first.Values[1] != 2 || first.Features[2] != "c" || first.Model != "m" || first.RequestID == "" {
 		t.Errorf("%d log records, first %+v", n, first)
 	}
 
@@ -216,7 +219,7 @@ func TestPredictionRoutes(t *testing.T) {
 		"/ping":    func(r response) bool { return r.code == 200 && r.body == "\n" },
 		"/version": func(r response) bool { return r.code == 200 && r.body == "test" },
 		"/metrics": func(r response) bool {
-			return r.code == 200 && strings.Contains(r.body, `housectl_serve_predictions_total{model="m",version="1"} 20`) &&
+			return r.code == 200 && strings.Contains(r.body, `housectl_serve_predictions_total{model="m",version="1"} 21`) &&
 				strings.Contains(r.body, `housectl_serve_model_info{name="m",run="run-1",version="1"} 1`) &&
 				strings.Contains(r.body, "go_goroutines") && strings.Contains(r.body, "housectl_serve_request_duration_seconds_bucket")
 		},

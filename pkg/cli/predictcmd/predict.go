@@ -96,6 +96,7 @@ func isJSONName(p string) bool {
 }
 
 func readInput(r io.Reader, jsonLines bool) (*table, error) {
+	r = dataset.SkipBOM(r) // as a spreadsheet saves it
 	if !jsonLines {
 		cr := csv.NewReader(r)
 		recs, err := cr.ReadAll()

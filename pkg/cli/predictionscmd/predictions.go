@@ -361,7 +361,7 @@ func feedbackRun(o *Options, path string) error {
 		return err
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
+	r := csv.NewReader(dataset.SkipBOM(f))
 	header, err := r.Read()
 	if err != nil {
 		return fmt.Errorf("%w: %s: no header row (want request_id,actual[,row]): %w", dataset.ErrInvalid, path, err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
 	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/dataset"
 	"github.com/housectl/housectl/pkg/store"
 	"github.com/housectl/housectl/pkg/ui"
 )
@@ -287,4 +288,44 @@ func TestExport(t *testing.T) {
 			t.Errorf("err = %v, want ErrNoLog saying who writes the log", err)
 		}
 	})
+}
+
+func TestFeedback(t *testing.T) {
+	tests := []struct {
+		name, csv string
+		wantOut   string // stdout on success
+		wantErr   string // else a substring of the error
+		wantLog   string // and of stderr
+	}{
+		{"matched and not", "request_id,actual,row\nra,1.5,0\nnope,2,\n", "stored 2 actual value(s): 1 matched a logged prediction, 1 did not (yet)", "", ""},
+		{"spreadsheet byte-order mark", "\xef\xbb\xbfrequest_id,actual\nrb,3\n", "stored 1 actual value(s): 1 matched", "", ""},
+		{"bad lines", "request_id,actual,row\n,1,0\nra,NaN,0\nra,1,-1\n", "", "3 bad line(s); nothing was stored", "line 2, column request_id: empty"},
+		{"wrong header", "id,value\nra,1\n", "", "the header needs request_id and actual", ""},
+		{"no rows", "request_id,actual\n", "", "has no rows", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, out, errOut, _ := newOptions(t, 2)
+			path := filepath.Join(t.TempDir(), "actuals.csv")
+			if err := os.WriteFile(path, []byte(tt.csv), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			err := feedbackRun(o, path)
+			if tt.wantErr != "" {
+				if err == nil || !errors.Is(err, dataset.ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want invalid data saying %q", err, tt.wantErr)
+				}
+				if !strings.Contains(errOut.String(), tt.wantLog) {
+					t.Errorf("stderr %q, want %q", errOut, tt.wantLog)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), tt.wantOut) {
+				t.Errorf("stdout %q, want %q", out, tt.wantOut)
+			}
+		})
+	}
 }
