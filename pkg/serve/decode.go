@@ -497,8 +497,17 @@ type oipRequest struct {
 	ID         string          `json:"id,omitempty"`
 	Parameters json.RawMessage `json:"parameters,omitempty"`
 	Inputs     []oipTensor     `json:"inputs"`
-	Outputs    json.RawMessage `json:"outputs,omitempty"`
+	Outputs    []oipOutput     `json:"outputs,omitempty"`
 }
+
+// oipOutput is a requested output of an OIP infer request.
+type oipOutput struct {
+	Name       string          `json:"name"`
+	Parameters json.RawMessage `json:"parameters,omitempty"`
+}
+
+// oipOutputName is the one output a housectl model has.
+const oipOutputName = "prediction"
 
 type oipTensor struct {
 	Name       string            `json:"name"`
@@ -540,6 +549,11 @@ func DecodeOIP(m *Model, body []byte, limit int) (model.Matrix, string, error) {
 			return model.Matrix{}, "", badRequest("malformed JSON at byte %d: %v", se.Offset, err)
 		}
 		return model.Matrix{}, "", badRequest("not an inference request: %v", err)
+	}
+	for _, o := range req.Outputs {
+		if o.Name != oipOutputName {
+			return model.Matrix{}, req.ID, badRequest("requested output %q does not exist: the model has one output, %q", o.Name, oipOutputName)
+		}
 	}
 	if len(req.Inputs) == 0 {
 		return model.Matrix{}, req.ID, badRequest(`"inputs" is required: one tensor per feature, or one tensor of shape [N, %d]`, len(m.Artifact.Header.Features))

@@ -149,7 +149,7 @@ func (s *Server) handleOIPInfer(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"model_name": m.Name, "model_version": m.Version, "id": reqID,
-		"outputs": []map[string]any{{"name": "prediction", "datatype": "FP64", "shape": []int{len(pred)}, "data": pred}},
+		"outputs": []map[string]any{{"name": oipOutputName, "datatype": "FP64", "shape": []int{len(pred)}, "data": pred}},
 	})
 }
 
@@ -165,7 +165,7 @@ func (s *Server) handleOIPModel(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"name": m.Name, "versions": []string{m.Version}, "platform": "housectl_" + m.Artifact.Header.Kind,
-		"inputs": inputs, "outputs": []map[string]any{{"name": "prediction", "datatype": "FP64", "shape": []int{-1}}},
+		"inputs": inputs, "outputs": []map[string]any{{"name": oipOutputName, "datatype": "FP64", "shape": []int{-1}}},
 	})
 }
 

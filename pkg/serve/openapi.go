@@ -119,7 +119,10 @@ func (s *Server) OpenAPI() map[string]any {
 						"loc": obj{"type": "array", "items": obj{"type": []string{"string", "integer"}}}, "msg": obj{"type": "string"}, "type": obj{"type": "string"}}}},
 					"error_count": obj{"type": "integer"}, "request_id": obj{"type": "string"}}},
 				"InferRequest": obj{"type": "object", "required": []string{"inputs"}, "properties": obj{"id": obj{"type": "string"},
-					"inputs": obj{"type": "array", "items": ref("Tensor")}}},
+					"parameters": obj{"type": "object"},
+					"inputs":     obj{"type": "array", "items": ref("Tensor")},
+					"outputs": obj{"type": "array", "description": "outputs to return; the model has one, prediction", "items": obj{"type": "object", "required": []string{"name"},
+						"properties": obj{"name": obj{"type": "string", "enum": []string{oipOutputName}}, "parameters": obj{"type": "object"}}}}}},
 				"InferResponse": obj{"type": "object", "properties": obj{"model_name": obj{"type": "string"}, "model_version": obj{"type": "string"},
 					"id": obj{"type": "string"}, "outputs": obj{"type": "array", "items": ref("Tensor")}}},
 				"Tensor": obj{"type": "object", "required": []string{"name", "shape", "datatype", "data"}, "properties": obj{

@@ -177,7 +177,7 @@ func TestPredictionRoutes(t *testing.T) {
 		t.Errorf("invocations CSV with a byte-order mark: %v", p)
 	}
 	for name, body := range map[string]string{
-		"one tensor": `{"id": "q1", "inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP64", "data": [[1, 2, 3], [1, 2, 3]]}]}`,
+		"one tensor": `{"id": "q1", "inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP64", "data": [[1, 2, 3], [1, 2, 3]]}], "outputs": [{"name": "prediction"}]}`,
 		"per feature": `{"id": "q1", "inputs": [{"name": "a", "shape": [2], "datatype": "FP64", "data": [1, 1]},
 			{"name": "b", "shape": [2, 1], "datatype": "INT64", "data": [2, 2]}, {"name": "c", "shape": [2], "datatype": "FP32", "data": [3, 3]}]}`,
 	} {
@@ -255,6 +255,7 @@ func TestErrors(t *testing.T) {
 		{"mlflow content type", "POST", "/invocations", "text/xml", `x`, 415, []string{"This predictor only supports the following content types"}},
 		{"mlflow 422", "POST", "/invocations", js, `{"instances": [[1, 2]]}`, 422, []string{`"error_code":"INVALID_PARAMETER_VALUE"`, `"type":"row_shape"`}},
 		{"mlflow csv missing column", "POST", "/invocations", "text/csv", "a,b\n1,2\n", 422, []string{`"loc":["csv","header","c"]`}},
+		{"oip unknown output", "POST", "/v2/models/m/infer", js, `{"inputs": [{"name": "a", "shape": [1], "datatype": "FP64", "data": [1]}], "outputs": [{"name": "proba"}]}`, 400, []string{`"error":"requested output \"proba\" does not exist: the model has one output, \"prediction\""`}},
 		{"oip bytes", "POST", "/v2/models/m/infer", js, `{"inputs": [{"name": "a", "shape": [1], "datatype": "BYTES", "data": ["x"]}]}`, 400, []string{`"error":"input \"a\": datatype \"BYTES\" is not numeric`}},
 		{"oip shape", "POST", "/v2/models/m/infer", js, `{"inputs": [{"name": "a", "shape": [2], "datatype": "FP64", "data": [1]}]}`, 400, []string{"shape [2] does not match"}},
 		{"oip wrong model", "POST", "/v2/models/zzz/infer", js, `{}`, 404, []string{"not served here"}},
