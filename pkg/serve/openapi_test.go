@@ -94,10 +94,9 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 		if tt.ctype != "" {
 			req.Header.Set("Content-Type", tt.ctype)
 		}
-		resp := &http.Response{StatusCode: r.code, Header: r.header, Body: http.NoBody, Request: req}
-		resp.Body = readCloser(r.body)
-		if tt.code < 300 || tt.code == 422 {
-			if ok, verrs := v.ValidateHttpRequest(req); !ok && tt.code < 300 {
+		resp := &http.Response{StatusCode: r.code, Header: r.header, Body: readCloser(r.body), Request: req}
+		if tt.code < 300 { // a request the server accepts is one the document allows
+			if ok, verrs := v.ValidateHttpRequest(req); !ok {
 				t.Errorf("%s: the request does not match the document:%s", name, describe(verrs))
 			}
 			req = httptest.NewRequestWithContext(context.Background(), tt.method, tt.path, strings.NewReader(tt.body))
