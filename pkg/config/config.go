@@ -107,6 +107,11 @@ type Serve struct {
 	// (GOMAXPROCS); 0 leaves Go's default, every CPU the process may use
 	// (or the GOMAXPROCS environment variable).
 	Procs int `mapstructure:"procs"`
+	// GCPercent is the server's garbage-collection target (GOGC): the
+	// heap may grow this many per cent over the live data before a
+	// collection. 0 leaves Go's default (100); the GOGC environment
+	// variable, when set, wins.
+	GCPercent int `mapstructure:"gc_percent"`
 }
 
 // Predictions configures the prediction log.
@@ -295,6 +300,7 @@ func Defaults() Config {
 			IdleTimeout: 2 * time.Minute, ShutdownTimeout: 20 * time.Second,
 			BodyLimit: 4 << 20, MaxBatchRows: 10000, RangeTolerance: 0.25,
 			APIKeysEnv: "HOUSECTL_API_KEYS", RateLimit: 0, RateBurst: 100, ReloadInterval: 2 * time.Second,
+			GCPercent: 400,
 		},
 		Monitor: Monitor{
 			Window: 24 * time.Hour, PSIWarn: 0.1, PSIAlert: 0.25, KSWarn: 0.1, KSAlert: 0.2, MinRows: 200,

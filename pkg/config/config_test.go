@@ -184,6 +184,7 @@ func TestErrors(t *testing.T) {
 		{"invalid value from env", "version: 1\n", map[string]string{"HOUSECTL_DATA_URL": "ftp://x/y"}, []string{"data.url", "env HOUSECTL_DATA_URL", "ftp"}},
 		{"unparsable env", "version: 1\n", map[string]string{"HOUSECTL_DATA_RETRIES": "lots"}, []string{"HOUSECTL_DATA_RETRIES", "data.retries", "whole number"}},
 		{"negative procs", "version: 1\nserve:\n  procs: -2\n", nil, []string{"serve.procs", "file test.yaml", "got -2"}},
+		{"negative gc percent", "version: 1\n", map[string]string{"HOUSECTL_SERVE_GC_PERCENT": "-1"}, []string{"serve.gc_percent", "env HOUSECTL_SERVE_GC_PERCENT", "got -1"}},
 		{"batch size names its own key", "version: 1\n", map[string]string{"HOUSECTL_PREDICTIONS_BATCH_SIZE": "-1"}, []string{"predictions.batch_size", "env HOUSECTL_PREDICTIONS_BATCH_SIZE", "got -1"}},
 		{"rate burst names its own key", "version: 1\nserve:\n  rate_burst: 0\n", nil, []string{"serve.rate_burst", "file test.yaml", "got 0"}},
 		{"bad sha", "version: 1\ndata:\n  sha256: ABC\n", nil, []string{"data.sha256", "64 lower-case hex"}},

@@ -121,6 +121,9 @@ func validateServe(s Serve, p Predictions) []FieldError {
 	if s.Procs < 0 {
 		add("serve.procs", "must be 0 (every CPU) or a number of CPUs, got %d", s.Procs)
 	}
+	if s.GCPercent < 0 {
+		add("serve.gc_percent", "must be 0 (Go's default) or a percentage such as 400, got %d", s.GCPercent)
+	}
 	if strings.TrimSpace(p.Path) == "" {
 		add("predictions.path", "must not be empty")
 	}
