@@ -123,13 +123,14 @@ func (s *SQL) Close() error {
 	return s.db.Close()
 }
 
-// fullInsert returns the insertChunk-row INSERT, prepared on first use.
-// Preparing its 512 placeholders took ~0.1 ms of cgo per transaction.
+// fullInsert returns the INSERT of insertChunk rows of one model version,
+// prepared on first use. Preparing its placeholders took ~0.1 ms of cgo
+// per transaction.
 func (s *SQL) fullInsert(ctx context.Context) (*sql.Stmt, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.full == nil {
-		st, err := s.db.PrepareContext(ctx, s.q(insertSQL(insertChunk)))
+		st, err := s.db.PrepareContext(ctx, insertSQL(s.dialect, insertChunk, true))
 		if err != nil {
 			return nil, err
 		}
@@ -214,17 +215,46 @@ func (s *SQL) migrate(ctx context.Context) error {
 // statements mean fewer cgo calls and parses per row.
 const insertChunk = 64
 
-// insertSQL returns the INSERT of n rows.
-func insertSQL(n int) string {
+// insertSQL returns the INSERT of n rows, its placeholders numbered in
+// the dialect's form (?N for SQLite, $N for PostgreSQL). When shared, every
+// row takes its model and version from the first two parameters: a chunk
+// of one model version binds six values a row instead of eight. With the
+// chunk's features in one string, that took a row's insert from 3.26-3.42
+// to 2.85-2.96 us (BenchmarkInsertSQLite, 4 interleaved runs each).
+func insertSQL(dialect string, n int, shared bool) string {
+	mark := "?"
+	if dialect == "postgres" {
+		mark = "$"
+	}
 	var b strings.Builder
 	b.WriteString(`INSERT INTO predictions (ts_ns, request_id, model, version, features, prediction, latency_ns, row_index) VALUES `)
+	p := 0
+	next := func() string { p++; return mark + strconv.Itoa(p) }
+	var model, version string
+	if shared {
+		model, version = next(), next()
+	}
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		ts, id := next(), next()
+		if !shared {
+			model, version = next(), next()
+		}
+		b.WriteString("(" + ts + ", " + id + ", " + model + ", " + version + ", " + next() + ", " + next() + ", " + next() + ", " + next() + ")")
 	}
 	return b.String()
+}
+
+// oneVersion reports whether the records share their model and version.
+func oneVersion(recs []Record) bool {
+	for _, r := range recs[1:] {
+		if r.Model != recs[0].Model || r.Version != recs[0].Version {
+			return false
+		}
+	}
+	return true
 }
 
 // Insert implements Store.
@@ -254,24 +284,43 @@ func (s *SQL) Insert(ctx context.Context, recs []Record) error {
 			}
 		}()
 		args := make([]any, 0, 8*insertChunk)
+		ends := make([]int, 0, insertChunk)
 		var fj []byte
 		var keys quotedKeys
 		var form featureForm
 		for len(recs) > 0 {
 			n := min(len(recs), insertChunk)
-			args = args[:0]
-			for _, r := range recs[:n] {
+			chunk := recs[:n]
+			// The chunk's features go into one string, each row's a
+			// slice of it: one allocation a chunk instead of a row.
+			fj, ends = fj[:0], ends[:0]
+			for _, r := range chunk {
 				order, err := form.of(ctx, s, tx, pending, r)
 				if err != nil {
 					return err
 				}
-				if fj, err = featuresJSON(fj[:0], r, &keys, order); err != nil {
+				if fj, err = featuresJSON(fj, r, &keys, order); err != nil {
 					return err
 				}
-				args = append(args, r.Time.UnixNano(), r.RequestID, r.Model, r.Version, string(fj), r.Prediction, int64(r.Latency), r.Row)
+				ends = append(ends, len(fj))
+			}
+			feats := string(fj)
+			shared := oneVersion(chunk)
+			args = args[:0]
+			if shared {
+				args = append(args, chunk[0].Model, chunk[0].Version)
+			}
+			start := 0
+			for i, r := range chunk {
+				args = append(args, r.Time.UnixNano(), r.RequestID)
+				if !shared {
+					args = append(args, r.Model, r.Version)
+				}
+				args = append(args, feats[start:ends[i]], r.Prediction, int64(r.Latency), r.Row)
+				start = ends[i]
 			}
 			var err error
-			if n == insertChunk {
+			if n == insertChunk && shared {
 				if full == nil {
 					st, err := s.fullInsert(ctx)
 					if err != nil {
@@ -281,7 +330,7 @@ func (s *SQL) Insert(ctx context.Context, recs []Record) error {
 				}
 				_, err = full.ExecContext(ctx, args...)
 			} else {
-				_, err = tx.ExecContext(ctx, s.q(insertSQL(n)), args...)
+				_, err = tx.ExecContext(ctx, insertSQL(s.dialect, n, shared), args...)
 			}
 			if err != nil {
 				return err

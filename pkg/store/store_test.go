@@ -305,6 +305,44 @@ func testNamesAndValues(t *testing.T, b backend) {
 	}
 }
 
+// Rows keep their own model and version, their features and their order,
+// across full and partial chunks, when every row of a chunk shares one
+// version (bound once per statement) and when a version changes inside a
+// chunk, as during a hot swap.
+func TestInsertChunksKeepEachRowsVersion(t *testing.T) { eachBackend(t, testInsertChunks) }
+
+func testInsertChunks(t *testing.T, b backend) {
+	ctx := t.Context()
+	s := openStore(t, b)
+	names := []string{"MedInc", "HouseAge"}
+	var recs []Record
+	for i := range 3*insertChunk + 5 {
+		r := rec(i)
+		r.Features, r.Names, r.Values = nil, names, []float64{float64(i), float64(i % 7)}
+		switch {
+		case i >= insertChunk+10 && i < 2*insertChunk+3: // a swap inside the second chunk
+			r.Version = "2"
+		case i >= 2*insertChunk+3:
+			r.Model, r.Version = "other", "7"
+		}
+		recs = append(recs, r)
+	}
+	if err := s.Insert(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.Rows(ctx, Query{Ascending: true})
+	if err != nil || len(rows) != len(recs) {
+		t.Fatalf("%d rows, %v; want %d", len(rows), err, len(recs))
+	}
+	for i, r := range rows {
+		w := recs[i]
+		if r.RequestID != w.RequestID || r.Model != w.Model || r.Version != w.Version || r.Prediction != w.Prediction ||
+			r.Features["MedInc"] != w.Values[0] || r.Features["HouseAge"] != w.Values[1] || len(r.Features) != 2 {
+			t.Fatalf("row %d: %+v, want %+v", i, r, w)
+		}
+	}
+}
+
 // Feedback joins exactly on (request id, row); a later value replaces an
 // earlier; unmatched feedback is kept but not joined.
 func TestFeedbackJoins(t *testing.T) { eachBackend(t, testFeedbackJoins) }
