@@ -71,6 +71,10 @@ func (s *Server) decodeAndRun(w http.ResponseWriter, r *http.Request, csvOK bool
 	return m, s.run(w, m, X), true
 }
 
+// jsonContentType is shared by every /predict response: net/http only reads
+// a header's values, and an append to a full slice copies it.
+var jsonContentType = []string{"application/json"}
+
 func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	m, pred, ok := s.decodeAndRun(w, r, false, func(m *Model, body []byte, _ bool) (model.Matrix, error) {
 		return DecodePredict(m, body, 1)
@@ -88,7 +92,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	b = append(b, `,"request_id":`...)
 	b = appendJSONString(b, state(w).id)
 	b = append(b, "}\n"...)
-	w.Header()["Content-Type"] = []string{"application/json"}
+	w.Header()["Content-Type"] = jsonContentType
 	_, _ = w.Write(b)
 	*bp = b
 	bufPool.Put(bp)

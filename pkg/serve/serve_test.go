@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -566,5 +567,30 @@ func TestDriftMetrics(t *testing.T) {
 	}
 	if rep, _ := s.UpdateDrift(); rep.Rows != 0 || gauge(`housectl_serve_drift_window_rows`) != "0" {
 		t.Errorf("after a swap the window should be empty: %d rows", rep.Rows)
+	}
+}
+
+// readAll returns the whole body whether its declared length is right,
+// short, unknown or over the limit, and passes on a read error.
+func TestReadAll(t *testing.T) {
+	body := strings.Repeat("x", 700)
+	for _, c := range []struct {
+		name     string
+		declared int64
+	}{{"exact", 700}, {"short", 10}, {"zero", 0}, {"unknown", -1}, {"at the limit", 1000}} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := readAll(iotest.HalfReader(strings.NewReader(body)), c.declared, 1000)
+			if err != nil || string(got) != body {
+				t.Errorf("%d bytes, %v", len(got), err)
+			}
+		})
+	}
+	empty, err := readAll(strings.NewReader(""), 0, 1000)
+	if err != nil || len(empty) != 0 {
+		t.Errorf("empty body: %q, %v", empty, err)
+	}
+	boom := errors.New("connection reset")
+	if _, err := readAll(iotest.ErrReader(boom), 100, 1000); !errors.Is(err, boom) {
+		t.Errorf("error %v, want %v", err, boom)
 	}
 }
