@@ -183,14 +183,19 @@ func (s *Server) LogDropped(n int) { s.metrics.logDropped.Add(float64(n)) }
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	// paths knows every route's path without its method, so that a known
-	// path asked with another method is a 405, not a 404.
+	// path asked with another method is a 405 that lists the methods it
+	// takes in Allow (RFC 9110), not a 404.
 	paths := http.NewServeMux()
-	seen := map[string]bool{}
+	allow := map[string][]string{}
 	handle := func(pattern string, h http.Handler) {
 		mux.Handle(pattern, h)
-		if _, path, _ := strings.Cut(pattern, " "); !seen[path] {
-			seen[path] = true
+		method, path, _ := strings.Cut(pattern, " ")
+		if allow[path] == nil {
 			paths.Handle(path, h)
+		}
+		allow[path] = append(allow[path], method)
+		if method == http.MethodGet {
+			allow[path] = append(allow[path], http.MethodHead)
 		}
 	}
 	protect := func(h http.HandlerFunc) http.Handler { return s.auth(s.rateLimit(h)) }
@@ -223,7 +228,9 @@ func (s *Server) routes() http.Handler {
 	handle("GET /docs", http.HandlerFunc(handleDocs))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, p := paths.Handler(r); p != "" {
-			s.fail(w, r, &requestError{Status: http.StatusMethodNotAllowed, Msg: "method " + r.Method + " is not allowed on " + r.URL.Path + ": see /docs", Code: "BAD_REQUEST"})
+			methods := strings.Join(allow[p], ", ")
+			w.Header().Set("Allow", methods)
+			s.fail(w, r, &requestError{Status: http.StatusMethodNotAllowed, Msg: "method " + r.Method + " is not allowed on " + r.URL.Path + " (allowed: " + methods + "): see /docs", Code: "BAD_REQUEST"})
 			return
 		}
 		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "no such endpoint: see /docs", Code: "ENDPOINT_NOT_FOUND"})

@@ -283,6 +283,27 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// A known path asked with another method is a 405 whose Allow header
+// lists the methods the path takes (RFC 9110).
+func TestMethodNotAllowedSaysAllow(t *testing.T) {
+	s, _, _ := newServer(t, nil)
+	for _, tc := range []struct{ method, path, allow string }{
+		{"GET", "/predict", "POST"},
+		{"PUT", "/predict/batch", "POST"},
+		{"POST", "/health", "GET, HEAD"},
+		{"DELETE", "/v2/models/m", "GET, HEAD"},
+		{"GET", "/v2/models/m/infer", "POST"},
+	} {
+		r := do(s, tc.method, tc.path, js, "")
+		if r.code != 405 || r.header.Get("Allow") != tc.allow || !strings.Contains(r.body, "(allowed: "+tc.allow+")") {
+			t.Errorf("%s %s: %d, Allow %q, %s; want 405, Allow %q", tc.method, tc.path, r.code, r.header.Get("Allow"), r.body, tc.allow)
+		}
+	}
+	if r := do(s, "GET", "/nope", "", ""); r.code != 404 || r.header.Get("Allow") != "" {
+		t.Errorf("unknown path: %d, Allow %q", r.code, r.header.Get("Allow"))
+	}
+}
+
 func TestAuthAndRequestIDs(t *testing.T) {
 	s, _, _ := newServer(t, func(o *Options) { o.APIKeys = []string{"k1", "secret-2"} })
 	body := `{"a": 1, "b": 2, "c": 3}`
