@@ -317,3 +317,25 @@ func TestShippedTunedConfigLoads(t *testing.T) {
 		t.Errorf("params %v", p)
 	}
 }
+
+// Duration keys take days and weeks, from the file and from the
+// environment; a bad one names the forms it takes.
+func TestDurationKeysTakeDays(t *testing.T) {
+	l, err := loadString(t, "version: 1\nmonitor:\n  window: 2w\n", config.LoadOptions{})
+	if err != nil || l.Config.Monitor.Window != 14*24*time.Hour {
+		t.Fatalf("file: %v, %v", l, err)
+	}
+	l, err = loadString(t, "version: 1\n", config.LoadOptions{LookupEnv: env(map[string]string{"HOUSECTL_MONITOR_WINDOW": "1d12h"})})
+	if err != nil || l.Config.Monitor.Window != 36*time.Hour {
+		t.Fatalf("env: %v, %v", l, err)
+	}
+	for _, src := range []config.LoadOptions{{}, {LookupEnv: env(map[string]string{"HOUSECTL_MONITOR_WINDOW": "7days"})}} {
+		yaml := "version: 1\n"
+		if src.LookupEnv == nil {
+			yaml += "monitor:\n  window: 7days\n"
+		}
+		if _, err := loadString(t, yaml, src); err == nil || !strings.Contains(err.Error(), "monitor.window") || !strings.Contains(err.Error(), "7d") {
+			t.Errorf("7days: %v", err)
+		}
+	}
+}

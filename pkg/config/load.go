@@ -163,7 +163,7 @@ func load(data []byte, file string, opts LoadOptions) (*Loaded, error) {
 		dc.ZeroFields = true
 		dc.WeaklyTypedInput = true
 		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(
-			mapstructure.StringToTimeDurationHookFunc(),
+			durationHook,
 			mapstructure.StringToSliceHookFunc(","),
 		)
 	})
@@ -191,8 +191,8 @@ func checkScalar(raw string, t reflect.Type) error {
 	var err error
 	switch {
 	case t == durationType:
-		if _, err = time.ParseDuration(raw); err != nil {
-			return errors.New("want a duration such as 30s or 2m")
+		if _, err = ParseDuration(raw); err != nil {
+			return errors.New("want a duration such as 30s, 2m or 7d")
 		}
 	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64:
 		if _, err = strconv.ParseInt(raw, 10, 64); err != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -58,11 +57,11 @@ func checkNode(n *yaml.Node, t reflect.Type, path string, errs *[]error) {
 	switch {
 	case t == durationType:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
-			fail("want a duration such as \"30s\" or \"2m\", got %s", describe(n))
+			fail("want a duration such as \"30s\", \"2m\" or \"7d\", got %s", describe(n))
 			return
 		}
-		if _, err := time.ParseDuration(n.Value); err != nil {
-			fail("want a duration such as \"30s\" or \"2m\", got %q", n.Value)
+		if _, err := ParseDuration(n.Value); err != nil {
+			fail("want a duration such as \"30s\", \"2m\" or \"7d\", got %q", n.Value)
 		}
 	case t.Kind() == reflect.Struct:
 		if n.Kind != yaml.MappingNode {

@@ -68,7 +68,7 @@ enough data", not a number.`,
 		},
 	}
 	drift.Flags().StringVar(&o.Model, "model", "", "models:/ URI of the version to check (default: serve.model)")
-	drift.Flags().DurationVar(&o.Since, "since", 0, "the last DURATION (default: monitor.window)")
+	cmdutil.DurationVar(drift.Flags(), &o.Since, "since", 0, "the last DURATION, e.g. 24h or 7d (default: monitor.window)")
 	drift.Flags().StringVar(&o.From, "from", "", "from this time (RFC 3339)")
 	drift.Flags().StringVar(&o.To, "to", "", "up to this time (RFC 3339, exclusive)")
 	drift.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
@@ -91,10 +91,10 @@ model (default: serve.model's name), overall and per --bucket of time.`,
 		},
 	}
 	perf.Flags().StringVar(&po.Model, "model", "", "registered model name (default: serve.model's)")
-	perf.Flags().DurationVar(&po.Since, "since", 0, "the last DURATION (default: monitor.window)")
+	cmdutil.DurationVar(perf.Flags(), &po.Since, "since", 0, "the last DURATION, e.g. 24h or 7d (default: monitor.window)")
 	perf.Flags().StringVar(&po.From, "from", "", "from this time (RFC 3339)")
 	perf.Flags().StringVar(&po.To, "to", "", "up to this time (RFC 3339, exclusive)")
-	perf.Flags().DurationVar(&po.Bucket, "bucket", 0, "also report per window of this length (e.g. 1h)")
+	cmdutil.DurationVar(perf.Flags(), &po.Bucket, "bucket", 0, "also report per window of this length (e.g. 1h or 1d)")
 	perf.Flags().BoolVar(&po.JSON, "json", false, "print JSON")
 	cmd.AddCommand(drift, perf, newCmdReport(f))
 	return cmd

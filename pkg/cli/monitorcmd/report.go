@@ -44,7 +44,7 @@ time where actual values were sent back, and the model version's lineage.`,
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "HTML file to write")
 	cmd.Flags().StringVar(&o.Model, "model", "", "models:/ URI of the version (default: serve.model)")
-	cmd.Flags().DurationVar(&o.Since, "since", 0, "the last DURATION (default: monitor.window)")
+	cmdutil.DurationVar(cmd.Flags(), &o.Since, "since", 0, "the last DURATION, e.g. 24h or 7d (default: monitor.window)")
 	cmd.Flags().StringVar(&o.From, "from", "", "from this time (RFC 3339)")
 	cmd.Flags().StringVar(&o.To, "to", "", "up to this time (RFC 3339, exclusive)")
 	return cmd

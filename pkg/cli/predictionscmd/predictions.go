@@ -57,7 +57,7 @@ server made: time, request id, model, version, features, prediction, latency.`,
   housectl predictions export --format csv --output predictions.csv`,
 	}
 	window := func(c *cobra.Command, o *Options) {
-		c.Flags().DurationVar(&o.Since, "since", 0, "only the last DURATION (e.g. 30m, 24h)")
+		cmdutil.DurationVar(c.Flags(), &o.Since, "since", 0, "only the last DURATION (e.g. 30m, 24h, 7d)")
 		c.Flags().StringVar(&o.From, "from", "", "from this time (RFC 3339)")
 		c.Flags().StringVar(&o.To, "to", "", "up to this time (RFC 3339, exclusive)")
 		c.Flags().StringVar(&o.Model, "model", "", "only this registered model name")
