@@ -123,7 +123,11 @@ func Run(opts *Options) error {
 	for _, c := range created {
 		fmt.Fprintf(opts.IO.Out, "%s %s\n", st.Success.Render("wrote"), c)
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "Next: cd %s && housectl data fetch\n", opts.Dir)
+	if filepath.Clean(opts.Dir) == "." {
+		fmt.Fprintln(opts.IO.ErrOut, "Next: housectl data fetch")
+	} else {
+		fmt.Fprintf(opts.IO.ErrOut, "Next: cd %s && housectl data fetch\n", opts.Dir)
+	}
 	return nil
 }
 
