@@ -283,6 +283,7 @@ func (s *SQL) Insert(ctx context.Context, recs []Record) error {
 				_ = full.Close() // the transaction's handle, not the prepared statement
 			}
 		}()
+		y := newYielder()
 		args := make([]any, 0, 8*insertChunk)
 		ends := make([]int, 0, insertChunk)
 		var fj []byte
@@ -336,15 +337,7 @@ func (s *SQL) Insert(ctx context.Context, recs []Record) error {
 				return err
 			}
 			recs = recs[n:]
-			// Let runnable goroutines run between statements: on a
-			// single P the writer would otherwise hold it for the whole
-			// batch (about a millisecond of cgo calls). It stays
-			// runnable, though, and Go's scheduler polls the network
-			// only when nothing is: a request whose bytes arrive during
-			// the batch still waits for it. Parking the writer on a
-			// short timer instead halved p99 at one connection but
-			// raised it at 32 (docs/BENCHMARKS.md, session 6).
-			runtime.Gosched()
+			y.between()
 		}
 		return nil
 	})
@@ -353,6 +346,55 @@ func (s *SQL) Insert(ctx context.Context, recs []Record) error {
 	}
 	return err
 }
+
+// yielder lets requests run between a transaction's statements. On a
+// single P the writer would otherwise hold it for the whole batch (about a
+// millisecond of cgo calls at 512 rows).
+//
+// runtime.Gosched lets goroutines that are already runnable run. But the
+// writer stays runnable, and Go's scheduler polls the network only when
+// nothing is: a request whose bytes arrived during the batch would wait
+// for all of it. So when Gosched comes straight back (nothing else was
+// ready to run), the writer parks for a moment, and the scheduler, with
+// nothing to run, polls the network and serves what arrived.
+//
+// Parking always, instead of only then, halved p99 at one connection but
+// raised it at 32 (docs/BENCHMARKS.md, session 6); parking only then
+// lowered it at 1, 32 and 64 connections (session 7). An idle poller
+// sleeps in whole milliseconds, so a park that overruns tenfold means no
+// request is coming: the rest of the transaction only calls Gosched.
+type yielder struct {
+	park bool
+	// The scheduler and the clock, replaced in tests.
+	gosched func()
+	sleep   func(time.Duration)
+	now     func() time.Time
+}
+
+func newYielder() *yielder {
+	return &yielder{park: true, gosched: runtime.Gosched, sleep: time.Sleep, now: time.Now}
+}
+
+func (y *yielder) between() {
+	t := y.now()
+	y.gosched()
+	if !y.park || y.now().Sub(t) > yieldRan {
+		return
+	}
+	t = y.now()
+	y.sleep(yieldPark)
+	if y.now().Sub(t) > 10*yieldPark {
+		y.park = false
+	}
+}
+
+const (
+	// yieldRan is how long a Gosched takes when other goroutines ran: a
+	// request takes tens of microseconds of CPU.
+	yieldRan = 5 * time.Microsecond
+	// yieldPark is how long the writer parks when nothing else ran.
+	yieldPark = 20 * time.Microsecond
+)
 
 func where(q Query) (string, []any) {
 	var conds []string

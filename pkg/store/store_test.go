@@ -661,3 +661,36 @@ func TestSQLitePathIsEscaped(t *testing.T) {
 		t.Fatalf("read back %d rows, %v; want 1", len(got), err)
 	}
 }
+
+// Between statements the writer always lets runnable goroutines run; it
+// parks only when nothing else ran, so that the scheduler polls the
+// network; and once a park overruns tenfold (an idle poller sleeps in
+// whole milliseconds), it stops parking for the rest of the transaction.
+func TestYielderParksOnlyWhenNothingElseRan(t *testing.T) {
+	var clock time.Time
+	var ran, slept time.Duration // what the next Gosched and Sleep take
+	var goscheds, sleeps int
+	y := newYielder()
+	y.now = func() time.Time { return clock }
+	y.gosched = func() { goscheds++; clock = clock.Add(ran) }
+	y.sleep = func(d time.Duration) { sleeps++; clock = clock.Add(slept) }
+
+	ran, slept = 40*time.Microsecond, yieldPark // requests ran
+	y.between()
+	if goscheds != 1 || sleeps != 0 {
+		t.Fatalf("others ran: %d Gosched, %d sleeps; want 1, 0", goscheds, sleeps)
+	}
+	ran = 300 * time.Nanosecond // nothing else was runnable
+	y.between()
+	y.between()
+	if goscheds != 3 || sleeps != 2 || !y.park {
+		t.Fatalf("nothing ran: %d Gosched, %d sleeps, park %v; want 3, 2, true", goscheds, sleeps, y.park)
+	}
+	slept = time.Millisecond // the poller slept: nothing is coming
+	y.between()
+	y.between()
+	y.between()
+	if goscheds != 6 || sleeps != 3 || y.park {
+		t.Errorf("after an overrun: %d Gosched, %d sleeps, park %v; want 6, 3, false", goscheds, sleeps, y.park)
+	}
+}
