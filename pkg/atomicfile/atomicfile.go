@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 )
 
 // File is a pending write. Write to it, then Commit or Abort. Abort after
@@ -59,6 +61,54 @@ func (f *File) Commit() error {
 		return fmt.Errorf("write %s: %w", f.path, err)
 	}
 	return SyncDir(filepath.Dir(f.path))
+}
+
+// CommitNew is Commit for a file that must not exist yet: it links the
+// synced temporary file to the target, which fails with an error matching
+// fs.ErrExist if the target exists, so two writers cannot both create it
+// and a reader never sees it part-written. The temporary file is removed
+// either way.
+func (f *File) CommitNew() error {
+	if f.done {
+		return errors.New("atomicfile: commit after commit or abort")
+	}
+	f.done = true
+	name := f.Name()
+	defer os.Remove(name)
+	err := f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(name, f.perm)
+	}
+	if err == nil {
+		err = os.Link(name, f.path)
+		if err != nil && !errors.Is(err, fs.ErrExist) && linkUnsupported(err) {
+			// A file system without hard links: exclusive only between
+			// writers that hold a common lock, as every housectl writer does.
+			if _, lerr := os.Lstat(f.path); lerr == nil {
+				err = &fs.PathError{Op: "create", Path: f.path, Err: fs.ErrExist}
+			} else {
+				err = os.Rename(name, f.path)
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", f.path, err)
+	}
+	return SyncDir(filepath.Dir(f.path))
+}
+
+// linkUnsupported reports whether link(2) failed because the file system
+// has no hard links.
+func linkUnsupported(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS)
+}
+
+// IsTemp reports whether a file name is one of Create's temporary files.
+func IsTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".tmp")
 }
 
 // Abort discards the pending write.

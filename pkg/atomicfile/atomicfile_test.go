@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -65,5 +67,38 @@ func TestAbortLeavesTargetUntouched(t *testing.T) {
 	}
 	if names := entries(t, dir); len(names) != 1 {
 		t.Errorf("temporary files left: %v", names)
+	}
+}
+
+func TestCommitNewIsExclusive(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "v", "1.json")
+	create := func(content string) error {
+		f, err := Create(p, 0o444)
+		if err != nil {
+			return err
+		}
+		defer f.Abort()
+		if _, err := f.WriteString(content); err != nil {
+			return err
+		}
+		return f.CommitNew()
+	}
+	if err := create("first"); err != nil {
+		t.Fatal(err)
+	}
+	if err := create("second"); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("second create: %v, want fs.ErrExist", err)
+	}
+	b, _ := os.ReadFile(p)
+	st, _ := os.Stat(p)
+	if string(b) != "first" || st.Mode().Perm() != 0o444 {
+		t.Errorf("content %q mode %v", b, st.Mode())
+	}
+	if names := entries(t, filepath.Dir(p)); len(names) != 1 {
+		t.Errorf("temporary files left: %v", names)
+	}
+	if !IsTemp(".1.json.123.tmp") || IsTemp("1.json") || IsTemp(".lock") {
+		t.Error("IsTemp")
 	}
 }

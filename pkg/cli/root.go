@@ -35,6 +35,7 @@ import (
 	"github.com/housectl/housectl/pkg/dvc"
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/registry"
+	"github.com/housectl/housectl/pkg/tracking"
 	"github.com/housectl/housectl/pkg/train"
 )
 
@@ -166,7 +167,8 @@ func ExitCode(ctx context.Context, err error) int {
 
 func isRegistryCorrupt(err error) bool {
 	var ce *registry.CorruptError
-	return errors.As(err, &ce)
+	var te *tracking.CorruptError
+	return errors.As(err, &ce) || errors.As(err, &te)
 }
 
 // isCobraUsage recognises the usage errors cobra returns as plain errors.

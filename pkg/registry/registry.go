@@ -1,46 +1,52 @@
 // Package registry is housectl's model registry: named models with
 // immutable, numbered versions made from runs, and aliases (production,
-// staging, ...) that point at versions and move atomically, with an
-// append-only history of every move.
+// staging, ...) that point at versions and move atomically, with a history
+// of every move.
 //
 // Nouns:
 //   - Version: one registered model version, its lineage and the SHA-256
-//     of its artifact; written once, never changed.
+//     of its artifact; written once, never changed, sealed.
 //   - Alias: a name for the version that holds it (MLflow's rules).
 //   - Event: one alias move (promote or rollback): who, when, from, to, why.
+//   - Head: aliases.json, the aliases and the history of their moves.
 //
-// On disk, under <experiments>/models/<name>/ (docs/FORMATS.md):
+// On disk, under <experiments>/models/<name>/ (docs/FORMATS.md), through a
+// blob.Store:
 //
-//	versions/<n>.json  one file per version, read-only
-//	aliases.json       alias → version, replaced atomically
-//	history.jsonl      one event per line, appended
-//	.lock              serialises writers (flock)
+//	versions/<n>.json  one object per version, created once (exclusive)
+//	aliases.json       the head, replaced by compare-and-swap
+//	.lock              queues local writers (flock)
 //
-// Every read checks the files against each other (the aliases must be what
-// the history says), so a hand-edited registry is reported, not trusted.
+// A move is one write: the new head, written only if the head is still
+// the one the move was decided on. A crash leaves the head before the move
+// or after it, never between. Registries of format 1 (aliases.json as a
+// bare map, history.jsonl appended before it) are read, an interrupted
+// format-1 move is rolled forward or back, and the next command that takes
+// the lock converts the model to format 2.
+//
+// Every read checks the objects against each other (the aliases must be
+// what the history says; a version's seal must match its content and its
+// facts its run's record), so a hand-edited registry is reported (an
+// integrity error), never trusted.
 package registry
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofrs/flock"
 
-	"github.com/housectl/housectl/pkg/atomicfile"
+	"github.com/housectl/housectl/pkg/blob"
 	"github.com/housectl/housectl/pkg/tracking"
 )
 
@@ -55,7 +61,7 @@ type CorruptError struct {
 }
 
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("registry file %s is invalid: %v; restore it (e.g. from version control) — housectl will not use it as it is", e.Path, e.Err)
+	return fmt.Sprintf("registry file %s is invalid: %v. housectl will not use it as it is: undo the change, or restore the file from a copy (experiments/ is not in git by default)", e.Path, e.Err)
 }
 
 func (e *CorruptError) Unwrap() error { return e.Err }
@@ -82,6 +88,10 @@ type Version struct {
 	Metrics  map[string]float64 `json:"metrics"`
 	Params   map[string]string  `json:"params"`
 	Lineage  tracking.Lineage   `json:"lineage"`
+	// Seal is the SHA-256 of the rest of the record (package seal):
+	// versions registered before seals existed have none and are checked
+	// against their run only.
+	Seal string `json:"seal,omitempty"`
 }
 
 // Event is one alias move.
@@ -110,6 +120,15 @@ type Registry struct {
 	User  string
 	// LockWait bounds the wait for another writer (default 10 s).
 	LockWait time.Duration
+	// Blob holds the registry's objects; nil means a blob.Dir at Dir().
+	Blob blob.Store
+}
+
+func (g *Registry) blobs() blob.Store {
+	if g.Blob == nil {
+		g.Blob = &blob.Dir{Root: g.Dir(), LockWait: g.LockWait}
+	}
+	return g.Blob
 }
 
 // Dir is the registry directory.
@@ -198,11 +217,13 @@ func ValidateAlias(alias string) error {
 	return nil
 }
 
-// lock takes the model's writer lock.
-func (g *Registry) lock(ctx context.Context, name string) (func(), error) {
+// lock takes the model's writer lock and returns when it was taken.
+// Writers queue on it; the conditional writes under it are what keeps a
+// move atomic, the lock only spares them retries.
+func (g *Registry) lock(ctx context.Context, name string) (func(), time.Time, error) {
 	dir := g.modelDir(name)
-	if err := os.MkdirAll(filepath.Join(dir, "versions"), 0o755); err != nil {
-		return nil, err
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, time.Time{}, err
 	}
 	fl := flock.New(filepath.Join(dir, ".lock"))
 	wait := g.LockWait
@@ -213,9 +234,71 @@ func (g *Registry) lock(ctx context.Context, name string) (func(), error) {
 	defer cancel()
 	ok, err := fl.TryLockContext(ctx, 5*time.Millisecond)
 	if err != nil || !ok {
-		return nil, fmt.Errorf("model %s is locked by another housectl process (waited %v): try again", name, wait)
+		return nil, time.Time{}, fmt.Errorf("model %s is locked by another housectl process (waited %v): try again", name, wait)
 	}
-	return func() { _ = fl.Unlock() }, nil
+	return func() { _ = fl.Unlock() }, time.Now(), nil
+}
+
+// maxAttempts bounds the retries of a write whose precondition failed
+// because another writer got there first.
+const maxAttempts = 20
+
+// update runs one write to a model under its lock: it reads and checks the
+// model, repairs what an interrupted command left (temporary files, the
+// format-1 layout and its interrupted move), then lets write do its part
+// with the state it read. A write whose precondition fails (another
+// writer changed the model since it was read) is retried from the read.
+func (g *Registry) update(ctx context.Context, name string, write func(st *state) error) error {
+	unlock, lockedAt, err := g.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if sw, ok := g.blobs().(interface {
+		Sweep(prefix string, olderThan time.Time) (int, error)
+	}); ok {
+		if _, err := sw.Sweep(name+"/", lockedAt); err != nil {
+			return err
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		st, err := g.read(ctx, name)
+		if err == nil {
+			err = write(st)
+		}
+		if !errors.Is(err, blob.ErrPrecondition) || attempt == maxAttempts {
+			if errors.Is(err, blob.ErrPrecondition) {
+				return fmt.Errorf("model %s kept changing under this command (%d attempts): try again: %w", name, attempt, err)
+			}
+			return err
+		}
+	}
+}
+
+// commit writes the model's head with e applied (nil: as it is, to repair
+// or convert it): aliases.json replaced if it is still what st read, the
+// one commit point of a move. Then a format-1 history.jsonl, now inside
+// the head, is deleted.
+func (g *Registry) commit(ctx context.Context, name string, st *state, e *Event) error {
+	aliases, history := maps.Clone(st.aliases), slices.Clone(st.history)
+	if aliases == nil {
+		aliases = map[string]int{}
+	}
+	if e != nil {
+		aliases[e.Alias] = e.To
+		history = append(history, *e)
+	}
+	cond := blob.Cond{IfMatch: st.headTag, IfAbsent: st.headTag == ""}
+	b := g.blobs()
+	if _, err := b.Put(ctx, headKey(name), encodeHead(aliases, history), cond); err != nil {
+		return err
+	}
+	if st.legacy {
+		if err := b.Delete(ctx, legacyHistoryKey(name)); err != nil && !errors.Is(err, blob.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Register makes a new version of name from a finished run. The run's
@@ -246,162 +329,34 @@ func (g *Registry) Register(ctx context.Context, run *tracking.Run, name, descri
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return nil, fmt.Errorf("run %s is not under %s", run.ID, g.Root)
 	}
-	unlock, err := g.lock(ctx, name)
+	var v *Version
+	err = g.update(ctx, name, func(st *state) error {
+		if st.legacy {
+			if err := g.commit(ctx, name, st, nil); err != nil {
+				return err
+			}
+		}
+		v = &Version{
+			Name: name, Version: 1, Created: g.Now().UTC(), User: g.User, Description: description,
+			RunID: run.ID, Experiment: run.Experiment, Source: "runs:/" + run.ID + "/" + art.Path, Model: run.Model,
+			Artifact: filepath.ToSlash(rel), SHA256: art.SHA256, DataMD5: run.Lineage.DataMD5, TestSet: run.Lineage.TestSet(),
+			Metrics: run.Metrics, Params: run.ParamStrings(), Lineage: run.Lineage,
+		}
+		if n := len(st.versions); n > 0 {
+			v.Version = st.versions[n-1].Version + 1
+		}
+		var err error
+		if v.Seal, err = v.seal(); err != nil {
+			return err
+		}
+		b, _ := json.MarshalIndent(v, "", "  ")
+		_, err = g.blobs().Put(ctx, versionKey(name, v.Version), append(b, '\n'), blob.Cond{IfAbsent: true})
+		return err
+	})
 	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	st, err := g.read(name)
-	if err != nil {
-		return nil, err
-	}
-	v := &Version{
-		Name: name, Version: 1, Created: g.Now().UTC(), User: g.User, Description: description,
-		RunID: run.ID, Experiment: run.Experiment, Source: "runs:/" + run.ID + "/" + art.Path, Model: run.Model,
-		Artifact: filepath.ToSlash(rel), SHA256: art.SHA256, DataMD5: run.Lineage.DataMD5, TestSet: run.Lineage.TestSet(),
-		Metrics: run.Metrics, Params: run.ParamStrings(), Lineage: run.Lineage,
-	}
-	if n := len(st.versions); n > 0 {
-		v.Version = st.versions[n-1].Version + 1
-	}
-	b, _ := json.MarshalIndent(v, "", "  ")
-	vp := g.versionPath(name, v.Version)
-	if _, err := os.Lstat(vp); err == nil {
-		return nil, &CorruptError{Path: vp, Err: errors.New("exists but was not read as a version")}
-	}
-	if err := atomicfile.WriteFile(vp, append(b, '\n'), 0o444); err != nil {
 		return nil, err
 	}
 	return v, nil
-}
-
-func (g *Registry) versionPath(name string, v int) string {
-	return filepath.Join(g.modelDir(name), "versions", strconv.Itoa(v)+".json")
-}
-
-// state is a model's registry, read and checked.
-type state struct {
-	versions []*Version // by number
-	aliases  map[string]int
-	history  []Event
-}
-
-func (s *state) version(n int) *Version {
-	i, ok := slices.BinarySearchFunc(s.versions, n, func(v *Version, n int) int { return v.Version - n })
-	if !ok {
-		return nil
-	}
-	return s.versions[i]
-}
-
-func strictJSON(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON value")
-	}
-	return nil
-}
-
-// read loads and checks a model's files; a model without files is empty.
-func (g *Registry) read(name string) (*state, error) {
-	dir := g.modelDir(name)
-	st := &state{aliases: map[string]int{}}
-	ents, err := os.ReadDir(filepath.Join(dir, "versions"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	for _, e := range ents {
-		p := filepath.Join(dir, "versions", e.Name())
-		num, ok := strings.CutSuffix(e.Name(), ".json")
-		n, err := strconv.Atoi(num)
-		if !ok || err != nil || n < 1 || strconv.Itoa(n) != num {
-			if strings.HasPrefix(e.Name(), ".") {
-				continue // an interrupted write's temporary file
-			}
-			return nil, &CorruptError{Path: p, Err: errors.New("not a version file (want <number>.json)")}
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		var v Version
-		if err := strictJSON(b, &v); err != nil {
-			return nil, &CorruptError{Path: p, Err: err}
-		}
-		switch {
-		case v.Name != name:
-			return nil, &CorruptError{Path: p, Err: fmt.Errorf("name %q, but the file belongs to %q", v.Name, name)}
-		case v.Version != n:
-			return nil, &CorruptError{Path: p, Err: fmt.Errorf("version %d in file %d.json", v.Version, n)}
-		case !validSHA256(v.SHA256):
-			return nil, &CorruptError{Path: p, Err: fmt.Errorf("sha256 %q is not 64 hex digits", v.SHA256)}
-		case v.RunID == "" || v.Artifact == "" || v.Model == "":
-			return nil, &CorruptError{Path: p, Err: errors.New("run_id, artifact and model are required")}
-		case !filepath.IsLocal(filepath.FromSlash(v.Artifact)):
-			return nil, &CorruptError{Path: p, Err: fmt.Errorf("artifact %q leaves the experiments directory", v.Artifact)}
-		}
-		st.versions = append(st.versions, &v)
-	}
-	slices.SortFunc(st.versions, func(a, b *Version) int { return a.Version - b.Version })
-
-	ap := filepath.Join(dir, "aliases.json")
-	if b, err := os.ReadFile(ap); err == nil {
-		if err := strictJSON(b, &st.aliases); err != nil {
-			return nil, &CorruptError{Path: ap, Err: err}
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	hp := filepath.Join(dir, "history.jsonl")
-	if f, err := os.Open(hp); err == nil {
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for line := 1; sc.Scan(); line++ {
-			var e Event
-			if err := strictJSON(sc.Bytes(), &e); err != nil {
-				_ = f.Close()
-				return nil, &CorruptError{Path: hp, Err: fmt.Errorf("line %d: %w", line, err)}
-			}
-			st.history = append(st.history, e)
-		}
-		err := sc.Err()
-		_ = f.Close()
-		if err != nil {
-			return nil, &CorruptError{Path: hp, Err: err}
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	// The aliases must be exactly what the history says, and point at
-	// versions that exist.
-	replayed := map[string]int{}
-	for i, e := range st.history {
-		if err := ValidateAlias(e.Alias); err != nil || st.version(e.To) == nil || replayed[e.Alias] != e.From {
-			return nil, &CorruptError{Path: hp, Err: fmt.Errorf("line %d (%s %s: %d → %d) does not follow from the lines before it or names a missing version", i+1, e.Action, e.Alias, e.From, e.To)}
-		}
-		replayed[e.Alias] = e.To
-	}
-	for a, v := range st.aliases {
-		if err := ValidateAlias(a); err != nil {
-			return nil, &CorruptError{Path: ap, Err: err}
-		}
-		if st.version(v) == nil {
-			return nil, &CorruptError{Path: ap, Err: fmt.Errorf("alias %s → version %d, which does not exist", a, v)}
-		}
-	}
-	if len(replayed) != len(st.aliases) {
-		return nil, &CorruptError{Path: ap, Err: fmt.Errorf("holds %d alias(es), the history %d", len(st.aliases), len(replayed))}
-	}
-	for a, v := range replayed {
-		if st.aliases[a] != v {
-			return nil, &CorruptError{Path: ap, Err: fmt.Errorf("alias %s → version %d, but its history ends at version %d", a, st.aliases[a], v)}
-		}
-	}
-	return st, nil
 }
 
 // Model is a registered model: its versions and aliases.
@@ -429,7 +384,7 @@ func (g *Registry) Get(name string) (*Model, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	st, err := g.read(name)
+	st, err := g.read(context.Background(), name)
 	if err != nil {
 		return nil, err
 	}
@@ -441,19 +396,20 @@ func (g *Registry) Get(name string) (*Model, error) {
 
 // List reads every model, by name.
 func (g *Registry) List() ([]*Model, error) {
-	ents, err := os.ReadDir(g.Dir())
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	infos, err := g.blobs().List(context.Background(), "")
 	if err != nil {
 		return nil, err
 	}
-	var out []*Model
-	for _, e := range ents {
-		if !e.IsDir() || ValidateName(e.Name()) != nil {
-			continue
+	var names []string
+	for _, info := range infos {
+		name, _, ok := strings.Cut(info.Key, "/")
+		if ok && ValidateName(name) == nil && (len(names) == 0 || names[len(names)-1] != name) {
+			names = append(names, name)
 		}
-		m, err := g.Get(e.Name())
+	}
+	var out []*Model
+	for _, name := range names {
+		m, err := g.Get(name)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
@@ -512,32 +468,41 @@ func (g *Registry) Promote(ctx context.Context, name, alias string, n int, o Pro
 	if err := ValidateName(name); err != nil {
 		return Event{}, err
 	}
-	unlock, err := g.lock(ctx, name)
+	var out Event
+	err := g.update(ctx, name, func(st *state) error {
+		cand := st.version(n)
+		if cand == nil {
+			if len(st.versions) == 0 {
+				return fmt.Errorf("%w: no registered model %q", ErrNotFound, name)
+			}
+			return fmt.Errorf("%w: model %s has no version %d", ErrNotFound, name, n)
+		}
+		from := st.aliases[alias]
+		if from == n {
+			out = Event{Alias: alias, From: n, To: n}
+			return g.repairOnly(ctx, name, st)
+		}
+		if o.Gate != nil {
+			if err := o.Gate(st.version(from), cand); err != nil {
+				return err
+			}
+		}
+		out = Event{Time: g.Now().UTC(), User: g.User, Action: ActionPromote, Alias: alias, From: from, To: n, Reason: o.Reason}
+		return g.commit(ctx, name, st, &out)
+	})
 	if err != nil {
 		return Event{}, err
 	}
-	defer unlock()
-	st, err := g.read(name)
-	if err != nil {
-		return Event{}, err
+	return out, nil
+}
+
+// repairOnly converts a format-1 model when a command that holds the
+// lock has nothing else to write.
+func (g *Registry) repairOnly(ctx context.Context, name string, st *state) error {
+	if !st.legacy {
+		return nil
 	}
-	cand := st.version(n)
-	if cand == nil {
-		if len(st.versions) == 0 {
-			return Event{}, fmt.Errorf("%w: no registered model %q", ErrNotFound, name)
-		}
-		return Event{}, fmt.Errorf("%w: model %s has no version %d", ErrNotFound, name, n)
-	}
-	from := st.aliases[alias]
-	if from == n {
-		return Event{Alias: alias, From: n, To: n}, nil
-	}
-	if o.Gate != nil {
-		if err := o.Gate(st.version(from), cand); err != nil {
-			return Event{}, err
-		}
-	}
-	return g.move(name, st, Event{Action: ActionPromote, Alias: alias, From: from, To: n, Reason: o.Reason})
+	return g.commit(ctx, name, st, nil)
 }
 
 // Rollback gives alias back to the version that held it before the
@@ -546,68 +511,36 @@ func (g *Registry) Rollback(ctx context.Context, name, alias, reason string) (Ev
 	if err := ValidateAlias(alias); err != nil {
 		return Event{}, err
 	}
-	unlock, err := g.lock(ctx, name)
-	if err != nil {
+	if err := ValidateName(name); err != nil {
 		return Event{}, err
 	}
-	defer unlock()
-	st, err := g.read(name)
-	if err != nil {
-		return Event{}, err
-	}
-	var stack []int
-	for _, e := range st.history {
-		if e.Alias != alias {
-			continue
+	var out Event
+	err := g.update(ctx, name, func(st *state) error {
+		var stack []int
+		for _, e := range st.history {
+			if e.Alias != alias {
+				continue
+			}
+			if e.Action == ActionRollback && len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			} else {
+				stack = append(stack, e.To)
+			}
 		}
-		if e.Action == ActionRollback && len(stack) > 0 {
-			stack = stack[:len(stack)-1]
-		} else {
-			stack = append(stack, e.To)
+		cur, ok := st.aliases[alias]
+		if !ok {
+			return fmt.Errorf("%w: model %s has no alias %q to roll back", ErrNotFound, name, alias)
 		}
-	}
-	cur, ok := st.aliases[alias]
-	if !ok {
-		return Event{}, fmt.Errorf("%w: model %s has no alias %q to roll back", ErrNotFound, name, alias)
-	}
-	if len(stack) < 2 {
-		return Event{}, fmt.Errorf("alias %s of %s has no earlier holder than version %d to roll back to", alias, name, cur)
-	}
-	return g.move(name, st, Event{Action: ActionRollback, Alias: alias, From: cur, To: stack[len(stack)-2], Reason: reason})
-}
-
-// move appends the event to the history (fsynced), then replaces
-// aliases.json. A crash between the two leaves the history one move ahead;
-// read reports that instead of guessing.
-func (g *Registry) move(name string, st *state, e Event) (Event, error) {
-	e.Time, e.User = g.Now().UTC(), g.User
-	line, _ := json.Marshal(e)
-	hp := filepath.Join(g.modelDir(name), "history.jsonl")
-	f, err := os.OpenFile(hp, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if len(stack) < 2 {
+			return fmt.Errorf("alias %s of %s has no earlier holder than version %d to roll back to", alias, name, cur)
+		}
+		out = Event{Time: g.Now().UTC(), User: g.User, Action: ActionRollback, Alias: alias, From: cur, To: stack[len(stack)-2], Reason: reason}
+		return g.commit(ctx, name, st, &out)
+	})
 	if err != nil {
 		return Event{}, err
 	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
-		_ = f.Close()
-		return Event{}, err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return Event{}, err
-	}
-	if err := f.Close(); err != nil {
-		return Event{}, err
-	}
-	aliases := maps.Clone(st.aliases)
-	if aliases == nil {
-		aliases = map[string]int{}
-	}
-	aliases[e.Alias] = e.To
-	b, _ := json.MarshalIndent(aliases, "", "  ")
-	if err := atomicfile.WriteFile(filepath.Join(g.modelDir(name), "aliases.json"), append(b, '\n'), 0o644); err != nil {
-		return Event{}, err
-	}
-	return e, nil
+	return out, nil
 }
 
 func fileSHA256(path string) (string, error) {

@@ -170,60 +170,6 @@ func TestConcurrentPromotions(t *testing.T) {
 	}
 }
 
-func TestHandEditedRegistryIsReported(t *testing.T) {
-	for name, edit := range map[string]func(dir string) error{
-		"alias to a missing version": func(dir string) error {
-			return os.WriteFile(filepath.Join(dir, "aliases.json"), []byte(`{"production": 9}`), 0o644)
-		},
-		"alias the history never set": func(dir string) error {
-			return os.WriteFile(filepath.Join(dir, "aliases.json"), []byte(`{"production": 2}`), 0o644)
-		},
-		"unknown field in a version": func(dir string) error {
-			p := filepath.Join(dir, "versions", "1.json")
-			b, _ := os.ReadFile(p)
-			_ = os.Chmod(p, 0o644)
-			return os.WriteFile(p, []byte(strings.Replace(string(b), `"name"`, `"title"`, 1)), 0o644)
-		},
-		"version number changed": func(dir string) error {
-			p := filepath.Join(dir, "versions", "2.json")
-			b, _ := os.ReadFile(p)
-			_ = os.Chmod(p, 0o644)
-			return os.WriteFile(p, []byte(strings.Replace(string(b), `"version": 2`, `"version": 1`, 1)), 0o644)
-		},
-		"broken history line": func(dir string) error {
-			f, err := os.OpenFile(filepath.Join(dir, "history.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			_, err = f.WriteString("{not json\n")
-			return err
-		},
-	} {
-		t.Run(name, func(t *testing.T) {
-			g, runs := newRuns(t, 2)
-			for _, r := range runs {
-				if _, err := g.Register(t.Context(), r, "california", ""); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if _, err := g.Promote(t.Context(), "california", "production", 1, PromoteOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			if err := edit(filepath.Join(g.Dir(), "california")); err != nil {
-				t.Fatal(err)
-			}
-			var ce *CorruptError
-			if _, err := g.Get("california"); !errors.As(err, &ce) {
-				t.Errorf("Get: %v, want a CorruptError", err)
-			}
-			if _, err := g.Promote(t.Context(), "california", "production", 2, PromoteOptions{}); !errors.As(err, &ce) {
-				t.Errorf("Promote: %v, want a CorruptError", err)
-			}
-		})
-	}
-}
-
 func TestParseURIAndAliases(t *testing.T) {
 	for _, bad := range []string{"models:/", "models:/a/b/c", "models:/a/", "models:/a@", "models:/a/Production", "models:/a/0", "runs:/x", "models:/a@latest", "models:/a@v2", "models:/a@x y"} {
 		if _, err := ParseURI(bad); err == nil {

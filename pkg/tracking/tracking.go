@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/housectl/housectl/pkg/atomicfile"
+	"github.com/housectl/housectl/pkg/seal"
 )
 
 // Statuses, as MLflow names them.
@@ -106,8 +107,28 @@ type Run struct {
 	Tags       map[string]string  `json:"tags,omitempty"`
 	Lineage    Lineage            `json:"lineage"`
 	Artifacts  []Artifact         `json:"artifacts,omitempty"`
+	// Seal is the SHA-256 of the rest of the record (package seal),
+	// written with it: a run.json edited by hand no longer matches it.
+	// Runs written before seals existed have none.
+	Seal string `json:"seal,omitempty"`
 
 	dir string
+}
+
+// CorruptError is a run.json that does not match its seal: it was edited
+// after housectl wrote it, and is not trusted.
+type CorruptError struct {
+	Path string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("run file %s was edited after housectl wrote it (its content does not match its seal): housectl will not use it as it is; undo the change, or restore the file from a copy", e.Path)
+}
+
+func (r *Run) seal() (string, error) {
+	c := *r
+	c.Seal = ""
+	return seal.Sum(&c)
 }
 
 // Dir is the run's directory.
@@ -165,6 +186,10 @@ func (s *Store) Start(experiment, name, kind string, params map[string]any, tags
 }
 
 func (s *Store) write(r *Run) error {
+	var err error
+	if r.Seal, err = r.seal(); err != nil {
+		return err
+	}
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
@@ -229,6 +254,11 @@ func Load(dir string) (*Run, error) {
 	}
 	if filepath.Base(dir) != r.ID {
 		return nil, fmt.Errorf("%s: run id %q does not match its directory", filepath.Join(dir, RunFile), r.ID)
+	}
+	if r.Seal != "" {
+		if want, err := seal.OfJSON(b); err != nil || want != r.Seal {
+			return nil, &CorruptError{Path: filepath.Join(dir, RunFile)}
+		}
 	}
 	r.dir = dir
 	return &r, nil
