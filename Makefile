@@ -42,11 +42,12 @@ demo: build ## the pipeline (fetch, validate, train, evaluate, register, promote
 	$(BIN) models show california
 
 .PHONY: test
-test: ## vet and run every test with the race detector (what CI runs)
-	scripts/deps-debian.sh prometheus docker-compose postgresql
+test: ## vet and run every test with the race detector (what CI runs), the crash and abuse suites in short
+	scripts/deps-debian.sh prometheus docker-compose postgresql strace
 	$(GO) mod download
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 9m ./...
+	$(MAKE) build
+	HOUSECTL_TEST_BIN=$(abspath $(BIN)) $(GO) test -race -count=1 -timeout 9m ./...
 	# The portable tree walks, as on CPUs without the SIMD kernels.
 	$(GO) test -tags purego -count=1 ./pkg/model/...
 	GOARCH=arm64 $(GO) vet ./pkg/model/tree/
@@ -54,6 +55,12 @@ test: ## vet and run every test with the race detector (what CI runs)
 .PHONY: e2e
 e2e: ## only the end-to-end scripts (testdata/script/*.txtar against the real binary)
 	$(GO) test -race -count=1 -run TestScripts ./cmd/housectl/
+
+.PHONY: chaos
+chaos: build ## the crash tests at full length: kill -9 at every file system call and at 200 random moments of promote, rollback and register, and at random moments of data add, data push, train and pipeline run
+	scripts/deps-debian.sh strace
+	HOUSECTL_TEST_CHAOS=full HOUSECTL_TEST_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 60m -v -run '^(TestCrash|TestCrashAtEveryWrite)' ./cmd/housectl/ ./pkg/registry/ 2>&1 | tee bin/chaos.txt | grep -E '^(--- |ok|FAIL|panic)|kills|crashes'
+	@! grep -q -- '--- FAIL' bin/chaos.txt
 
 .PHONY: fuzz
 FUZZTIME ?= 30s

@@ -11,6 +11,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -186,4 +187,16 @@ func TarGz(tb testing.TB, entries ...Entry) []byte {
 func SHA256(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// Strace returns the path of strace(1), which the crash tests use to kill
+// housectl at chosen system calls. make test installs it (Debian's strace);
+// a test that needs it fails, rather than skips, without it.
+func Strace(tb testing.TB) string {
+	tb.Helper()
+	p, err := exec.LookPath("strace")
+	if err != nil {
+		tb.Fatal("strace is missing: install it with scripts/deps-debian.sh strace (make test does)")
+	}
+	return p
 }

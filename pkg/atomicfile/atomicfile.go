@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // File is a pending write. Write to it, then Commit or Abort. Abort after
@@ -109,6 +110,34 @@ func linkUnsupported(err error) bool {
 // IsTemp reports whether a file name is one of Create's temporary files.
 func IsTemp(name string) bool {
 	return strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".tmp")
+}
+
+// Sweep removes the temporary files of interrupted writes (IsTemp names)
+// in dir and below that were last written before olderThan, and returns
+// how many it removed. Call it holding the lock every writer there takes,
+// with the time it was taken: an older temporary file belongs to a writer
+// that is gone.
+func Sweep(dir string, olderThan time.Time) (int, error) {
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if e.IsDir() || !IsTemp(e.Name()) {
+			return nil
+		}
+		if fi, err := e.Info(); err != nil || !fi.ModTime().Before(olderThan) {
+			return nil //nolint:nilerr // gone meanwhile, or being written: not ours to remove
+		}
+		if err := os.Remove(p); err == nil {
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
 
 // Abort discards the pending write.

@@ -201,26 +201,5 @@ func (d *Dir) List(_ context.Context, prefix string) ([]Info, error) {
 // temporary file older than that belongs to a writer that is gone.
 func (d *Dir) Sweep(prefix string, olderThan time.Time) (int, error) {
 	base := prefix[:strings.LastIndexByte(prefix, '/')+1]
-	root := filepath.Join(d.Root, filepath.FromSlash(base))
-	n := 0
-	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		if e.IsDir() || !atomicfile.IsTemp(e.Name()) {
-			return nil
-		}
-		fi, err := e.Info()
-		if err != nil || !fi.ModTime().Before(olderThan) {
-			return nil //nolint:nilerr // gone meanwhile, or in use: not ours to remove
-		}
-		if err := os.Remove(p); err == nil {
-			n++
-		}
-		return nil
-	})
-	return n, err
+	return atomicfile.Sweep(filepath.Join(d.Root, filepath.FromSlash(base)), olderThan)
 }

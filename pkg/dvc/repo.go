@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,6 +105,11 @@ func Init(root string) ([]string, error) {
 
 // Lock takes the repository lock (.dvc/tmp/lock, the file DVC locks too),
 // waiting up to wait (0: DefaultLockWait) for another process to release it.
+//
+// While housectl holds the lock, .dvc/tmp/housectl-writing exists; it is
+// removed on unlock. Finding it when taking the lock means the last holder
+// was killed, so the temporary files it left in the cache (an interrupted
+// copy's ".<name>.*.tmp"), older than this lock, are removed.
 func (r *Repo) Lock(ctx context.Context, wait time.Duration) (unlock func(), err error) {
 	if wait == 0 {
 		wait = DefaultLockWait
@@ -128,7 +134,22 @@ func (r *Repo) Lock(ctx context.Context, wait time.Duration) (unlock func(), err
 	if !ok {
 		return nil, fmt.Errorf("%w: unable to acquire lock %s within %s; most likely another housectl or DVC process is running. Wait for it to finish and try again", ErrLocked, p, wait)
 	}
-	return func() { _ = fl.Unlock() }, nil
+	lockedAt := time.Now()
+	marker := filepath.Join(r.Dir(), "tmp", "housectl-writing")
+	if _, err := os.Stat(marker); err == nil {
+		if _, err := atomicfile.Sweep(r.Cache.Dir, lockedAt); err != nil {
+			_ = fl.Unlock()
+			return nil, fmt.Errorf("remove the temporary files of an interrupted command: %w", err)
+		}
+	}
+	if err := os.WriteFile(marker, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		_ = fl.Unlock()
+		return nil, err
+	}
+	return func() {
+		_ = os.Remove(marker)
+		_ = fl.Unlock()
+	}, nil
 }
 
 // Rel returns abs relative to the root, slash-separated.

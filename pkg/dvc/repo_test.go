@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 const (
@@ -471,4 +472,36 @@ func checkCache(t *testing.T, r *Repo) {
 		}
 		return nil
 	})
+}
+
+// A lock taken after a holder that was killed removes the temporary files
+// the killed copy left in the cache; a clean holder's successor does not
+// walk the cache.
+func TestLockSweepsAKilledHoldersTemporaryFiles(t *testing.T) {
+	r := newRepo(t)
+	tmp := filepath.Join(r.Cache.Dir, "files", "md5", "ab", ".cdef.123.tmp")
+	write(t, tmp, "part of an object")
+	old := time.Now().Add(-time.Minute)
+	if err := os.Chtimes(tmp, old, old); err != nil {
+		t.Fatal(err)
+	}
+	// A clean unlock: the next holder leaves the cache alone.
+	unlock, err := r.Lock(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if _, err := os.Stat(tmp); err != nil {
+		t.Fatalf("swept after a clean unlock: %v", err)
+	}
+	// A holder killed while holding the lock leaves its marker.
+	write(t, filepath.Join(r.Dir(), "tmp", "housectl-writing"), "4242\n")
+	unlock, err = r.Lock(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the killed holder's temporary file is still there: %v", err)
+	}
 }

@@ -13,21 +13,28 @@ import (
 // reuses: its start time in clock ticks since boot (/proc/<pid>/stat field
 // 22), or 0 where /proc is not available.
 func ProcessStart(pid int) uint64 {
+	start, _ := procStat(pid)
+	return start
+}
+
+// procStat reads a process's start time (field 22 of /proc/<pid>/stat)
+// and state (field 3: 'Z' for a zombie); 0 and 0 when it cannot.
+func procStat(pid int) (uint64, byte) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	// The command name (field 2) is in parentheses and may hold spaces.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0
+		return 0, 0
 	}
 	fields := bytes.Fields(b[i+1:])
-	if len(fields) < 20 {
-		return 0
+	if len(fields) < 20 || len(fields[0]) != 1 {
+		return 0, 0
 	}
 	v, _ := strconv.ParseUint(string(fields[19]), 10, 64)
-	return v
+	return v, fields[0][0]
 }
 
 // Liveness of a running run's process.
@@ -49,10 +56,12 @@ func (r *Run) ProcessState() string {
 	if errors.Is(err, syscall.ESRCH) {
 		return ProcessGone
 	}
-	if l.PIDStart != 0 {
-		if s := ProcessStart(l.PID); s != 0 && s != l.PIDStart {
-			return ProcessGone // the pid now belongs to another process
-		}
+	start, state := procStat(l.PID)
+	switch {
+	case state == 'Z' || state == 'X':
+		return ProcessGone // killed, and not yet reaped by its parent
+	case l.PIDStart != 0 && start != 0 && start != l.PIDStart:
+		return ProcessGone // the pid now belongs to another process
 	}
 	return ProcessAlive
 }

@@ -45,3 +45,30 @@ func TestGCMarksAbandonedRuns(t *testing.T) {
 		}
 	}
 }
+
+// A process killed but not yet reaped (a zombie: its parent, say strace,
+// died with it) is gone, though its pid still answers signal 0.
+func TestZombieProcessIsGone(t *testing.T) {
+	cmd := exec.CommandContext(t.Context(), "sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Skip("no sleep(1):", err)
+	}
+	pid := cmd.Process.Pid
+	host, _ := os.Hostname()
+	r := &Run{Status: StatusRunning, Lineage: Lineage{Host: host, PID: pid, PIDStart: ProcessStart(pid)}}
+	if got := r.ProcessState(); got != ProcessAlive {
+		t.Fatalf("a sleeping process is %s", got)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// Not waited for: it stays a zombie until cmd.Wait.
+	deadline := time.Now().Add(5 * time.Second)
+	for r.ProcessState() != ProcessGone && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := r.ProcessState(); got != ProcessGone {
+		t.Errorf("a killed, unreaped process is %s", got)
+	}
+	_ = cmd.Wait()
+}
