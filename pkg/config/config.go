@@ -101,8 +101,35 @@ type Serve struct {
 	// ReloadInterval is how often the served alias is checked for a move
 	// (SIGHUP checks at once); 0 checks only on SIGHUP.
 	ReloadInterval time.Duration `mapstructure:"reload_interval"`
-	// TrustProxy takes the client IP from X-Forwarded-For (behind a proxy).
+	// TrustedProxies are the addresses or CIDR prefixes of the proxies in
+	// front of the server. A request from one of them is the client's
+	// that X-Forwarded-For names last, after the trusted hops (nginx's
+	// real_ip with real_ip_recursive); from anywhere else the header is
+	// ignored. Empty: the peer is the client.
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
+	// TrustProxy is the former switch that trusted X-Forwarded-For's first
+	// hop, which clients write; set to true it is an error that points at
+	// TrustedProxies.
 	TrustProxy bool `mapstructure:"trust_proxy"`
+	// AuthFailureRate and AuthFailureBurst bound failed authentications
+	// per client address (requests per second, token bucket): over them,
+	// a client is answered 429 without its key being checked. 0: off.
+	AuthFailureRate  float64 `mapstructure:"auth_failure_rate"`
+	AuthFailureBurst int     `mapstructure:"auth_failure_burst"`
+	// MetricsAuth says who may read /metrics when API keys are set:
+	// "keys" (an API key, or the scrape key) or "public".
+	MetricsAuth string `mapstructure:"metrics_auth"`
+	// MetricsKeyEnv names an environment variable holding a key that
+	// opens /metrics and nothing else (for Prometheus).
+	MetricsKeyEnv string `mapstructure:"metrics_key_env"`
+	// MemoryLimit is the server's soft memory limit in bytes (Go's
+	// GOMEMLIMIT): near it, garbage is collected more often. 0: none; the
+	// GOMEMLIMIT environment variable, when set, wins.
+	MemoryLimit int64 `mapstructure:"memory_limit"`
+	// BodyBudget bounds the bytes of large request bodies (over 64 KiB)
+	// being read and decoded at once, across all requests; a request that
+	// cannot get its share within its read timeout is answered 503.
+	BodyBudget int64 `mapstructure:"body_budget"`
 	// Procs is how many CPUs the server runs Go code on at once
 	// (GOMAXPROCS); 0 leaves Go's default, every CPU the process may use
 	// (or the GOMAXPROCS environment variable).
@@ -113,6 +140,12 @@ type Serve struct {
 	// variable, when set, wins.
 	GCPercent int `mapstructure:"gc_percent"`
 }
+
+// Who may read /metrics when the server has API keys.
+const (
+	MetricsAuthKeys   = "keys"
+	MetricsAuthPublic = "public"
+)
 
 // Predictions configures the prediction log.
 type Predictions struct {
@@ -300,7 +333,9 @@ func Defaults() Config {
 			IdleTimeout: 2 * time.Minute, ShutdownTimeout: 20 * time.Second,
 			BodyLimit: 4 << 20, MaxBatchRows: 10000, RangeTolerance: 0.25,
 			APIKeysEnv: "HOUSECTL_API_KEYS", RateLimit: 0, RateBurst: 100, ReloadInterval: 2 * time.Second,
-			GCPercent: 400,
+			GCPercent: 400, TrustedProxies: []string{}, AuthFailureRate: 1, AuthFailureBurst: 10,
+			MetricsAuth: MetricsAuthKeys, MetricsKeyEnv: "HOUSECTL_METRICS_KEY",
+			MemoryLimit: 192 << 20, BodyBudget: 64 << 20,
 		},
 		Monitor: Monitor{
 			Window: 24 * time.Hour, PSIWarn: 0.1, PSIAlert: 0.25, KSWarn: 0.1, KSAlert: 0.2, MinRows: 200,

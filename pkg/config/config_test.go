@@ -339,3 +339,80 @@ func TestDurationKeysTakeDays(t *testing.T) {
 		}
 	}
 }
+
+// environ lists m as KEY=value.
+func environ(m map[string]string) func() []string {
+	return func() []string {
+		var out []string
+		for k, v := range m {
+			out = append(out, k+"="+v)
+		}
+		return out
+	}
+}
+
+// An unknown HOUSECTL_* variable is an error naming it (with the key it
+// was probably meant for), as an unknown key in the file is; housectl's
+// own other variables and the test suite's are not.
+func TestUnknownEnvironmentVariables(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want []string // in the error; none: loads
+	}{
+		{map[string]string{"HOUSECTL_SERVE_RATELIMIT": "5"}, []string{"HOUSECTL_SERVE_RATELIMIT is set, but it is no configuration key's variable: did you mean HOUSECTL_SERVE_RATE_LIMIT?"}},
+		{map[string]string{"HOUSECTL_NOTHING_LIKE_IT": "1", "HOUSECTL_TRAIN_SEDE": "3"}, []string{"HOUSECTL_NOTHING_LIKE_IT is set", "config show", "did you mean HOUSECTL_TRAIN_SEED?"}},
+		{map[string]string{"HOUSECTL_CONFIG": "x", "HOUSECTL_API_KEYS": "k", "HOUSECTL_METRICS_KEY": "m", "HOUSECTL_FORCE_TTY": "1",
+			"HOUSECTL_TEST_BIN": "/x", "HOUSECTL_BENCH_DATA": "/y", "HOUSECTL_SHARED_DIR": "/z", "HOUSECTL_VERSION": "v1", "HOUSECTL_TRAIN_SEED": "3", "OTHER_VAR": "1"}, nil},
+	} {
+		_, err := loadString(t, "version: 1\n", config.LoadOptions{LookupEnv: env(tc.env), Environ: environ(tc.env)})
+		if tc.want == nil {
+			if err != nil {
+				t.Errorf("%v: %v", tc.env, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%v: loaded", tc.env)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: %v\nwant %q", tc.env, err, w)
+			}
+		}
+	}
+}
+
+// Lists of words are set from the environment, comma-separated; lists of
+// records and maps only in a file.
+func TestEnvSetsLists(t *testing.T) {
+	e := map[string]string{"HOUSECTL_TRAIN_CANDIDATES": "linear, gradient_boosting", "HOUSECTL_SERVE_TRUSTED_PROXIES": "[10.0.0.0/8,127.0.0.1]"}
+	l, err := loadString(t, "version: 1\n", config.LoadOptions{LookupEnv: env(e), Environ: environ(e)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Config.Train.Candidates; strings.Join(got, "|") != "linear|gradient_boosting" {
+		t.Errorf("train.candidates = %q", got)
+	}
+	if got := l.Config.Serve.TrustedProxies; strings.Join(got, "|") != "10.0.0.0/8|127.0.0.1" {
+		t.Errorf("serve.trusted_proxies = %q", got)
+	}
+	if src := l.Source("train.candidates"); src.String() != "env HOUSECTL_TRAIN_CANDIDATES" {
+		t.Errorf("source %v", src)
+	}
+	e = map[string]string{"HOUSECTL_SCHEMA_COLUMNS": "a,b"}
+	if _, err := loadString(t, "version: 1\n", config.LoadOptions{LookupEnv: env(e)}); err == nil || !strings.Contains(err.Error(), "schema.columns can only be set in a file") {
+		t.Errorf("schema.columns from the environment: %v", err)
+	}
+	e = map[string]string{"HOUSECTL_TRAIN_CANDIDATES": "linear,linear"}
+	if _, err := loadString(t, "version: 1\n", config.LoadOptions{LookupEnv: env(e)}); err == nil || !strings.Contains(err.Error(), "listed twice") {
+		t.Errorf("a bad list from the environment: %v", err)
+	}
+	e = map[string]string{"HOUSECTL_SERVE_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}
+	if _, err := loadString(t, "version: 1\n", config.LoadOptions{LookupEnv: env(e)}); err == nil || !strings.Contains(err.Error(), `"proxy.local" is not an IP address or CIDR prefix`) {
+		t.Errorf("a bad proxy: %v", err)
+	}
+	if _, err := loadString(t, "version: 1\nserve:\n  trust_proxy: true\n", config.LoadOptions{LookupEnv: env(nil)}); err == nil || !strings.Contains(err.Error(), "serve.trusted_proxies") {
+		t.Errorf("trust_proxy: true: %v", err)
+	}
+}

@@ -47,6 +47,10 @@ type LoadOptions struct {
 	Path string
 	// LookupEnv reads the environment; nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Environ lists the environment as KEY=value; nil means os.Environ
+	// when LookupEnv is nil too, else the environment is not listed and
+	// unknown HOUSECTL_* variables go unnoticed.
+	Environ func() []string
 	// Flags maps keys to the command-line flags that set them; only flags
 	// the user changed override.
 	Flags map[string]*pflag.Flag
@@ -130,12 +134,31 @@ func load(data []byte, file string, opts LoadOptions) (*Loaded, error) {
 		if file != "" && v.InConfig(k.Name) {
 			src = Source{Kind: SourceFile, Name: file}
 		}
+		env := k.EnvVar()
+		if k.Name == "version" {
+			// The file's format version: a property of the file, not a
+			// setting (and HOUSECTL_VERSION is the deploy script's).
+			v.SetDefault(k.Name, defaults.Version)
+			sources[k.Name] = src
+			continue
+		}
 		if k.List {
+			if raw, ok := lookup(env); ok && raw != "" {
+				if k.Type.Elem().Kind() != reflect.String {
+					problems = append(problems, fmt.Sprintf("%s: %s can only be set in a file", env, k.Name))
+				} else {
+					v.Set(k.Name, splitList(raw))
+					src = Source{Kind: SourceEnv, Name: env}
+				}
+			}
+			if fl, ok := opts.Flags[k.Name]; ok && fl != nil && fl.Changed {
+				v.Set(k.Name, splitList(fl.Value.String()))
+				src = Source{Kind: SourceFlag, Name: "--" + fl.Name}
+			}
 			sources[k.Name] = src
 			continue
 		}
 		v.SetDefault(k.Name, dv.FieldByIndex(k.Index).Interface())
-		env := k.EnvVar()
 		if raw, ok := lookup(env); ok && raw != "" {
 			if err := checkScalar(raw, k.Type); err != nil {
 				problems = append(problems, fmt.Sprintf("%s=%q (%s): %v", env, raw, k.Name, err))
@@ -152,6 +175,13 @@ func load(data []byte, file string, opts LoadOptions) (*Loaded, error) {
 			src = Source{Kind: SourceFlag, Name: "--" + fl.Name}
 		}
 		sources[k.Name] = src
+	}
+	environ := opts.Environ
+	if environ == nil && opts.LookupEnv == nil {
+		environ = os.Environ
+	}
+	if environ != nil {
+		problems = append(problems, unknownEnv(environ(), keys)...)
 	}
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
@@ -288,4 +318,89 @@ func displayValue(v reflect.Value) any {
 		return time.Duration(v.Int()).String()
 	}
 	return v.Interface()
+}
+
+// splitList reads a list given as text: comma-separated, as in
+// HOUSECTL_TRAIN_CANDIDATES=linear,gradient_boosting; a YAML-style
+// [a, b] is taken too.
+func splitList(raw string) []string {
+	raw = strings.TrimSpace(raw)
+	if strings.HasPrefix(raw, "[") && strings.HasSuffix(raw, "]") {
+		raw = raw[1 : len(raw)-1]
+	}
+	out := []string{}
+	for _, e := range strings.Split(raw, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// OtherEnvVars are the HOUSECTL_* variables that are not configuration
+// keys: read by housectl itself (the config file, the terminal), named by
+// the default configuration (API keys), used by the deploy script, or
+// reserved for the test suite (HOUSECTL_TEST_*, HOUSECTL_BENCH_*).
+var OtherEnvVars = []string{"HOUSECTL_CONFIG", "HOUSECTL_FORCE_TTY", "HOUSECTL_API_KEYS", "HOUSECTL_METRICS_KEY",
+	"HOUSECTL_VERSION", "HOUSECTL_COMMIT", "HOUSECTL_SHARED_DIR"}
+
+// unknownEnv reports every HOUSECTL_* variable of the environment that is
+// neither a key's nor one of OtherEnvVars, as an unknown key in the file
+// is: a typo would otherwise be ignored.
+func unknownEnv(environ []string, keys []key) []string {
+	known := make(map[string]bool, len(keys)+len(OtherEnvVars))
+	for _, k := range keys {
+		known[k.EnvVar()] = true
+	}
+	for _, n := range OtherEnvVars {
+		known[n] = true
+	}
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "HOUSECTL_") || known[name] || strings.HasPrefix(name, "HOUSECTL_TEST_") || strings.HasPrefix(name, "HOUSECTL_BENCH_") {
+			continue
+		}
+		msg := fmt.Sprintf("%s is set, but it is no configuration key's variable", name)
+		if near := nearestEnv(name, keys); near != "" {
+			msg += fmt.Sprintf(": did you mean %s?", near)
+		} else {
+			msg += ": see `housectl config show` for the keys (a key's variable is HOUSECTL_ and the key in upper case, dots as underscores), or unset it"
+		}
+		out = append(out, msg)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// nearestEnv is the key variable closest to name (at most 3 edits away).
+func nearestEnv(name string, keys []key) string {
+	best, bestD := "", 4
+	for _, k := range keys {
+		if d := editDistance(name, k.EnvVar()); d < bestD {
+			best, bestD = k.EnvVar(), d
+		}
+	}
+	return best
+}
+
+// editDistance is Levenshtein's distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -123,6 +124,29 @@ func validateServe(s Serve, p Predictions) []FieldError {
 	}
 	if s.GCPercent < 0 {
 		add("serve.gc_percent", "must be 0 (Go's default) or a percentage such as 400, got %d", s.GCPercent)
+	}
+	if s.TrustProxy {
+		add("serve.trust_proxy", "is replaced by serve.trusted_proxies: list the addresses or CIDRs of your proxies (e.g. [10.0.0.0/8]); X-Forwarded-For is then read only from them, last hop first, so clients cannot choose their address")
+	}
+	for _, tp := range s.TrustedProxies {
+		if _, err := ParseProxy(tp); err != nil {
+			add("serve.trusted_proxies", "%q is not an IP address or CIDR prefix (e.g. 10.0.0.1, 10.0.0.0/8, fd00::/8)", tp)
+		}
+	}
+	if s.AuthFailureRate < 0 {
+		add("serve.auth_failure_rate", "must be 0 (off) or positive, got %v", s.AuthFailureRate)
+	}
+	if s.AuthFailureBurst < 1 {
+		add("serve.auth_failure_burst", "must be at least 1, got %d", s.AuthFailureBurst)
+	}
+	if s.MetricsAuth != MetricsAuthKeys && s.MetricsAuth != MetricsAuthPublic {
+		add("serve.metrics_auth", "must be %q (an API key or the scrape key opens /metrics) or %q, got %q", MetricsAuthKeys, MetricsAuthPublic, s.MetricsAuth)
+	}
+	if s.MemoryLimit < 0 || s.MemoryLimit > 0 && s.MemoryLimit < 32<<20 {
+		add("serve.memory_limit", "must be 0 (none) or at least 33554432 bytes (32 MiB), got %d", s.MemoryLimit)
+	}
+	if s.BodyBudget < s.BodyLimit {
+		add("serve.body_budget", "must be at least serve.body_limit (%d bytes), got %d", s.BodyLimit, s.BodyBudget)
 	}
 	if strings.TrimSpace(p.Path) == "" {
 		add("predictions.path", "must not be empty")
@@ -259,4 +283,20 @@ func validatePipeline(p Pipeline) []FieldError {
 		add("pipeline.alias", "%q cannot be an alias: use e.g. production", p.Alias)
 	}
 	return errs
+}
+
+// ParseProxy reads a trusted proxy: an IP address (a one-address prefix)
+// or a CIDR prefix.
+func ParseProxy(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/housectl/housectl/pkg/model"
 )
 
@@ -87,23 +89,20 @@ func (t *table) newRow() ([]float64, error) {
 	return row, nil
 }
 
-// value checks one cell given as raw JSON and stores it.
-func (t *table) value(row []float64, j int, raw json.RawMessage, loc ...any) {
+// value checks one cell given as raw JSON and stores it. JSON takes
+// numbers as numbers: a string, even "8.3", is not one (pydantic's strict
+// mode, as the README promises).
+func (t *table) value(row []float64, j int, raw []byte, loc ...any) {
 	raw = bytes.TrimSpace(raw)
 	switch {
 	case len(raw) == 0 || string(raw) == "null":
 		t.fail(errNull, "Input should be a finite number, not null", nil, loc...)
 		return
 	case raw[0] == '"':
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			t.fail(errType, "Input should be a valid number", string(raw), loc...)
-			return
-		}
-		t.text(row, j, s, loc...)
+		t.fail(errType, "Input should be a valid number, not a string: send numbers unquoted", unquote(raw), loc...)
 		return
 	case raw[0] == '{' || raw[0] == '[' || raw[0] == 't' || raw[0] == 'f':
-		t.fail(errType, "Input should be a valid number", raw, loc...)
+		t.fail(errType, "Input should be a valid number", json.RawMessage(raw), loc...)
 		return
 	}
 	v, err := strconv.ParseFloat(string(raw), 64)
@@ -142,51 +141,103 @@ func (t *table) number(row []float64, j int, v float64, loc ...any) {
 	}
 }
 
-// object reads one JSON object of named features into a new row.
-func (t *table) object(raw json.RawMessage, loc ...any) error {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+// object reads the next value, a JSON object of named features, into a
+// new row; another kind of value is a problem of its element (loc).
+func (t *table) object(in *jsonIn, loc ...any) error {
+	k, err := in.peek()
+	if err != nil {
+		return err
+	}
+	if k != '{' {
 		if len(loc) == 0 {
 			return badRequest("the body must be a JSON object of feature names to numbers, e.g. {\"MedInc\": 8.3, ...}")
 		}
 		t.fail("dict_type", "Input should be an object of feature names to numbers", nil, loc...)
-		return nil
+		return in.skip()
 	}
 	row, err := t.newRow()
 	if err != nil {
 		return err
 	}
-	for j, f := range t.m.Artifact.Header.Features {
-		v, ok := obj[f]
+	feats := t.m.Artifact.Header.Features
+	seen := make([]bool, len(feats))
+	var extra []string
+	err = in.members(func(key string) error {
+		j, ok := t.m.index[key]
 		if !ok {
-			t.fail(errMissing, "Field required", nil, append(loc, f)...)
-			continue
+			extra = append(extra, key)
+			return in.skip()
 		}
-		t.value(row, j, v, append(loc, f)...)
+		seen[j] = true
+		v, err := in.value()
+		if err != nil {
+			return err
+		}
+		t.value(row, j, v, append(loc, key)...)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if len(obj) > len(t.m.Artifact.Header.Features) || t.nerr > 0 {
-		for k := range obj {
-			if _, ok := t.m.index[k]; !ok {
-				t.fail(errExtra, "Extra inputs are not permitted: the model's features are "+strings.Join(t.m.Artifact.Header.Features, ", "), nil, append(loc, k)...)
-			}
+	for j, f := range feats {
+		if !seen[j] {
+			t.fail(errMissing, "Field required", nil, append(loc, f)...)
 		}
+	}
+	for _, k := range extra {
+		t.fail(errExtra, "Extra inputs are not permitted: the model's features are "+strings.Join(feats, ", "), nil, append(loc, k)...)
 	}
 	return nil
 }
 
-// array reads one row given positionally, in the model's feature order.
-func (t *table) array(raw []json.RawMessage, loc ...any) error {
+// array reads the next value, a JSON array holding one row in the
+// model's feature order, into a new row.
+func (t *table) array(in *jsonIn, loc ...any) error {
 	p := len(t.m.Artifact.Header.Features)
-	if len(raw) != p {
-		t.fail(errRowShape, fmt.Sprintf("Row should have %d values (%s), got %d", p, strings.Join(t.m.Artifact.Header.Features, ", "), len(raw)), nil, loc...)
+	var cells [64]jsontext.Value
+	vals := cells[:0]
+	if err := in.open(); err != nil {
+		return err
+	}
+	n := 0
+	for ; ; n++ {
+		k, err := in.peek()
+		if err != nil {
+			return err
+		}
+		if k == ']' {
+			break
+		}
+		if n < p {
+			v, err := in.value()
+			if err != nil {
+				return err
+			}
+			vals = append(vals, v)
+		} else if err := in.skip(); err != nil {
+			return err
+		}
+	}
+	if err := in.close(); err != nil {
+		return err
+	}
+	return t.cells(vals, n, loc...)
+}
+
+// cells stores one positional row of raw values (n of them, of which vals
+// holds the first p), or records its wrong length.
+func (t *table) cells(vals []jsontext.Value, n int, loc ...any) error {
+	feats := t.m.Artifact.Header.Features
+	if n != len(feats) {
+		t.fail(errRowShape, fmt.Sprintf("Row should have %d values (%s), got %d", len(feats), strings.Join(feats, ", "), n), nil, loc...)
 		return nil
 	}
 	row, err := t.newRow()
 	if err != nil {
 		return err
 	}
-	for j, v := range raw {
-		t.value(row, j, v, append(loc, t.m.Artifact.Header.Features[j])...)
+	for j, v := range vals {
+		t.value(row, j, v, append(loc, feats[j])...)
 	}
 	return nil
 }
@@ -210,62 +261,66 @@ func (t *table) done() (model.Matrix, error) {
 	return X, nil
 }
 
-// decodeJSON unmarshals the body, mapping syntax errors to a 400.
-func decodeJSON(body []byte, v any) error {
-	if err := json.Unmarshal(body, v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return badRequest("malformed JSON at byte %d: %v; ensure that the input is a valid JSON formatted string", se.Offset, err)
-		}
-		return badRequest("malformed JSON: %v", err)
-	}
-	return nil
-}
-
 // DecodePredict reads POST /predict: one object of named features.
 func DecodePredict(m *Model, body []byte, limit int) (model.Matrix, error) {
 	row := make([]float64, len(m.Artifact.Header.Features))
 	if fastObject(m, body, row) {
 		return model.Matrix{Rows: 1, Cols: len(row), Data: row}, nil
 	}
-	var raw json.RawMessage
-	if err := decodeJSON(body, &raw); err != nil {
+	in := newJSONIn(body)
+	t := newTable(m, limit, "body")
+	if err := t.object(in); err != nil {
 		return model.Matrix{}, err
 	}
-	t := newTable(m, limit, "body")
-	if err := t.object(raw); err != nil {
+	if err := in.end(); err != nil {
 		return model.Matrix{}, err
 	}
 	return t.done()
 }
 
+const batchShape = `the body must be {"instances": [{feature: number, ...}, ...]} or a JSON array of such objects`
+
 // DecodeBatch reads POST /predict/batch: {"instances": [{...}, ...]} or a
-// bare array of objects.
+// bare array of objects. It stops at the first element over limit.
 func DecodeBatch(m *Model, body []byte, limit int) (model.Matrix, error) {
-	var raw json.RawMessage
-	if err := decodeJSON(body, &raw); err != nil {
+	in := newJSONIn(body)
+	t := newTable(m, limit, "body")
+	rows := func(pre ...any) error {
+		if k, err := in.peek(); err != nil {
+			return err
+		} else if k != '[' {
+			return badRequest(batchShape)
+		}
+		t.locPre = pre
+		return in.elems(limit, "rows", func(i int) error { return t.object(in, i) })
+	}
+	k, err := in.peek()
+	if err != nil {
 		return model.Matrix{}, err
 	}
-	var items []json.RawMessage
-	pre := []any{"body"}
-	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '{' {
-		var env struct {
-			Instances *[]json.RawMessage `json:"instances"`
+	switch k {
+	case '{':
+		found := false
+		err = in.members(func(key string) error {
+			if key != "instances" {
+				return badRequest(batchShape+": unknown key %q", key)
+			}
+			found = true
+			return rows("body", "instances")
+		})
+		if err == nil && !found {
+			err = badRequest(batchShape)
 		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&env); err != nil || env.Instances == nil {
-			return model.Matrix{}, badRequest(`the body must be {"instances": [{feature: number, ...}, ...]} or a JSON array of such objects`)
-		}
-		items, pre = *env.Instances, []any{"body", "instances"}
-	} else if err := json.Unmarshal(raw, &items); err != nil {
-		return model.Matrix{}, badRequest(`the body must be {"instances": [{feature: number, ...}, ...]} or a JSON array of such objects`)
+	case '[':
+		err = rows("body")
+	default:
+		err = badRequest(batchShape)
 	}
-	t := newTable(m, limit, pre...)
-	for i, it := range items {
-		if err := t.object(it, i); err != nil {
-			return model.Matrix{}, err
-		}
+	if err == nil {
+		err = in.end()
+	}
+	if err != nil {
+		return model.Matrix{}, err
 	}
 	return t.done()
 }
@@ -278,108 +333,231 @@ func DecodeInvocations(m *Model, body []byte, csvBody bool, limit int) (model.Ma
 	if csvBody {
 		return decodeCSV(m, body, limit)
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(body, &obj); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return model.Matrix{}, badRequest("Invalid input. Ensure that input is a valid JSON formatted string. Error: %v", err)
-		}
-		obj = nil
-	}
+	in := newJSONIn(body)
+	// The top level is read first, its values kept as slices of the body:
+	// which format it is decides how they are read.
+	top := map[string]jsontext.Value{}
 	var present []string
-	for k := range obj {
-		present = append(present, k)
+	k, err := in.peek()
+	if err == nil && k == '{' {
+		err = in.members(func(key string) error {
+			present = append(present, key)
+			v, err := in.value()
+			top[key] = v
+			return err
+		})
+	}
+	if err == nil {
+		err = in.end()
+	}
+	if re, ok := errors.AsType[*requestError](err); ok {
+		// MLflow's wording, which its clients look for.
+		return model.Matrix{}, badRequest("Invalid input. Ensure that input is a valid JSON formatted string. Error: %v", re.Msg)
+	} else if err != nil {
+		return model.Matrix{}, err
 	}
 	var key string
 	n := 0
 	for _, k := range mlflowKeys {
-		if _, ok := obj[k]; ok {
+		if _, ok := top[k]; ok {
 			key, n = k, n+1
 		}
 	}
-	if obj == nil || n != 1 {
+	if k != '{' || n != 1 {
 		return model.Matrix{}, badRequest("The input must be a JSON dictionary with exactly one of the input fields {'dataframe_split', 'dataframe_records', 'instances', 'inputs'}. Received dictionary with input fields: %q. IMPORTANT: The MLflow Model scoring protocol has changed in MLflow version 2.0.", present)
 	}
-	for k := range obj {
+	for _, k := range present {
 		if k != key && k != "params" {
 			return model.Matrix{}, badRequest("unknown field %q next to %q", k, key)
 		}
 	}
-	if p, ok := obj["params"]; ok && string(bytes.TrimSpace(p)) != "null" && string(bytes.TrimSpace(p)) != "{}" {
+	if p, ok := top["params"]; ok && string(p) != "null" && string(bytes.Join(bytes.Fields(p), nil)) != "{}" {
 		return model.Matrix{}, badRequest("this model takes no inference params")
 	}
-	raw := obj[key]
+	in = newJSONIn(top[key])
 	t := newTable(m, limit, key)
 	switch key {
 	case "dataframe_split":
-		var ds struct {
-			Columns []string            `json:"columns"`
-			Data    [][]json.RawMessage `json:"data"`
-			Index   json.RawMessage     `json:"index"`
-		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&ds); err != nil || ds.Columns == nil {
-			return model.Matrix{}, badRequest(`dataframe_split must be {"columns": [...], "data": [[...], ...]}`)
-		}
-		if err := t.columns(ds.Columns, ds.Data); err != nil {
-			return model.Matrix{}, err
-		}
+		err = t.dataframeSplit(in)
 	case "dataframe_records":
-		var recs []json.RawMessage
-		if err := json.Unmarshal(raw, &recs); err != nil {
+		if k, _ := in.peek(); k != '[' {
 			return model.Matrix{}, badRequest("dataframe_records must be a list of objects")
 		}
-		for i, r := range recs {
-			if err := t.object(r, i); err != nil {
-				return model.Matrix{}, err
-			}
-		}
+		err = in.elems(limit, "rows", func(i int) error { return t.object(in, i) })
 	case "instances", "inputs":
-		if err := t.tensor(raw); err != nil {
-			return model.Matrix{}, err
-		}
+		err = t.tensor(in)
+	}
+	if err != nil {
+		return model.Matrix{}, err
 	}
 	return t.done()
 }
 
-// columns reads rows whose cells follow the named columns.
-func (t *table) columns(cols []string, data [][]json.RawMessage) error {
+const splitShape = `dataframe_split must be {"columns": [...], "data": [[...], ...]}`
+
+// maxColumns bounds the names of columns a request may give: the model's
+// features, and a few wrong ones to report.
+func (t *table) maxColumns() int { return 4*len(t.m.Artifact.Header.Features) + 16 }
+
+// strings reads an array of at most limit strings.
+func (in *jsonIn) strings(limit int, what string) ([]string, error) {
+	var out []string
+	err := in.elems(limit, what, func(int) error {
+		v, err := in.value()
+		if err != nil {
+			return err
+		}
+		if v.Kind() != '"' {
+			return badRequest("%s must be strings, got %s", what, v)
+		}
+		out = append(out, unquote(v))
+		return nil
+	})
+	return out, err
+}
+
+// dataframeSplit reads pandas' split orient: named columns, rows of cells.
+func (t *table) dataframeSplit(in *jsonIn) error {
+	if k, err := in.peek(); err != nil || k != '{' {
+		return badRequest(splitShape)
+	}
+	var cols []string
+	var data jsontext.Value
+	err := in.members(func(key string) error {
+		var err error
+		switch key {
+		case "columns":
+			if k, _ := in.peek(); k != '[' {
+				return badRequest(splitShape)
+			}
+			cols, err = in.strings(t.maxColumns(), "columns")
+			if cols == nil && err == nil {
+				cols = []string{}
+			}
+		case "data":
+			data, err = in.value()
+		case "index":
+			err = in.skip()
+		default:
+			err = badRequest(splitShape+": unknown key %q", key)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if cols == nil {
+		return badRequest(splitShape)
+	}
+	idx, ok := t.header(cols, "columns")
+	if !ok {
+		return nil
+	}
+	if data == nil {
+		return badRequest(splitShape)
+	}
+	in = newJSONIn(data)
+	if k, err := in.peek(); err != nil || k != '[' {
+		return badRequest(splitShape)
+	}
+	return in.elems(t.limit, "rows", func(i int) error { return t.namedRow(in, cols, idx, "data", i) })
+}
+
+// header matches column names to features: idx[c] is column c's feature
+// (-1: not one). It records unknown, repeated and missing columns and
+// reports whether there were none.
+func (t *table) header(cols []string, where string) ([]int, bool) {
 	idx := make([]int, len(cols))
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(cols))
+	feats := t.m.Artifact.Header.Features
 	for c, name := range cols {
 		j, ok := t.m.index[name]
-		if !ok {
-			t.fail(errExtra, "Extra inputs are not permitted: the model's features are "+strings.Join(t.m.Artifact.Header.Features, ", "), nil, "columns", name)
-		}
-		if seen[name] {
-			t.fail("duplicate", "column given twice", nil, "columns", name)
-		}
-		seen[name] = true
 		idx[c] = j
 		if !ok {
 			idx[c] = -1
+			t.fail(errExtra, "Extra inputs are not permitted: the model's features are "+strings.Join(feats, ", "), nil, where, name)
 		}
+		if seen[name] {
+			t.fail("duplicate", "column given twice", nil, where, name)
+		}
+		seen[name] = true
 	}
-	for _, f := range t.m.Artifact.Header.Features {
+	for _, f := range feats {
 		if !seen[f] {
-			t.fail(errMissing, "Field required", nil, "columns", f)
+			t.fail(errMissing, "Field required", nil, where, f)
 		}
 	}
-	if t.nerr > 0 {
+	return idx, t.nerr == 0
+}
+
+// namedRow reads the next value, a JSON array of cells for the columns
+// cols (their features idx), into a new row.
+func (t *table) namedRow(in *jsonIn, cols []string, idx []int, loc ...any) error {
+	if k, err := in.peek(); err != nil {
+		return err
+	} else if k != '[' {
+		t.fail(errRowShape, fmt.Sprintf("row should be a list of %d values", len(cols)), nil, loc...)
+		return in.skip()
+	}
+	var cells [64]jsontext.Value
+	vals := cells[:0]
+	if err := in.open(); err != nil {
+		return err
+	}
+	n := 0
+	for ; ; n++ {
+		k, err := in.peek()
+		if err != nil {
+			return err
+		}
+		if k == ']' {
+			break
+		}
+		if n < len(cols) {
+			v, err := in.value()
+			if err != nil {
+				return err
+			}
+			vals = append(vals, v)
+		} else if err := in.skip(); err != nil {
+			return err
+		}
+	}
+	if err := in.close(); err != nil {
+		return err
+	}
+	if n != len(cols) {
+		t.fail(errRowShape, fmt.Sprintf("row has %d values for %d columns", n, len(cols)), nil, loc...)
 		return nil
 	}
-	for i, cells := range data {
-		if len(cells) != len(cols) {
-			t.fail(errRowShape, fmt.Sprintf("row has %d values for %d columns", len(cells), len(cols)), nil, "data", i)
-			continue
-		}
+	row, err := t.newRow()
+	if err != nil {
+		return err
+	}
+	for c, v := range vals {
+		t.value(row, idx[c], v, append(loc, cols[c])...)
+	}
+	return nil
+}
+
+// columnar stores rows given as named columns of equal length: data[c]
+// holds column cols[c]'s cells.
+func (t *table) columnar(cols []string, data [][]jsontext.Value, where string) error {
+	idx, ok := t.header(cols, where)
+	if !ok {
+		return nil
+	}
+	n := 0
+	if len(data) > 0 {
+		n = len(data[0])
+	}
+	for i := range n {
 		row, err := t.newRow()
 		if err != nil {
 			return err
 		}
-		for c, v := range cells {
-			t.value(row, idx[c], v, "data", i, cols[c])
+		for c := range cols {
+			t.value(row, idx[c], data[c][i], where, i, cols[c])
 		}
 	}
 	return nil
@@ -387,55 +565,67 @@ func (t *table) columns(cols []string, data [][]json.RawMessage) error {
 
 // tensor reads TF-serving style input: a list of rows (objects or arrays)
 // or an object of columns.
-func (t *table) tensor(raw json.RawMessage) error {
-	b := bytes.TrimSpace(raw)
-	if len(b) > 0 && b[0] == '{' {
-		var cols map[string][]json.RawMessage
-		if err := json.Unmarshal(b, &cols); err != nil {
-			return badRequest("an object of columns must map each feature to a list of values")
-		}
-		names := make([]string, 0, len(cols))
+func (t *table) tensor(in *jsonIn) error {
+	k, err := in.peek()
+	if err != nil {
+		return err
+	}
+	switch k {
+	case '{':
+		var cols []string
+		var data [][]jsontext.Value
 		n := -1
-		for k, v := range cols {
-			names = append(names, k)
-			if n >= 0 && len(v) != n {
-				return badRequest("columns have different lengths")
+		err := in.members(func(key string) error {
+			if k, err := in.peek(); err != nil || k != '[' {
+				return badRequest("an object of columns must map each feature to a list of values")
 			}
-			n = len(v)
-		}
-		data := make([][]json.RawMessage, max(n, 0))
-		for i := range data {
-			data[i] = make([]json.RawMessage, len(names))
-			for c, k := range names {
-				data[i][c] = cols[k][i]
+			cols = append(cols, key)
+			if len(cols) > t.maxColumns() {
+				return badRequest("more than %d columns", t.maxColumns())
 			}
-		}
-		return t.columns(names, data)
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(b, &items); err != nil {
-		return badRequest("expected a list of rows or an object of columns")
-	}
-	for i, it := range items {
-		it = bytes.TrimSpace(it)
-		switch {
-		case len(it) > 0 && it[0] == '{':
-			if err := t.object(it, i); err != nil {
+			var vals []jsontext.Value
+			_, known := t.m.index[key]
+			err := in.elems(t.limit, "rows", func(int) error {
+				if !known {
+					return in.skip()
+				}
+				v, err := in.value()
+				vals = append(vals, v)
+				return err
+			})
+			if err != nil {
 				return err
 			}
-		case len(it) > 0 && it[0] == '[':
-			var cells []json.RawMessage
-			if err := json.Unmarshal(it, &cells); err != nil {
-				return badRequest("row %d is not a list of numbers", i)
+			if known {
+				if n >= 0 && len(vals) != n {
+					return badRequest("columns have different lengths")
+				}
+				n = len(vals)
 			}
-			if err := t.array(cells, i); err != nil {
+			data = append(data, vals)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return t.columnar(cols, data, "columns")
+	case '[':
+		return in.elems(t.limit, "rows", func(i int) error {
+			k, err := in.peek()
+			if err != nil {
 				return err
 			}
-		default:
+			switch k {
+			case '{':
+				return t.object(in, i)
+			case '[':
+				return t.array(in, i)
+			}
 			t.fail(errRowShape, "Row should be a list of numbers or an object of features", nil, i)
-		}
+			return in.skip()
+		})
 	}
-	return nil
+	return badRequest("expected a list of rows or an object of columns")
 }
 
 // decodeCSV reads a header row and rows, columns matched by name.
@@ -492,47 +682,104 @@ func decodeCSV(m *Model, body []byte, limit int) (model.Matrix, error) {
 	return t.done()
 }
 
-// oipRequest is an Open Inference Protocol (KServe v2) infer request.
-type oipRequest struct {
-	ID         string          `json:"id,omitempty"`
-	Parameters json.RawMessage `json:"parameters,omitempty"`
-	Inputs     []oipTensor     `json:"inputs"`
-	Outputs    []oipOutput     `json:"outputs,omitempty"`
-}
-
-// oipOutput is a requested output of an OIP infer request.
-type oipOutput struct {
-	Name       string          `json:"name"`
-	Parameters json.RawMessage `json:"parameters,omitempty"`
-}
-
 // oipOutputName is the one output a housectl model has.
 const oipOutputName = "prediction"
 
+// oipTensor is one input tensor of an infer request, its data kept as a
+// slice of the body until its shape is known.
 type oipTensor struct {
-	Name       string            `json:"name"`
-	Shape      []int             `json:"shape"`
-	Datatype   string            `json:"datatype"`
-	Parameters json.RawMessage   `json:"parameters,omitempty"`
-	Data       []json.RawMessage `json:"data"`
+	Name     string
+	Shape    []int
+	Datatype string
+	Data     jsontext.Value
 }
 
-// flatten turns nested data into its leaves (row-major).
-func flatten(data []json.RawMessage, out []json.RawMessage) ([]json.RawMessage, error) {
-	for _, d := range data {
-		d = bytes.TrimSpace(d)
-		if len(d) > 0 && d[0] == '[' {
-			var inner []json.RawMessage
-			if err := json.Unmarshal(d, &inner); err != nil {
-				return nil, err
+// maxRank bounds the dimensions of an input tensor.
+const maxRank = 8
+
+// oipTensor reads one input tensor object.
+func (in *jsonIn) oipTensor(i int) (oipTensor, error) {
+	var tt oipTensor
+	if k, err := in.peek(); err != nil || k != '{' {
+		return tt, badRequest("input %d is not a tensor object {\"name\", \"shape\", \"datatype\", \"data\"}", i)
+	}
+	err := in.members(func(key string) error {
+		switch key {
+		case "name", "datatype":
+			v, err := in.value()
+			if err != nil {
+				return err
 			}
-			var err error
-			if out, err = flatten(inner, out); err != nil {
-				return nil, err
+			if v.Kind() != '"' {
+				return badRequest("input %d: %s must be a string", i, key)
 			}
-			continue
+			if key == "name" {
+				tt.Name = unquote(v)
+			} else {
+				tt.Datatype = unquote(v)
+			}
+			return nil
+		case "shape":
+			if k, err := in.peek(); err != nil || k != '[' {
+				return badRequest("input %d: shape must be a list of whole numbers", i)
+			}
+			return in.elems(maxRank, "dimensions", func(int) error {
+				v, err := in.value()
+				if err != nil {
+					return err
+				}
+				d, err := strconv.Atoi(string(v))
+				if err != nil {
+					return badRequest("input %d: shape must be a list of whole numbers, got %s", i, v)
+				}
+				tt.Shape = append(tt.Shape, d)
+				return nil
+			})
+		case "data":
+			v, err := in.value()
+			tt.Data = v
+			return err
+		case "parameters":
+			return in.skip()
 		}
-		out = append(out, d)
+		return badRequest("not an inference request: input %d has an unknown field %q", i, key)
+	})
+	return tt, err
+}
+
+// leaves reads a tensor's data, nested no deeper than rank, into its
+// values in row-major order; it stops with an error past want values.
+func leaves(data jsontext.Value, rank, want int, name string) ([]jsontext.Value, error) {
+	in := newJSONIn(data)
+	out := make([]jsontext.Value, 0, want)
+	var walk func(depth int) error
+	walk = func(depth int) error {
+		k, err := in.peek()
+		if err != nil {
+			return err
+		}
+		if k != '[' {
+			if len(out) == want {
+				return badRequest("input %q holds more values than its shape", name)
+			}
+			v, err := in.value()
+			out = append(out, v)
+			return err
+		}
+		if depth == rank {
+			return badRequest("input %q: data is nested deeper than its shape", name)
+		}
+		return in.elems(want+1, "values", func(int) error { return walk(depth + 1) })
+	}
+	if k, err := in.peek(); err != nil || k != '[' {
+		return nil, badRequest("input %q: data is not a list of numbers", name)
+	}
+	if err := walk(0); err != nil {
+		var re *requestError
+		if errors.As(err, &re) && re.Status == http.StatusRequestEntityTooLarge {
+			return nil, badRequest("input %q holds more values than its shape", name)
+		}
+		return nil, err
 	}
 	return out, nil
 }
@@ -540,77 +787,133 @@ func flatten(data []json.RawMessage, out []json.RawMessage) ([]json.RawMessage, 
 // DecodeOIP reads an OIP v2 infer request: one FP64/FP32/INT tensor per
 // feature (shape [N] or [N, 1]), or one tensor of shape [N, features].
 func DecodeOIP(m *Model, body []byte, limit int) (model.Matrix, string, error) {
-	var req oipRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return model.Matrix{}, "", badRequest("malformed JSON at byte %d: %v", se.Offset, err)
-		}
-		return model.Matrix{}, "", badRequest("not an inference request: %v", err)
+	in := newJSONIn(body)
+	if k, err := in.peek(); err != nil {
+		return model.Matrix{}, "", err
+	} else if k != '{' {
+		return model.Matrix{}, "", badRequest(`not an inference request: the body must be an object with "inputs"`)
 	}
-	for _, o := range req.Outputs {
-		if o.Name != oipOutputName {
-			return model.Matrix{}, req.ID, badRequest("requested output %q does not exist: the model has one output, %q", o.Name, oipOutputName)
-		}
-	}
-	if len(req.Inputs) == 0 {
-		return model.Matrix{}, req.ID, badRequest(`"inputs" is required: one tensor per feature, or one tensor of shape [N, %d]`, len(m.Artifact.Header.Features))
-	}
+	var id string
+	var inputs []oipTensor
+	hasInputs := false
 	p := len(m.Artifact.Header.Features)
-	t := newTable(m, limit, "inputs")
-	for _, in := range req.Inputs {
-		switch strings.ToUpper(in.Datatype) {
+	err := in.members(func(key string) error {
+		switch key {
+		case "id":
+			v, err := in.value()
+			if err != nil {
+				return err
+			}
+			if v.Kind() != '"' {
+				return badRequest(`not an inference request: "id" must be a string`)
+			}
+			id = unquote(v)
+			return nil
+		case "parameters":
+			return in.skip()
+		case "inputs":
+			hasInputs = true
+			if k, err := in.peek(); err != nil || k != '[' {
+				return badRequest(`not an inference request: "inputs" must be a list of tensors`)
+			}
+			return in.elems(4*p+16, "inputs", func(i int) error {
+				tt, err := in.oipTensor(i)
+				inputs = append(inputs, tt)
+				return err
+			})
+		case "outputs":
+			if k, err := in.peek(); err != nil || k != '[' {
+				return badRequest(`not an inference request: "outputs" must be a list of {"name"}`)
+			}
+			return in.elems(16, "outputs", func(int) error {
+				var name string
+				if k, err := in.peek(); err != nil || k != '{' {
+					return badRequest(`not an inference request: "outputs" must be a list of {"name"}`)
+				}
+				if err := in.members(func(k string) error {
+					if k == "parameters" {
+						return in.skip()
+					}
+					if k != "name" {
+						return badRequest("not an inference request: an output has an unknown field %q", k)
+					}
+					v, err := in.value()
+					name = unquote(v)
+					return err
+				}); err != nil {
+					return err
+				}
+				if name != oipOutputName {
+					return badRequest("requested output %q does not exist: the model has one output, %q", name, oipOutputName)
+				}
+				return nil
+			})
+		}
+		return badRequest("not an inference request: unknown field %q", key)
+	})
+	if err == nil {
+		err = in.end()
+	}
+	if err != nil {
+		return model.Matrix{}, id, err
+	}
+	if !hasInputs || len(inputs) == 0 {
+		return model.Matrix{}, id, badRequest(`"inputs" is required: one tensor per feature, or one tensor of shape [N, %d]`, p)
+	}
+	for _, tt := range inputs {
+		switch strings.ToUpper(tt.Datatype) {
 		case "FP64", "FP32", "FP16", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64":
 		default:
-			return model.Matrix{}, req.ID, badRequest("input %q: datatype %q is not numeric: use FP64", in.Name, in.Datatype)
+			return model.Matrix{}, id, badRequest("input %q: datatype %q is not numeric: use FP64", tt.Name, tt.Datatype)
+		}
+		for _, d := range tt.Shape {
+			if d < 0 {
+				return model.Matrix{}, id, badRequest("input %q: shape %v has a negative dimension", tt.Name, tt.Shape)
+			}
+		}
+		if len(tt.Shape) > 0 && tt.Shape[0] > limit {
+			return model.Matrix{}, id, tooMany(limit, "rows")
 		}
 	}
-	if len(req.Inputs) == 1 && len(req.Inputs[0].Shape) == 2 && req.Inputs[0].Shape[1] == p {
-		in := req.Inputs[0]
-		flat, err := flatten(in.Data, nil)
-		if err != nil || len(flat) != in.Shape[0]*p {
-			return model.Matrix{}, req.ID, badRequest("input %q: shape %v needs %d values", in.Name, in.Shape, in.Shape[0]*p)
+	t := newTable(m, limit, "inputs")
+	if len(inputs) == 1 && len(inputs[0].Shape) == 2 && inputs[0].Shape[1] == p {
+		tt := inputs[0]
+		flat, err := leaves(tt.Data, 2, tt.Shape[0]*p, tt.Name)
+		if err == nil && len(flat) != tt.Shape[0]*p {
+			err = badRequest("input %q: shape %v needs %d values", tt.Name, tt.Shape, tt.Shape[0]*p)
 		}
-		for i := range in.Shape[0] {
-			if err := t.array(flat[i*p:(i+1)*p], in.Name, i); err != nil {
-				return model.Matrix{}, req.ID, err
+		if err != nil {
+			return model.Matrix{}, id, err
+		}
+		for i := range tt.Shape[0] {
+			if err := t.cells(flat[i*p:(i+1)*p], p, tt.Name, i); err != nil {
+				return model.Matrix{}, id, err
 			}
 		}
 		X, err := t.done()
-		return X, req.ID, err
+		return X, id, err
 	}
-	cols := make([]string, 0, len(req.Inputs))
-	var data [][]json.RawMessage
-	for c, in := range req.Inputs {
-		flat, err := flatten(in.Data, nil)
+	cols := make([]string, 0, len(inputs))
+	data := make([][]jsontext.Value, 0, len(inputs))
+	for c, tt := range inputs {
+		if len(tt.Shape) == 0 || len(tt.Shape) > 2 || len(tt.Shape) == 2 && tt.Shape[1] != 1 {
+			return model.Matrix{}, id, badRequest("input %q: shape %v is not [N] or [N, 1] (want one tensor per feature, or one input of shape [N, %d])", tt.Name, tt.Shape, p)
+		}
+		flat, err := leaves(tt.Data, len(tt.Shape), tt.Shape[0], tt.Name)
+		if err == nil && len(flat) != tt.Shape[0] {
+			err = badRequest("input %q: shape %v does not match its %d values", tt.Name, tt.Shape, len(flat))
+		}
 		if err != nil {
-			return model.Matrix{}, req.ID, badRequest("input %q: data is not a list of numbers", in.Name)
+			return model.Matrix{}, id, err
 		}
-		size := 1
-		for _, d := range in.Shape {
-			size *= d
+		if c > 0 && len(flat) != len(data[0]) {
+			return model.Matrix{}, id, badRequest("input %q has %d values, the first input %d", tt.Name, len(flat), len(data[0]))
 		}
-		if len(in.Shape) == 0 || in.Shape[0] < 0 || size != len(flat) || len(in.Shape) > 2 || len(in.Shape) == 2 && in.Shape[1] != 1 {
-			return model.Matrix{}, req.ID, badRequest("input %q: shape %v does not match its %d values (want [N] or [N, 1] per feature, or one input of shape [N, %d])", in.Name, in.Shape, len(flat), p)
-		}
-		if c == 0 {
-			data = make([][]json.RawMessage, len(flat))
-			for i := range data {
-				data[i] = make([]json.RawMessage, len(req.Inputs))
-			}
-		} else if len(flat) != len(data) {
-			return model.Matrix{}, req.ID, badRequest("input %q has %d values, the first input %d", in.Name, len(flat), len(data))
-		}
-		for i, v := range flat {
-			data[i][c] = v
-		}
-		cols = append(cols, in.Name)
+		cols, data = append(cols, tt.Name), append(data, flat)
 	}
-	if err := t.columns(cols, data); err != nil {
-		return model.Matrix{}, req.ID, err
+	if err := t.columnar(cols, data, "inputs"); err != nil {
+		return model.Matrix{}, id, err
 	}
 	X, err := t.done()
-	return X, req.ID, err
+	return X, id, err
 }

@@ -49,15 +49,7 @@ func fastObject(m *Model, body []byte, row []float64) bool {
 		}
 		i = skipWS(body, i+1)
 		start = i
-		for i < len(body) {
-			c := body[i]
-			if c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
-				i++
-				continue
-			}
-			break
-		}
-		if start == i {
+		if i = scanNumber(body, i); i < 0 {
 			return false
 		}
 		v, err := strconv.ParseFloat(string(body[start:i]), 64)
@@ -79,6 +71,49 @@ func fastObject(m *Model, body []byte, row []float64) bool {
 		break
 	}
 	return skipWS(body, i+1) == len(body) && seen == 1<<p-1
+}
+
+// scanNumber returns the end of the JSON number (RFC 8259's grammar:
+// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?) that starts at b[i], or -1
+// if none does. Forms that strconv.ParseFloat takes but JSON does not
+// (+1, .5, 01, 1., 0x1p-2, Inf) are for the general path to refuse.
+func scanNumber(b []byte, i int) int {
+	digits := func(i int) int {
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(i)
+	default:
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return -1
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
 }
 
 func skipWS(b []byte, i int) int {

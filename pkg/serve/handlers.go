@@ -1,15 +1,13 @@
 package serve
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/housectl/housectl/pkg/model"
 )
 
@@ -58,6 +56,12 @@ func (s *Server) decodeAndRun(w http.ResponseWriter, r *http.Request, csvOK bool
 	if m == nil {
 		return nil, nil, false
 	}
+	release, err := s.budget(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, nil, false
+	}
+	defer release()
 	body, isCSV, err := s.readBody(w, r, csvOK)
 	if err != nil {
 		s.fail(w, r, err)
@@ -192,10 +196,17 @@ func (s *Server) handleOIPReady(w http.ResponseWriter, _ *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+// handleReady answers probes, which carry no key: with API keys set, the
+// model's name and version are told only to a request with a key, as on
+// /model and /metrics.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	m := s.model.Load()
 	if m == nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "detail": "no model loaded"})
+		return
+	}
+	if !s.authenticated(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "model": m.Name, "version": m.Version})
@@ -247,6 +258,12 @@ func (s *Server) handleFeedback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &requestError{Status: http.StatusServiceUnavailable, Msg: "the prediction log is off (predictions.enabled): there is nothing to join feedback to"})
 		return
 	}
+	release, err := s.budget(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer release()
 	body, _, err := s.readBody(w, r, false)
 	if err != nil {
 		s.fail(w, r, err)
@@ -265,67 +282,104 @@ func (s *Server) handleFeedback(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": len(fb), "matched": matched, "request_id": state(w).id})
 }
 
-// DecodeFeedback reads one feedback object or {"feedback": [objects]}.
+const feedbackShape = `the body must be {"request_id": ..., "actual": ..., "row": ...} or {"feedback": [...]}`
+
+// DecodeFeedback reads one feedback object or {"feedback": [objects]}; it
+// stops with a 413 at the first item over limit.
 func DecodeFeedback(body []byte, limit int) ([]Feedback, error) {
-	type item struct {
-		RequestID *string  `json:"request_id"`
-		Row       *int     `json:"row"`
-		Actual    *float64 `json:"actual"`
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil || top == nil {
-		return nil, badRequest(`the body must be {"request_id": ..., "actual": ...} or {"feedback": [...]}`)
-	}
-	strict := func(raw []byte, v any) error {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		return dec.Decode(v)
-	}
-	var items []item
-	if list, ok := top["feedback"]; ok {
-		if len(top) != 1 || strict(list, &items) != nil {
-			return nil, badRequest(`{"feedback": [...]} must hold only a list of {"request_id", "actual", "row"?} objects`)
-		}
-	} else {
-		var one item
-		if err := strict(body, &one); err != nil {
-			return nil, badRequest(`the body must be {"request_id": ..., "actual": ..., "row": ...} or {"feedback": [...]}: %v`, err)
-		}
-		items = []item{one}
-	}
-	if len(items) == 0 {
-		return nil, badRequest("no feedback in the body")
-	}
-	if len(items) > limit {
-		return nil, &requestError{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("more than %d feedback items in one request", limit)}
+	in := newJSONIn(body)
+	if k, err := in.peek(); err != nil {
+		return nil, err
+	} else if k != '{' {
+		return nil, badRequest(feedbackShape)
 	}
 	t := &table{limit: limit}
-	out := make([]Feedback, 0, len(items))
-	for i, it := range items {
-		f := Feedback{}
-		loc := []any{"body", "feedback", i}
-		if len(items) == 1 {
-			loc = []any{"body"}
+	var out []Feedback
+	item := func(loc ...any) error {
+		var f Feedback
+		var id, actual, row jsontext.Value
+		if k, err := in.peek(); err != nil {
+			return err
+		} else if k != '{' {
+			return badRequest(feedbackShape)
 		}
-		if it.RequestID == nil || strings.TrimSpace(*it.RequestID) == "" || !validRequestID(*it.RequestID) {
+		err := in.members(func(key string) error {
+			var err error
+			switch key {
+			case "request_id":
+				id, err = in.value()
+			case "actual":
+				actual, err = in.value()
+			case "row":
+				row, err = in.value()
+			default:
+				err = badRequest(feedbackShape+": unknown field %q", key)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if id.Kind() != '"' || !validRequestID(unquote(id)) {
 			t.fail(errMissing, "request_id is required: the X-Request-ID (or request_id) of the prediction", nil, append(loc, "request_id")...)
 		} else {
-			f.RequestID = *it.RequestID
+			f.RequestID = unquote(id)
 		}
-		if it.Actual == nil {
+		switch v, err := strconv.ParseFloat(string(actual), 64); {
+		case actual == nil || actual.Kind() == 'n':
 			t.fail(errMissing, "actual is required: the true value", nil, append(loc, "actual")...)
-		} else if math.IsNaN(*it.Actual) || math.IsInf(*it.Actual, 0) {
+		case actual.Kind() != '0':
+			t.fail(errType, "Input should be a valid number", nil, append(loc, "actual")...)
+		case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
 			t.fail(errFinite, "Input should be a finite number", nil, append(loc, "actual")...)
-		} else {
-			f.Actual = *it.Actual
+		default:
+			f.Actual = v
 		}
-		if it.Row != nil {
-			if *it.Row < 0 {
-				t.fail(errTooLow, "row should be 0 or more", *it.Row, append(loc, "row")...)
+		if row != nil {
+			n, err := strconv.Atoi(string(row))
+			switch {
+			case err != nil:
+				t.fail(errType, "row should be a whole number", nil, append(loc, "row")...)
+			case n < 0:
+				t.fail(errTooLow, "row should be 0 or more", n, append(loc, "row")...)
+			default:
+				f.Row = n
 			}
-			f.Row = *it.Row
 		}
 		out = append(out, f)
+		return nil
+	}
+	// {"feedback": [...]} or one item: the keys of the top level tell.
+	var list jsontext.Value
+	keys := 0
+	err := in.members(func(key string) error {
+		keys++
+		if key != "feedback" {
+			return in.skip()
+		}
+		v, err := in.value()
+		list = v
+		return err
+	})
+	if err == nil {
+		err = in.end()
+	}
+	switch {
+	case err != nil:
+	case list != nil && keys != 1, list != nil && list.Kind() != '[':
+		err = badRequest(`{"feedback": [...]} must hold only a list of {"request_id", "actual", "row"?} objects`)
+	case list != nil:
+		in = newJSONIn(list)
+		err = in.elems(limit, "feedback items", func(i int) error { return item("body", "feedback", i) })
+	default:
+		in = newJSONIn(body)
+		err = item("body")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, badRequest("no feedback in the body")
 	}
 	if t.nerr > 0 {
 		return nil, &requestError{Status: 422, Msg: fmt.Sprintf("%d invalid field(s)", t.nerr), Fields: t.errs, Total: t.nerr, Code: "INVALID_PARAMETER_VALUE"}

@@ -21,6 +21,9 @@ type metrics struct {
 	logWritten  prometheus.Counter
 	logDropped  prometheus.Counter
 	inflight    prometheus.Gauge
+	// budgetRefused counts large bodies refused (503) for want of body
+	// budget.
+	budgetRefused prometheus.Counter
 
 	reqChildren, durChildren sync.Map
 }
@@ -80,12 +83,15 @@ func newMetrics(reg *prometheus.Registry, queueDepth func() float64) *metrics {
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "housectl_serve_requests_in_flight", Help: "Requests being served.",
 		}),
+		budgetRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "housectl_serve_body_budget_refused_total", Help: "Large requests refused (503) because serve.body_budget was in use by others for longer than the read timeout.",
+		}),
 	}
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "housectl_serve_prediction_log_queue_depth", Help: "Predictions waiting to be written to the log.",
 	}, queueDepth)
 	reg.MustRegister(m.requests, m.duration, m.predictions, m.values, m.modelInfo, m.validation, m.reloads,
-		m.logWritten, m.logDropped, m.inflight, depth,
+		m.logWritten, m.logDropped, m.inflight, m.budgetRefused, depth,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

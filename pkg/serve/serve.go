@@ -27,14 +27,18 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
 	"github.com/housectl/housectl/pkg/monitor"
@@ -87,11 +91,28 @@ type Options struct {
 	MaxBatchRows   int
 	RangeTolerance float64
 	Bounds         Bounds
-	// APIKeys, when any, are required on prediction and model routes.
-	APIKeys    []string
-	RateLimit  float64 // per second per key or client IP; 0: off
-	RateBurst  int
-	TrustProxy bool
+	// APIKeys, when any, are required on prediction and model routes,
+	// and on /metrics unless MetricsPublic.
+	APIKeys []string
+	// MetricsKeys open /metrics and nothing else (Prometheus's token).
+	MetricsKeys   []string
+	MetricsPublic bool
+	RateLimit     float64 // per second per key or client IP; 0: off
+	RateBurst     int
+	// AuthFailureRate and AuthFailureBurst bound failed authentications
+	// per client address; past them the client is answered 429 before its
+	// key is checked. 0: off.
+	AuthFailureRate  float64
+	AuthFailureBurst int
+	// TrustedProxies are the proxies in front of the server: a request
+	// from one of them is from the last X-Forwarded-For hop that is not
+	// one. Empty: the peer is the client.
+	TrustedProxies []netip.Prefix
+	// BodyBudget bounds the bytes of large bodies read and decoded at
+	// once across requests (0: 16 body limits); a request waits up to
+	// BodyWait (0: 15 s) for its share, then gets 503.
+	BodyBudget int64
+	BodyWait   time.Duration
 	Version    string // housectl's version, for /version and /v2
 	// DriftWindow is how many of the latest predictions UpdateDrift
 	// measures (0: 10,000); DriftThresholds judge them (zero: defaults).
@@ -106,7 +127,10 @@ type Server struct {
 	reloadMu sync.Mutex
 	metrics  *metrics
 	keys     [][32]byte
+	scrape   [][32]byte // keys that open /metrics only
 	limiters *limiters
+	failures *limiters // failed authentications per client address
+	bodies   *semaphore.Weighted
 	handler  http.Handler
 	reqSeq   atomic.Uint64
 	reqPre   string
@@ -140,9 +164,22 @@ func New(o Options) (*Server, error) {
 	for _, k := range o.APIKeys {
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
-	if o.RateLimit > 0 {
-		s.limiters = &limiters{m: map[string]*limiterEntry{}, r: rate.Limit(o.RateLimit), burst: max(1, o.RateBurst), now: o.Now}
+	for _, k := range o.MetricsKeys {
+		s.scrape = append(s.scrape, sha256.Sum256([]byte(k)))
 	}
+	if o.RateLimit > 0 {
+		s.limiters = newLimiters(rate.Limit(o.RateLimit), o.RateBurst)
+	}
+	if o.AuthFailureRate > 0 && len(o.APIKeys) > 0 {
+		s.failures = newLimiters(rate.Limit(o.AuthFailureRate), o.AuthFailureBurst)
+	}
+	if s.o.BodyBudget <= 0 {
+		s.o.BodyBudget = 16 * s.o.BodyLimit
+	}
+	if s.o.BodyWait <= 0 {
+		s.o.BodyWait = 15 * time.Second
+	}
+	s.bodies = semaphore.NewWeighted(s.o.BodyBudget)
 	if s.o.DriftWindow <= 0 {
 		s.o.DriftWindow = 10000
 	}
@@ -223,7 +260,12 @@ func (s *Server) routes() http.Handler {
 		_, _ = io.WriteString(w, s.o.Version)
 	}))
 	handle("GET /ready", http.HandlerFunc(s.handleReady))
-	handle("GET /metrics", promhttp.HandlerFor(s.o.Registry, promhttp.HandlerOpts{Registry: s.o.Registry}))
+	metricsHandler := promhttp.HandlerFor(s.o.Registry, promhttp.HandlerOpts{Registry: s.o.Registry})
+	if s.o.MetricsPublic {
+		handle("GET /metrics", metricsHandler)
+	} else {
+		handle("GET /metrics", s.authWith(append(slices.Clone(s.keys), s.scrape...), metricsHandler))
+	}
 	handle("GET /openapi.json", http.HandlerFunc(s.handleOpenAPI))
 	handle("GET /docs", http.HandlerFunc(handleDocs))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -345,40 +387,105 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	})
 }
 
-// clientIP is the peer's address, or X-Forwarded-For's first hop behind a
-// trusted proxy.
+// clientIP is the address of the request's client: the peer's, or, when
+// the peer is a trusted proxy, the last X-Forwarded-For hop that is not
+// itself a trusted proxy (nginx's real_ip with real_ip_recursive on). The
+// hops to the left of it were written by the client and are never taken.
 func (s *Server) clientIP(r *http.Request) string {
-	if s.o.TrustProxy {
-		if xf := r.Header.Get("X-Forwarded-For"); xf != "" {
-			first, _, _ := strings.Cut(xf, ",")
-			return strings.TrimSpace(first)
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			return r.RemoteAddr
+		}
+		return host
+	}
+	peer := ap.Addr().Unmap()
+	if len(s.o.TrustedProxies) == 0 || !s.trusted(peer) {
+		return peer.String()
+	}
+	client := peer
+	hops := r.Header.Values("X-Forwarded-For")
+	for i := len(hops) - 1; i >= 0; i-- {
+		h := hops[i]
+		for h != "" {
+			var hop string
+			if k := strings.LastIndexByte(h, ','); k >= 0 {
+				h, hop = h[:k], h[k+1:]
+			} else {
+				h, hop = "", h
+			}
+			a, err := netip.ParseAddr(strings.TrimSpace(hop))
+			if err != nil {
+				return client.String() // a malformed hop: the one to its right sent it
+			}
+			client = a.Unmap()
+			if !s.trusted(client) {
+				return client.String()
+			}
 		}
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+	return client.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.o.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
 	}
-	return host
+	return false
 }
 
 // auth requires one of the API keys (Authorization: Bearer or X-API-Key)
 // when keys are configured. Every key is compared, in constant time.
-func (s *Server) auth(next http.Handler) http.Handler {
+func (s *Server) auth(next http.Handler) http.Handler { return s.authWith(s.keys, next) }
+
+// givenKey is the request's key and its SHA-256.
+func givenKey(r *http.Request) (string, [32]byte) {
+	given := r.Header.Get("X-API-Key")
+	if a := r.Header.Get("Authorization"); given == "" && len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		given = strings.TrimSpace(a[7:])
+	}
+	return given, sha256.Sum256([]byte(given))
+}
+
+// keyOK compares a key's digest with every one of keys, in constant time.
+func keyOK(sum [32]byte, keys [][32]byte) bool {
+	ok := 0
+	for i := range keys {
+		ok |= subtle.ConstantTimeCompare(sum[:], keys[i][:])
+	}
+	return ok == 1
+}
+
+// authWith requires one of keys. A client whose failed attempts used up
+// its budget (serve.auth_failure_rate) is answered 429 before its key is
+// checked, so that guessing is slow and a right guess is not told apart.
+func (s *Server) authWith(keys [][32]byte, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(s.keys) == 0 {
 			next.ServeHTTP(w, r)
 			return
 		}
-		given := r.Header.Get("X-API-Key")
-		if a := r.Header.Get("Authorization"); given == "" && len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-			given = strings.TrimSpace(a[7:])
+		var fails *rate.Limiter
+		now := s.o.Now()
+		if s.failures != nil {
+			fails = s.failures.get(s.clientIP(r))
+			if fails.TokensAt(now) < 1 {
+				res := fails.ReserveN(now, 1)
+				d := res.DelayFrom(now)
+				res.CancelAt(now)
+				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
+				s.fail(w, r, &requestError{Status: http.StatusTooManyRequests, Msg: "too many failed authentications from this address; retry later with a valid API key", Code: "RESOURCE_EXHAUSTED"})
+				return
+			}
 		}
-		sum := sha256.Sum256([]byte(given))
-		ok := 0
-		for i := range s.keys {
-			ok |= subtle.ConstantTimeCompare(sum[:], s.keys[i][:])
-		}
-		if given == "" || ok != 1 {
+		given, sum := givenKey(r)
+		if given == "" || !keyOK(sum, keys) {
+			if fails != nil {
+				fails.AllowN(now, 1)
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="housectl"`)
 			msg := "missing API key: send Authorization: Bearer <key> or X-API-Key: <key>"
 			if given != "" {
@@ -392,39 +499,44 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	})
 }
 
-// limiters are token buckets per client, forgotten after 10 idle minutes.
-type limiters struct {
-	mu    sync.Mutex
-	m     map[string]*limiterEntry
-	r     rate.Limit
-	burst int
-	now   func() time.Time
-	calls int
+// authenticated reports whether a request carries one of the API keys
+// (always true without keys); for open routes that say more to a client
+// that has one.
+func (s *Server) authenticated(r *http.Request) bool {
+	if len(s.keys) == 0 {
+		return true
+	}
+	given, sum := givenKey(r)
+	return given != "" && keyOK(sum, s.keys)
 }
 
-type limiterEntry struct {
-	l    *rate.Limiter
-	seen time.Time
+// maxClients bounds the token buckets kept at once: past it the least
+// recently seen client's bucket is dropped (and refilled if it returns),
+// so that a flood of distinct addresses or keys cannot grow the server.
+const maxClients = 65536
+
+// limiters are token buckets per client, the least recently used dropped
+// past maxClients.
+type limiters struct {
+	c     *lru.Cache[string, *rate.Limiter]
+	r     rate.Limit
+	burst int
+}
+
+func newLimiters(r rate.Limit, burst int) *limiters {
+	c, _ := lru.New[string, *rate.Limiter](maxClients)
+	return &limiters{c: c, r: r, burst: max(1, burst)}
 }
 
 func (l *limiters) get(key string) *rate.Limiter {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if l.calls++; l.calls%4096 == 0 {
-		for k, e := range l.m {
-			if now.Sub(e.seen) > 10*time.Minute {
-				delete(l.m, k)
-			}
-		}
+	if lim, ok := l.c.Get(key); ok {
+		return lim
 	}
-	e := l.m[key]
-	if e == nil {
-		e = &limiterEntry{l: rate.NewLimiter(l.r, l.burst)}
-		l.m[key] = e
+	lim := rate.NewLimiter(l.r, l.burst)
+	if prev, ok, _ := l.c.PeekOrAdd(key, lim); ok {
+		return prev
 	}
-	e.seen = now
-	return e.l
+	return lim
 }
 
 func (s *Server) rateLimit(next http.HandlerFunc) http.Handler {
@@ -442,7 +554,7 @@ func (s *Server) rateLimit(next http.HandlerFunc) http.Handler {
 		res := lim.ReserveN(now, 1)
 		if d := res.DelayFrom(now); d > 0 {
 			res.CancelAt(now)
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
 			s.fail(w, r, &requestError{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf("rate limit of %g requests/s exceeded; retry after %s", float64(s.limiters.r), d.Round(time.Millisecond)), Code: "RESOURCE_EXHAUSTED"})
 			return
 		}
@@ -475,6 +587,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, csvOK bool) ([
 			}
 		}
 	}
+	if r.ContentLength > s.o.BodyLimit {
+		return nil, false, &requestError{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("the body is over the limit of %d bytes (serve.body_limit): send fewer rows per request", s.o.BodyLimit), Code: "BAD_REQUEST"}
+	}
 	body, err := readAll(http.MaxBytesReader(w, r.Body, s.o.BodyLimit), r.ContentLength, s.o.BodyLimit)
 	if err != nil {
 		if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -483,6 +598,31 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, csvOK bool) ([
 		return nil, false, badRequest("reading the body: %v", err)
 	}
 	return body, mt == "text/csv", nil
+}
+
+// smallBody is the size under which a body is read without taking a share
+// of the body budget: every single-row request.
+const smallBody = 64 << 10
+
+// budget takes the request's share of the body budget (its declared
+// length, or the body limit when it declares none) for large bodies, and
+// returns its release. A request that cannot get it within BodyWait is a
+// 503: the server is busy decoding other large bodies.
+func (s *Server) budget(r *http.Request) (func(), error) {
+	n := r.ContentLength
+	if n >= 0 && n <= smallBody {
+		return func() {}, nil
+	}
+	if n < 0 || n > s.o.BodyLimit {
+		n = s.o.BodyLimit
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.o.BodyWait)
+	defer cancel()
+	if err := s.bodies.Acquire(ctx, n); err != nil {
+		s.metrics.budgetRefused.Inc()
+		return nil, &requestError{Status: http.StatusServiceUnavailable, Msg: "the server is busy reading other large requests (serve.body_budget): retry shortly", Code: "TEMPORARILY_UNAVAILABLE"}
+	}
+	return func() { s.bodies.Release(n) }, nil
 }
 
 // readAll reads r to its end, into a buffer of the declared length when

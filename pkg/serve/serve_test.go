@@ -154,7 +154,7 @@ func TestPredictionRoutes(t *testing.T) {
 	if m := r.json(t); r.code != 200 || !near(m["prediction"]) || m["version"] != "1" || m["request_id"] == "" {
 		t.Errorf("/predict: %d %s", r.code, r.body)
 	}
-	if p := preds(do(s, "POST", "/predict/batch", js, `{"instances": [{"a": 1, "b": 2, "c": 3}, {"a": 1, "b": "2", "c": 3}]}`), "predictions"); len(p) != 2 || !near(p[1]) {
+	if p := preds(do(s, "POST", "/predict/batch", js, `{"instances": [{"a": 1, "b": 2, "c": 3}, {"a": 1, "b": 2.0, "c": 3}]}`), "predictions"); len(p) != 2 || !near(p[1]) {
 		t.Errorf("batch: %v", p)
 	}
 	if p := preds(do(s, "POST", "/predict/batch", js, `[{"a": 1, "b": 2, "c": 3}]`), "predictions"); len(p) != 1 || !near(p[0]) {
@@ -249,7 +249,20 @@ func TestErrors(t *testing.T) {
 			`"loc":["body","a"]`, `"type":"float_parsing"`, `"loc":["body","b"]`, `"type":"null"`,
 			`"loc":["body","c"]`, `"type":"finite_number"`, `"loc":["body","d"]`, `"type":"extra_forbidden"`, `"error_count":4`}},
 		{"missing and out of range", "POST", "/predict", js, `{"a": -100, "b": 2}`, 422, []string{`"type":"greater_than_equal"`, `"loc":["body","c"]`, `"type":"missing"`}},
-		{"NaN as a string", "POST", "/predict", js, `{"a": "NaN", "b": 2, "c": 3}`, 422, []string{`"type":"finite_number"`}},
+		{"NaN as a string", "POST", "/predict", js, `{"a": "NaN", "b": 2, "c": 3}`, 422, []string{`"type":"float_parsing"`, "not a string"}},
+		// Issue 17: a number sent as a JSON string is not a number (the
+		// README's promise); it used to be parsed.
+		{"number as a string", "POST", "/predict", js, `{"a": "8.3", "b": 2, "c": 3}`, 422, []string{`"loc":["body","a"]`, "not a string", `"input":"8.3"`}},
+		{"number as a string in a batch", "POST", "/predict/batch", js, `{"instances": [{"a": 1, "b": "2", "c": 3}]}`, 422, []string{`"loc":["body","instances",0,"b"]`, "not a string"}},
+		// A key twice in one object: a proxy reading the first value and
+		// housectl the last would disagree, so neither is taken.
+		{"duplicate key", "POST", "/predict", js, `{"a": 1, "b": 2, "c": 3, "a": 9}`, 400, []string{"a key is given twice in one object (at /a)"}},
+		{"duplicate key in a batch", "POST", "/predict/batch", js, `[{"a": 1, "b": 2, "c": 3}, {"a": 1, "b": 2, "c": 3, "b": 2}]`, 400, []string{"given twice", "/1/b"}},
+		{"duplicate key in mlflow", "POST", "/invocations", js, `{"dataframe_records": [{"a": 1, "a": 1, "b": 2, "c": 3}]}`, 400, []string{"given twice"}},
+		{"duplicate top-level key", "POST", "/invocations", js, `{"inputs": [[1, 2, 3]], "inputs": [[1, 2, 3]]}`, 400, []string{"given twice"}},
+		{"duplicate key in oip", "POST", "/v2/models/m/infer", js, `{"inputs": [{"name": "a", "name": "b", "shape": [1], "datatype": "FP64", "data": [1]}]}`, 400, []string{"given twice"}},
+		{"two JSON values", "POST", "/predict", js, `{"a": 1, "b": 2, "c": 3} {"a": 1}`, 400, []string{"more than one JSON value"}},
+		{"JSON number forms", "POST", "/predict", js, `{"a": +1, "b": 2, "c": 3}`, 400, []string{"malformed JSON"}},
 		{"batch rows located", "POST", "/predict/batch", js, `{"instances": [{"a": 1, "b": 2, "c": 3}, {"a": 1, "b": 2}]}`, 422, []string{`"loc":["body","instances",1,"c"]`}},
 		{"mlflow keys", "POST", "/invocations", js, `{"instances": [[1,2,3]], "inputs": [[1,2,3]]}`, 400, []string{`"error_code":"BAD_REQUEST"`, "exactly one of the input fields"}},
 		{"mlflow invalid JSON", "POST", "/invocations", js, `{`, 400, []string{"Ensure that input is a valid JSON formatted string"}},

@@ -27,6 +27,9 @@ type Factory struct {
 	IOStreams *ui.IOStreams
 	// LookupEnv reads the environment (tests pass their own).
 	LookupEnv func(string) (string, bool)
+	// Environ lists the environment, so that an unknown HOUSECTL_*
+	// variable is reported; nil: not listed.
+	Environ func() []string
 	// Now is the clock.
 	Now func() time.Time
 	// HTTPClient is used for downloads.
@@ -40,6 +43,7 @@ func New() *Factory {
 	return &Factory{
 		IOStreams: ui.System(),
 		LookupEnv: os.LookupEnv,
+		Environ:   os.Environ,
 		Now:       time.Now,
 		HTTPClient: func() *http.Client {
 			return &http.Client{Transport: http.DefaultTransport}
@@ -66,7 +70,7 @@ func (f *Factory) Config(cmd *cobra.Command) (*config.Loaded, error) {
 			flags[keys[0]] = fl
 		}
 	})
-	return config.Load(config.LoadOptions{Path: path, LookupEnv: f.LookupEnv, Flags: flags})
+	return config.Load(config.LoadOptions{Path: path, LookupEnv: f.LookupEnv, Environ: f.Environ, Flags: flags})
 }
 
 // BindConfigFlag marks the flag named name as setting the configuration key.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime"
@@ -173,6 +174,23 @@ func Run(opts *Options) error {
 	if _, set := opts.LookupEnv("GOGC"); sc.GCPercent > 0 && !set {
 		defer debug.SetGCPercent(debug.SetGCPercent(sc.GCPercent))
 	}
+	if _, set := opts.LookupEnv("GOMEMLIMIT"); sc.MemoryLimit > 0 && !set {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(sc.MemoryLimit))
+	}
+	var proxies []netip.Prefix
+	for _, p := range sc.TrustedProxies {
+		pr, err := config.ParseProxy(p)
+		if err != nil {
+			return cmdutil.FlagErrorf("serve.trusted_proxies: %q: %w", p, err)
+		}
+		proxies = append(proxies, pr)
+	}
+	var scrapeKeys []string
+	if sc.MetricsKeyEnv != "" {
+		if v, ok := opts.LookupEnv(sc.MetricsKeyEnv); ok && strings.TrimSpace(v) != "" {
+			scrapeKeys = []string{strings.TrimSpace(v)}
+		}
+	}
 	// Access and error logs: JSON lines on stderr, written in batches.
 	logw := newLogBuffer(opts.IO.ErrOut, 100*time.Millisecond)
 	defer logw.Close()
@@ -213,7 +231,10 @@ func Run(opts *Options) error {
 		Source: &serve.RegistrySource{Registry: &registry.Registry{Root: dir, Store: &tracking.Store{Dir: dir}}, URI: uri},
 		URI:    uri.String(), Logger: logger, Registry: prometheus.NewRegistry(),
 		BodyLimit: sc.BodyLimit, MaxBatchRows: sc.MaxBatchRows, RangeTolerance: sc.RangeTolerance, Bounds: bounds,
-		APIKeys: keys, RateLimit: sc.RateLimit, RateBurst: sc.RateBurst, TrustProxy: sc.TrustProxy,
+		APIKeys: keys, RateLimit: sc.RateLimit, RateBurst: sc.RateBurst, TrustedProxies: proxies,
+		MetricsKeys: scrapeKeys, MetricsPublic: sc.MetricsAuth == config.MetricsAuthPublic,
+		AuthFailureRate: sc.AuthFailureRate, AuthFailureBurst: sc.AuthFailureBurst,
+		BodyBudget: sc.BodyBudget, BodyWait: sc.ReadTimeout,
 		Version:     buildinfo.Get().Version,
 		DriftWindow: cfg.Monitor.WindowRows,
 		DriftThresholds: monitor.Thresholds{PSIWarn: cfg.Monitor.PSIWarn, PSIAlert: cfg.Monitor.PSIAlert,
@@ -243,6 +264,9 @@ func Run(opts *Options) error {
 	auth := "no API keys: open"
 	if len(keys) > 0 {
 		auth = fmt.Sprintf("%d API key(s) required", len(keys))
+		if sc.MetricsAuth == config.MetricsAuthPublic {
+			auth += ", /metrics public"
+		}
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "serving %s (%s version %s, %s) on http://%s — %s; %d CPU(s); ready in %s\n",
 		uri, m.Name, m.Version, m.Artifact.Header.Kind, ln.Addr(), auth, runtime.GOMAXPROCS(0), time.Since(start).Round(time.Millisecond))
