@@ -77,10 +77,11 @@ type Report struct {
 	Warnings int            `json:"warnings"`
 	Counts   map[string]int `json:"counts"`
 	Problems []Problem      `json:"problems"`
-	// Truncated is true when more problems were found than Limit kept;
-	// Errors, Warnings and Counts still count them all.
+	// Truncated is true when more problems of a kind were found than
+	// Limit kept; Errors, Warnings and Counts still count them all.
 	Truncated bool `json:"truncated"`
 	limit     int
+	kept      map[string]int // problems kept, by kind
 }
 
 // OK reports whether the data has no errors (warnings allowed).
@@ -96,11 +97,26 @@ func (r *Report) add(p Problem) {
 		r.Warnings++
 	}
 	r.Counts[p.Kind]++
-	if r.limit > 0 && len(r.Problems) >= r.limit {
+	if !r.keeps(p.Kind) {
 		r.Truncated = true
 		return
 	}
+	if r.kept == nil {
+		r.kept = map[string]int{}
+	}
+	r.kept[p.Kind]++
 	r.Problems = append(r.Problems, p)
+}
+
+// keeps reports whether the next problem of kind would be listed (Limit
+// per kind): a caller with a costly message builds it only then.
+func (r *Report) keeps(kind string) bool {
+	return r.limit <= 0 || r.kept[kind] < r.limit
+}
+
+// count counts a problem that is not listed.
+func (r *Report) count(kind, severity string) {
+	r.add(Problem{Kind: kind, Severity: severity})
 }
 
 // Frame is a parsed table in column-major order.
@@ -130,7 +146,8 @@ type ReadOptions struct {
 	Schema config.Schema
 	// Name is the file name shown in the report.
 	Name string
-	// Limit caps the problems kept in the report; 0 keeps all.
+	// Limit caps the problems of each kind kept in the report (all are
+	// counted); 0 keeps all.
 	Limit int
 	// SizeHint is the input's size in bytes, if known; it lets Read size
 	// its buffers from the first row instead of growing them.
@@ -203,6 +220,15 @@ func Read(r io.Reader, opts ReadOptions) (*Frame, *Report, error) {
 			}
 		}
 	}
+	// Past the listed problems of a kind, the rest are only counted: their
+	// messages are not built.
+	describe := func(kind string) bool {
+		if rep.keeps(kind) {
+			return true
+		}
+		rep.count(kind, SeverityError)
+		return false
+	}
 	row := 0
 	var rowNum, rowLine []int32 // per frame row: data row and line, for duplicate reports
 	for {
@@ -248,11 +274,14 @@ func Read(r io.Reader, opts ReadOptions) (*Frame, *Report, error) {
 				}
 				continue
 			}
+
 			if cats[j] != nil {
 				code, ok := cats[j][string(cell)]
 				if !ok {
-					rep.add(Problem{Kind: KindUnknownCategory, Row: row, Line: cr.start, Column: c.Name, Value: string(cell),
-						Message: fmt.Sprintf("%q is not one of the allowed values %s", cell, quoteList(c.Values))})
+					if describe(KindUnknownCategory) {
+						rep.add(Problem{Kind: KindUnknownCategory, Row: row, Line: cr.start, Column: c.Name, Value: string(cell),
+							Message: fmt.Sprintf("%q is not one of the allowed values %s", cell, quoteList(c.Values))})
+					}
 					continue
 				}
 				cur[j] = code
@@ -262,18 +291,24 @@ func Read(r io.Reader, opts ReadOptions) (*Frame, *Report, error) {
 			// replace with our own message.
 			v, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(cell), len(cell)), 64)
 			if err != nil && !errors.Is(err, strconv.ErrRange) {
-				rep.add(Problem{Kind: KindNonNumeric, Row: row, Line: cr.start, Column: c.Name, Value: string(cell),
-					Message: fmt.Sprintf("%q is not a number", cell)})
+				if describe(KindNonNumeric) {
+					rep.add(Problem{Kind: KindNonNumeric, Row: row, Line: cr.start, Column: c.Name, Value: string(cell),
+						Message: fmt.Sprintf("%q is not a number", cell)})
+				}
 				continue
 			}
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				rep.add(Problem{Kind: KindNotFinite, Row: row, Line: cr.start, Column: c.Name, Value: string(cell),
-					Message: fmt.Sprintf("%q is not a finite number", cell)})
+				if describe(KindNotFinite) {
+					rep.add(Problem{Kind: KindNotFinite, Row: row, Line: cr.start, Column: c.Name, Value: string(cell),
+						Message: fmt.Sprintf("%q is not a finite number", cell)})
+				}
 				continue
 			}
 			if (c.Min != nil && v < *c.Min) || (c.Max != nil && v > *c.Max) {
-				rep.add(Problem{Kind: KindOutOfRange, Row: row, Line: cr.start, Column: c.Name, Value: string(cell),
-					Message: fmt.Sprintf("%s is outside the allowed range %s", cell, rangeText(c.Min, c.Max))})
+				if describe(KindOutOfRange) {
+					rep.add(Problem{Kind: KindOutOfRange, Row: row, Line: cr.start, Column: c.Name, Value: string(cell),
+						Message: fmt.Sprintf("%s is outside the allowed range %s", cell, rangeText(c.Min, c.Max))})
+				}
 			}
 			cur[j] = v
 		}
@@ -297,10 +332,14 @@ func Read(r io.Reader, opts ReadOptions) (*Frame, *Report, error) {
 		if s.Duplicates == config.DuplicatesError {
 			sev = SeverityError
 		}
-		for _, d := range duplicateRows(vals, ncol) {
-			rep.add(Problem{Kind: KindDuplicateRow, Severity: sev, Row: int(rowNum[d[1]]), Line: int(rowLine[d[1]]),
-				Message: fmt.Sprintf("repeats row %d (line %d) exactly", rowNum[d[0]], rowLine[d[0]])})
-		}
+		duplicateRows(vals, ncol, func(first, repeat int) {
+			if !rep.keeps(KindDuplicateRow) {
+				rep.count(KindDuplicateRow, sev)
+				return
+			}
+			rep.add(Problem{Kind: KindDuplicateRow, Severity: sev, Row: int(rowNum[repeat]), Line: int(rowLine[repeat]),
+				Message: fmt.Sprintf("repeats row %d (line %d) exactly", rowNum[first], rowLine[first])})
+		})
 	}
 	return f, rep, nil
 }
@@ -315,15 +354,15 @@ func growBy(have, ncol int, sizeHint int64, bytesPerRow float64) int {
 	return max(have, 1024*ncol)
 }
 
-// duplicateRows returns pairs (first, repeat) of 0-based rows of the
-// row-major vals (ncol values a row) whose cells are bit-for-bit equal.
-func duplicateRows(vals []float64, ncol int) [][2]int {
+// duplicateRows calls found with each pair (first, repeat) of 0-based
+// rows of the row-major vals (ncol values a row) whose cells are
+// bit-for-bit equal, in the order of the repeats.
+func duplicateRows(vals []float64, ncol int, found func(first, repeat int)) {
 	if ncol == 0 || len(vals) == 0 {
-		return nil
+		return
 	}
 	rows := len(vals) / ncol
 	first := make(map[uint64]int, rows)
-	var dups [][2]int
 	for i := range rows {
 		r := vals[i*ncol : (i+1)*ncol]
 		h := uint64(14695981039346656037)
@@ -346,10 +385,9 @@ func duplicateRows(vals []float64, ncol int) [][2]int {
 			}
 		}
 		if same {
-			dups = append(dups, [2]int{prev, i})
+			found(prev, i)
 		}
 	}
-	return dups
 }
 
 func trimSpace(b []byte) []byte {

@@ -137,12 +137,22 @@ func TestReadDuplicatePolicyAndLimit(t *testing.T) {
 			t.Errorf("%s: errors %d warnings %d", tt.policy, rep.Errors, rep.Warnings)
 		}
 	}
-	_, rep, err := dataset.Read(strings.NewReader("a,b,c,n,y\n-1,-1,q,,x\n"), dataset.ReadOptions{Schema: testSchema, Limit: 2})
+	// The limit is per kind: the first two of each are listed, all counted.
+	_, rep, err := dataset.Read(strings.NewReader("a,b,c,n,y\n-1,-1,q,,x\n-1,-1,q,,x\n-1,-1,q,,x\n"), dataset.ReadOptions{Schema: testSchema, Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Problems) != 2 || !rep.Truncated || rep.Errors != 3 {
-		t.Errorf("limit: %d kept, truncated %v, %d errors", len(rep.Problems), rep.Truncated, rep.Errors)
+	kinds := map[string]int{}
+	for _, p := range rep.Problems {
+		kinds[p.Kind]++
+	}
+	if !rep.Truncated || rep.Counts[dataset.KindOutOfRange] != 3 || kinds[dataset.KindOutOfRange] != 2 || rep.Counts[dataset.KindDuplicateRow] != 2 || kinds[dataset.KindNonNumeric] != 2 {
+		t.Errorf("limit: kept %v of %v, truncated %v", kinds, rep.Counts, rep.Truncated)
+	}
+	for k, n := range kinds {
+		if n > 2 {
+			t.Errorf("%d problems of kind %s listed, limit 2", n, k)
+		}
 	}
 }
 
@@ -242,4 +252,29 @@ func ExampleTrainTestSplit() {
 	s, _ := dataset.TrainTestSplit(10, 0.25, 42)
 	fmt.Println(len(s.Train), len(s.Test))
 	// Output: 7 3
+}
+
+
+// A million rows that all repeat one row: the report lists the first
+// problems of each kind and counts the rest, so its size does not grow
+// with the file.
+func TestMillionDuplicatesKeepABoundedReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million rows")
+	}
+	const rows = 1000000
+	var b strings.Builder
+	b.WriteString("a,b,c,n,y\n")
+	for range rows {
+		b.WriteString("1,2,x,,3\n")
+	}
+	s := testSchema
+	s.Duplicates = config.DuplicatesError
+	_, rep, err := dataset.Read(strings.NewReader(b.String()), dataset.ReadOptions{Schema: s, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts[dataset.KindDuplicateRow] != rows-1 || len(rep.Problems) > 100*len(rep.Counts) || !rep.Truncated {
+		t.Errorf("%d problems listed, counts %v", len(rep.Problems), rep.Counts)
+	}
 }

@@ -61,8 +61,9 @@ func TestValidateArgs(t *testing.T) {
 		max     int
 		wantErr string
 	}{
-		{nil, "", false, 0, ""},
-		{[]string{"x.csv", "--json"}, "x.csv", true, 0, ""},
+		{nil, "", false, 100, ""},
+		{[]string{"x.csv", "--json"}, "x.csv", true, 100, ""},
+		{[]string{"--max-problems", "0"}, "", false, 0, ""},
 		{[]string{"--max-problems", "5", "y.csv"}, "y.csv", false, 5, ""},
 		{[]string{"--max-problems", "-1"}, "", false, 0, "--max-problems must be 0"},
 		{[]string{"a", "b"}, "", false, 0, "at most 1 argument"},

@@ -32,10 +32,12 @@ func NewCmdValidate(f *cmdutil.Factory, runF func(*ValidateOptions) error) *cobr
 		Use:   "validate [<file>] [--json] [--max-problems <n>]",
 		Short: "Check a CSV against the schema and report every problem",
 		Long: `Check a CSV file (default: data.path) against the configured schema and report
-every problem with its row, line and column: missing, extra or repeated
+each problem with its row, line and column: missing, extra or repeated
 columns, rows with the wrong number of fields, empty cells, non-numeric
 cells, NaN/Inf, values outside a column's [min, max], unknown category labels
-and duplicate rows (schema.duplicates says whether those are errors).
+and duplicate rows (schema.duplicates says whether those are errors). The
+first 100 problems of each kind are listed (--max-problems) and all are
+counted, so a file with a million bad rows gives a report of a bounded size.
 
 Exit status: 0 when there is no error (warnings allowed), 4 when the data has
 errors, 1 when the file cannot be read.`,
@@ -58,7 +60,7 @@ errors, 1 when the file cannot be read.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the report as JSON")
-	cmd.Flags().IntVar(&opts.MaxProblems, "max-problems", 0, "list at most this many problems (all are still counted); 0 lists all")
+	cmd.Flags().IntVar(&opts.MaxProblems, "max-problems", 100, "list at most this many problems of each kind (all are still counted); 0 lists all")
 	return cmd
 }
 
@@ -92,7 +94,7 @@ func RunValidate(opts *ValidateOptions) error {
 		if err := ui.WriteJSON(opts.IO.Out, rep); err != nil {
 			return err
 		}
-	} else if err := printReport(opts.IO, rep); err != nil {
+	} else if err := printReport(opts.IO, rep, opts.MaxProblems); err != nil {
 		return err
 	}
 	if !rep.OK() {
@@ -102,7 +104,7 @@ func RunValidate(opts *ValidateOptions) error {
 	return nil
 }
 
-func printReport(io *ui.IOStreams, rep *dataset.Report) error {
+func printReport(io *ui.IOStreams, rep *dataset.Report, limit int) error {
 	st := io.Styles()
 	if len(rep.Problems) > 0 {
 		t := &ui.Table{Headers: []string{"ROW", "LINE", "COLUMN", "KIND", "SEVERITY", "VALUE", "PROBLEM"}}
@@ -124,7 +126,7 @@ func printReport(io *ui.IOStreams, rep *dataset.Report) error {
 	}
 	summary := fmt.Sprintf("%s: %s", rep.File, rep.Summary())
 	if rep.Truncated {
-		summary += fmt.Sprintf(" (listed %d; --max-problems 0 lists all)", len(rep.Problems))
+		summary += fmt.Sprintf(" (listed %d, the first %d of each kind; --max-problems 0 lists all)", len(rep.Problems), limit)
 	}
 	switch {
 	case !rep.OK():
