@@ -62,6 +62,11 @@ chaos: build ## the crash tests at full length: kill -9 at every file system cal
 	HOUSECTL_TEST_CHAOS=full HOUSECTL_TEST_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 60m -v -run '^(TestCrash|TestCrashAtEveryWrite)' ./cmd/housectl/ ./pkg/registry/ 2>&1 | tee bin/chaos.txt | grep -E '^(--- |ok|FAIL|panic)|kills|crashes'
 	@! grep -q -- '--- FAIL' bin/chaos.txt
 
+.PHONY: abuse
+abuse: build ## the HTTP attacks at full size against a real server on loopback: hostile batch bodies (peak RSS), forged X-Forwarded-For, 550,000 client addresses, key guessing, hostile requests, 500 slow clients
+	HOUSECTL_TEST_ABUSE=full HOUSECTL_TEST_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 30m -v -run '^TestAbuse' ./cmd/housectl/ 2>&1 | tee bin/abuse.txt | grep -E '^(--- |ok|FAIL|panic)|abuse_test.go:[0-9]+: '
+	@! grep -q -- '--- FAIL' bin/abuse.txt
+
 .PHONY: fuzz
 FUZZTIME ?= 30s
 fuzz: ## fuzz every request decoder of the server (FUZZTIME each; make test runs their seed corpus)

@@ -335,7 +335,7 @@ func Defaults() Config {
 			APIKeysEnv: "HOUSECTL_API_KEYS", RateLimit: 0, RateBurst: 100, ReloadInterval: 2 * time.Second,
 			GCPercent: 400, TrustedProxies: []string{}, AuthFailureRate: 1, AuthFailureBurst: 10,
 			MetricsAuth: MetricsAuthKeys, MetricsKeyEnv: "HOUSECTL_METRICS_KEY",
-			MemoryLimit: 192 << 20, BodyBudget: 64 << 20,
+			MemoryLimit: 128 << 20, BodyBudget: 64 << 20,
 		},
 		Monitor: Monitor{
 			Window: 24 * time.Hour, PSIWarn: 0.1, PSIAlert: 0.25, KSWarn: 0.1, KSAlert: 0.2, MinRows: 200,

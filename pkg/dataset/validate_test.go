@@ -254,7 +254,6 @@ func ExampleTrainTestSplit() {
 	// Output: 7 3
 }
 
-
 // A million rows that all repeat one row: the report lists the first
 // problems of each kind and counts the rest, so its size does not grow
 // with the file.
