@@ -70,7 +70,7 @@ abuse: build ## the HTTP attacks at full size against a real server on loopback:
 .PHONY: fuzz
 FUZZTIME ?= 30s
 fuzz: ## fuzz every request decoder of the server (FUZZTIME each; make test runs their seed corpus)
-	for f in FuzzDecodePredict FuzzDecodeBatch FuzzDecodeInvocations FuzzDecodeOIP FuzzDecodeFeedback; do \
+	for f in FuzzDecodePredict FuzzDecodeBatch FuzzDecodeInvocations FuzzDecodeOIP FuzzDecodeFeedback FuzzFastPathAgrees; do \
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./pkg/serve/ || exit 1; \
 	done
 

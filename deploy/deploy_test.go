@@ -234,7 +234,9 @@ func run(t *testing.T, dir, name string, args ...string) string {
 
 func TestPromtool(t *testing.T) {
 	promtool := tool(t, "promtool", "prometheus")
-	run(t, "prometheus", promtool, "check", "config", "prometheus.yml")
+	// --syntax-only: the scrape key's file is a path in Prometheus's
+	// container (TestPrometheusScrapesServe checks a real one).
+	run(t, "prometheus", promtool, "check", "config", "--syntax-only", "prometheus.yml")
 	if out := run(t, "prometheus", promtool, "check", "rules", "alerts.yml"); !strings.Contains(out, "SUCCESS: 7 rules found") {
 		t.Errorf("promtool check rules: %s", out)
 	}
@@ -415,6 +417,9 @@ func TestPrometheusScrapesServe(t *testing.T) {
 	defer cancel()
 	srv := exec.CommandContext(ctx, bin, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port))
 	srv.Dir = proj
+	// API keys on: Prometheus scrapes with the scrape-only key, as
+	// deploy/prometheus/prometheus.yml does.
+	srv.Env = append(os.Environ(), "HOUSECTL_API_KEYS=api-key", "HOUSECTL_METRICS_KEY=scrape-key")
 	srv.Stderr = io.Discard
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -427,6 +432,7 @@ func TestPrometheusScrapesServe(t *testing.T) {
 	for range n {
 		req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/predict", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer api-key")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("predict: %v %v", resp, err)
@@ -441,10 +447,14 @@ func TestPrometheusScrapesServe(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "alerts.yml"), rules, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "housectl-metrics-key"), []byte("scrape-key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	conf := fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
 rule_files: [alerts.yml]
 scrape_configs:
   - job_name: housectl
+    authorization: {type: Bearer, credentials_file: housectl-metrics-key}
     static_configs: [{targets: ["127.0.0.1:%d"]}]
 `, port)
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(conf), 0o644); err != nil {

@@ -20,9 +20,21 @@ if [ "$down" = 1 ]; then exec "${compose[@]}" "${profile[@]}" down; fi
 [ -d experiments/models/california ] || { echo "no registered model: run make demo (train, register, promote) first" >&2; exit 1; }
 "${compose[@]}" "${profile[@]}" config --quiet
 if command -v promtool >/dev/null; then
-  promtool check config deploy/prometheus/prometheus.yml >/dev/null
+  promtool check config --syntax-only deploy/prometheus/prometheus.yml >/dev/null # the key file is the container's
   promtool test rules deploy/prometheus/alerts_test.yml >/dev/null
 fi
+# The scrape-only key of /metrics: Prometheus reads it from a file, housectl
+# from HOUSECTL_METRICS_KEY. Kept across deploys in the git-ignored secrets/.
+keyfile=deploy/prometheus/secrets/housectl-metrics-key
+mkdir -p "$(dirname "$keyfile")"
+if [ -n "${HOUSECTL_METRICS_KEY:-}" ]; then
+  printf '%s' "$HOUSECTL_METRICS_KEY" > "$keyfile"
+elif [ ! -s "$keyfile" ]; then
+  head -c 24 /dev/urandom | base64 | tr -d '/+=\n' > "$keyfile"
+fi
+chmod 0644 "$keyfile" # read by Prometheus's own user in its container
+HOUSECTL_METRICS_KEY=$(cat "$keyfile")
+export HOUSECTL_METRICS_KEY
 export HOUSECTL_VERSION=${HOUSECTL_VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 export HOUSECTL_COMMIT=${HOUSECTL_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 "${compose[@]}" "${profile[@]}" up -d --build

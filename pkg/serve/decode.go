@@ -267,6 +267,12 @@ func DecodePredict(m *Model, body []byte, limit int) (model.Matrix, error) {
 	if fastObject(m, body, row) {
 		return model.Matrix{Rows: 1, Cols: len(row), Data: row}, nil
 	}
+	return decodePredict(m, body, limit)
+}
+
+// decodePredict is DecodePredict's general path, which fastObject
+// shortcuts: FuzzFastPathAgrees holds the two to the same answers.
+func decodePredict(m *Model, body []byte, limit int) (model.Matrix, error) {
 	in := newJSONIn(body)
 	t := newTable(m, limit, "body")
 	if err := t.object(in); err != nil {

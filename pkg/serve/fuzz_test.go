@@ -119,3 +119,29 @@ func FuzzDecodeFeedback(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFastPathAgrees: whatever body the /predict fast path accepts, the
+// general path accepts too, with the same row, bit for bit; the fast path
+// may only decline (and leave the body to the general path).
+func FuzzFastPathAgrees(f *testing.F) {
+	m := fuzzModel(f)
+	for _, s := range []string{`{"a": 1, "b": 2, "c": 3}`, `{"c":3,"a":1e0,"b":-0.5E+1}`, `{"a": +1, "b": 2, "c": 3}`, `{"a": .5, "b": 2, "c": 3}`,
+		`{"a": 01, "b": 2, "c": 3}`, `{"a": 1., "b": 2, "c": 3}`, `{"a": 1, "b": 2, "c": 3, "a": 2}`, `{"a": 1, "b": 2, "c": 3} x`, `{"a": 1e999, "b": 2, "c": 3}`, `{"a":1,"b":2,"c":3}` + "\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		row := make([]float64, len(m.Artifact.Header.Features))
+		if !fastObject(m, body, row) {
+			return
+		}
+		X, err := decodePredict(m, body, 1)
+		if err != nil {
+			t.Fatalf("the fast path accepted %q, the general path refuses it: %v", body, err)
+		}
+		for j, v := range row {
+			if math.Float64bits(v) != math.Float64bits(X.Data[j]) {
+				t.Fatalf("%q: feature %d is %v on the fast path, %v on the general one", body, j, v, X.Data[j])
+			}
+		}
+	})
+}

@@ -56,8 +56,8 @@ func (s *Server) OpenAPI() map[string]any {
 		"413": resp("Body or batch over the limit", ref("Error")),
 		"415": resp("Wrong Content-Type", ref("Error")),
 		"422": resp("Invalid features: every offending field is listed", ref("ValidationError")),
-		"429": obj{"description": "Rate limit exceeded; see Retry-After", "headers": obj{"Retry-After": obj{"schema": obj{"type": "integer"}}}},
-		"503": resp("No model loaded", ref("Error")),
+		"429": obj{"description": "Rate limit exceeded, or too many failed authentications from this address; see Retry-After", "headers": obj{"Retry-After": obj{"schema": obj{"type": "integer"}}}},
+		"503": resp("No model loaded, or no share of serve.body_budget for a large body in time", ref("Error")),
 	}
 	with := func(ok obj) obj {
 		out := obj{"200": ok}
@@ -72,6 +72,10 @@ func (s *Server) OpenAPI() map[string]any {
 	secured := []obj{{"bearer": []string{}}, {"apiKey": []string{}}}
 	if len(s.keys) == 0 {
 		secured = []obj{}
+	}
+	metricsSecured := secured
+	if s.o.MetricsPublic {
+		metricsSecured = []obj{}
 	}
 	post := func(summary string, body obj, ok obj) obj {
 		return obj{"post": obj{"summary": summary, "requestBody": body, "responses": with(resp("Predictions", ok)), "security": secured}}
@@ -97,11 +101,12 @@ func (s *Server) OpenAPI() map[string]any {
 			"/feedback": obj{"post": obj{"summary": "Actual values of logged predictions (request_id, row, actual), for live accuracy", "security": secured,
 				"requestBody": jsonBody(obj{"oneOf": []obj{ref("Feedback"), {"type": "object", "properties": obj{"feedback": obj{"type": "array", "items": ref("Feedback")}}}}}),
 				"responses": obj{"202": resp("Accepted: how many items, and how many matched a logged prediction", obj{"type": "object", "properties": obj{"accepted": obj{"type": "integer"}, "matched": obj{"type": "integer"}}}),
-					"400": errs["400"], "401": errs["401"], "413": errs["413"], "415": errs["415"], "422": errs["422"], "429": errs["429"]}}},
-			"/health":       get("Liveness", obj{"type": "object", "properties": obj{"status": obj{"type": "string"}}}),
-			"/ready":        get("Readiness: a model is loaded", obj{"type": "object"}),
-			"/model":        obj{"get": obj{"summary": "The served model: name, version, run, lineage, feature schema", "security": secured, "responses": obj{"200": resp("Model", obj{"type": "object"})}}},
-			"/metrics":      obj{"get": obj{"summary": "Prometheus metrics", "responses": obj{"200": obj{"description": "Text exposition format", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}}}},
+					"400": errs["400"], "401": errs["401"], "413": errs["413"], "415": errs["415"], "422": errs["422"], "429": errs["429"], "503": errs["503"]}}},
+			"/health": get("Liveness", obj{"type": "object", "properties": obj{"status": obj{"type": "string"}}}),
+			"/ready":  get("Readiness: a model is loaded", obj{"type": "object"}),
+			"/model":  obj{"get": obj{"summary": "The served model: name, version, run, lineage, feature schema", "security": secured, "responses": obj{"200": resp("Model", obj{"type": "object"})}}},
+			"/metrics": obj{"get": obj{"summary": "Prometheus metrics (with API keys: an API key or the scrape-only key, unless serve.metrics_auth is public)", "security": metricsSecured,
+				"responses": obj{"200": obj{"description": "Text exposition format", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}, "401": errs["401"], "429": errs["429"]}}},
 			"/openapi.json": get("This document", obj{"type": "object"}),
 			"/docs":         obj{"get": obj{"summary": "A page that renders this document", "responses": obj{"200": obj{"description": "HTML", "content": obj{"text/html": obj{"schema": obj{"type": "string"}}}}}}},
 		},

@@ -218,3 +218,20 @@ func TestBodyBudget(t *testing.T) {
 		t.Errorf("a large body after the release: %d %s", r.code, r.body[:min(200, len(r.body))])
 	}
 }
+
+// With API keys set, exactly the routes the README lists as open answer
+// without a key; every other needs one.
+func TestOpenRoutesAreTheREADMEs(t *testing.T) {
+	s, _, _ := newServer(t, func(o *Options) { o.APIKeys = []string{"k"} })
+	open := map[string]bool{"GET /health": true, "GET /ready": true, "GET /ping": true, "GET /version": true, "GET /v2": true,
+		"GET /v2/health/live": true, "GET /v2/health/ready": true, "GET /openapi.json": true, "GET /docs": true}
+	for _, route := range []string{"POST /predict", "POST /predict/batch", "POST /invocations", "POST /v2/models/m/infer",
+		"POST /v2/models/m/versions/1/infer", "POST /feedback", "GET /model", "GET /v2/models/m", "GET /v2/models/m/ready", "GET /metrics",
+		"GET /health", "GET /ready", "GET /ping", "GET /version", "GET /v2", "GET /v2/health/live", "GET /v2/health/ready", "GET /openapi.json", "GET /docs"} {
+		method, path, _ := strings.Cut(route, " ")
+		r := do(s, method, path, js, `{}`)
+		if got := r.code != 401; got != open[route] {
+			t.Errorf("%s without a key: %d; open in the README: %v", route, r.code, open[route])
+		}
+	}
+}
