@@ -392,16 +392,19 @@ func (s *Server) observe(next http.Handler) http.Handler {
 // itself a trusted proxy (nginx's real_ip with real_ip_recursive on). The
 // hops to the left of it were written by the client and are never taken.
 func (s *Server) clientIP(r *http.Request) string {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			return r.RemoteAddr
-		}
+		host = r.RemoteAddr
+	}
+	if len(s.o.TrustedProxies) == 0 {
+		return host // no proxy to believe: the peer, without parsing it
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
 		return host
 	}
-	peer := ap.Addr().Unmap()
-	if len(s.o.TrustedProxies) == 0 || !s.trusted(peer) {
+	peer = peer.Unmap()
+	if !s.trusted(peer) {
 		return peer.String()
 	}
 	client := peer
