@@ -33,6 +33,7 @@ import (
 	"github.com/housectl/housectl/pkg/data"
 	"github.com/housectl/housectl/pkg/dataset"
 	"github.com/housectl/housectl/pkg/dvc"
+	"github.com/housectl/housectl/pkg/exitcode"
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/tracking"
@@ -145,6 +146,7 @@ func ExitCode(ctx context.Context, err error) int {
 		exitErr  *cmdutil.ExitError
 		flagErr  *cmdutil.FlagError
 		inputErr *train.InputError
+		coder    exitcode.Coder
 	)
 	switch {
 	case err == nil:
@@ -153,6 +155,8 @@ func ExitCode(ctx context.Context, err error) int {
 		return cmdutil.ExitInterrupted
 	case errors.As(err, &exitErr):
 		return exitErr.Code
+	case errors.As(err, &coder):
+		return coder.ExitCode()
 	case errors.As(err, &flagErr), isConfigError(err), isCobraUsage(err):
 		return cmdutil.ExitUsage
 	case errors.Is(err, data.ErrIntegrity), errors.Is(err, dvc.ErrCorrupt), errors.Is(err, model.ErrCorrupt), isRegistryCorrupt(err):

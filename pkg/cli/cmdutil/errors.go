@@ -3,19 +3,21 @@ package cmdutil
 import (
 	"fmt"
 
+	"github.com/housectl/housectl/pkg/exitcode"
+
 	"github.com/spf13/cobra"
 )
 
-// Exit codes. They are part of housectl's interface: scripts branch on them.
+// Exit codes (package exitcode): part of housectl's interface.
 const (
-	ExitOK          = 0   // success; an empty result is a success too
-	ExitFailure     = 1   // the command failed
-	ExitUsage       = 2   // bad flag, argument or configuration
-	ExitIntegrity   = 3   // a checksum or archive integrity check failed
-	ExitInvalidData = 4   // the data failed validation
-	ExitGate        = 5   // a CI gate failed: runs compare --fail-if/--max-regression, models promote --if-better
-	ExitAlert       = 6   // a monitoring alert: monitor drift found drift at or above the alert thresholds
-	ExitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM)
+	ExitOK          = exitcode.OK
+	ExitFailure     = exitcode.Failure
+	ExitUsage       = exitcode.Usage
+	ExitIntegrity   = exitcode.Integrity
+	ExitInvalidData = exitcode.InvalidData
+	ExitGate        = exitcode.Gate
+	ExitAlert       = exitcode.Alert
+	ExitInterrupted = exitcode.Interrupted
 )
 
 // FlagError is a usage mistake: a bad flag or argument. It maps to

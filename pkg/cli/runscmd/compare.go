@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -103,39 +102,6 @@ Gates, for CI (exit status 5 when a gate fails, after printing the table):
 	return cmd
 }
 
-// Comparison is the --json output.
-type Comparison struct {
-	Runs     []ComparedRun         `json:"runs"`
-	Baseline string                `json:"baseline,omitempty"` // the first run's id when --baseline was given
-	Params   map[string][]*string  `json:"params"`             // key → one value per run (null: not set)
-	Metrics  map[string][]*float64 `json:"metrics"`
-	Deltas   map[string][]*float64 `json:"deltas"` // against the first run
-	Best     map[string]string     `json:"best"`   // metric → id of the best run
-	Gate     *GateResult           `json:"gate,omitempty"`
-}
-
-// ComparedRun identifies one column.
-type ComparedRun struct {
-	ID         string  `json:"id"`
-	Name       string  `json:"name"`
-	Experiment string  `json:"experiment"`
-	Model      string  `json:"model"`
-	Status     string  `json:"status"`
-	Start      string  `json:"start_time"`
-	Seconds    float64 `json:"duration_seconds"`
-	Label      string  `json:"label"`
-}
-
-// GateResult says whether the gates passed.
-type GateResult struct {
-	Failed  bool     `json:"failed"`
-	Reasons []string `json:"reasons"`
-	Checked []string `json:"checked"`
-}
-
-// ExitGateFailed is the exit status when a gate fails.
-const ExitGateFailed = cmdutil.ExitGate
-
 func compareRun(opts *CompareOptions) error {
 	var failIf *tracking.Filter
 	if opts.FailIf != "" {
@@ -146,7 +112,7 @@ func compareRun(opts *CompareOptions) error {
 	}
 	maxReg := math.NaN()
 	if opts.MaxRegression != "" {
-		v, err := parsePercent(opts.MaxRegression)
+		v, err := tracking.ParseFraction(opts.MaxRegression)
 		if err != nil {
 			return cmdutil.FlagErrorf("--max-regression: %w", err)
 		}
@@ -179,45 +145,15 @@ func compareRun(opts *CompareOptions) error {
 		}
 		runs, labels = append(runs, r), append(labels, label)
 	}
-	c := build(runs, labels, opts.Now())
+	c := tracking.Compare(runs, labels, opts.Now())
 	if opts.Baseline != "" {
 		c.Baseline = runs[0].ID
 	}
-
-	// Gates.
 	if failIf != nil || !math.IsNaN(maxReg) {
-		g := &GateResult{}
-		start := 0
-		if opts.Baseline != "" {
-			start = 1
+		c.Gate = tracking.Gates{FailIf: failIf, MaxRegression: maxReg, Metric: metric, Baseline: opts.Baseline != ""}.Check(runs, labels)
+		for _, w := range c.Gate.Warnings {
+			fmt.Fprintln(opts.IO.ErrOut, "warning: "+w)
 		}
-		for i, r := range runs[start:] {
-			label := labels[start+i]
-			if failIf != nil {
-				g.Checked = append(g.Checked, fmt.Sprintf("%s: %s", label, failIf))
-				if failIf.Match(r) {
-					g.Reasons = append(g.Reasons, fmt.Sprintf("%s matches --fail-if %q", label, failIf.String()))
-				}
-			}
-			if !math.IsNaN(maxReg) {
-				base, okb := runs[0].Metrics[metric]
-				v, ok := r.Metrics[metric]
-				if !ok || !okb {
-					g.Reasons = append(g.Reasons, fmt.Sprintf("%s or the baseline has no metric %s to compare", label, metric))
-					continue
-				}
-				if runs[0].Lineage.TestSet() != r.Lineage.TestSet() {
-					fmt.Fprintf(opts.IO.ErrOut, "warning: %s was scored on other test rows than the baseline (%s vs %s)\n", label, r.Lineage.TestSet(), runs[0].Lineage.TestSet())
-				}
-				reg := regression(metric, base, v)
-				g.Checked = append(g.Checked, fmt.Sprintf("%s: %s %s vs baseline %s: %+.2f%% (limit %.2f%%)", label, metric, fmtMetric(v), fmtMetric(base), 100*reg, 100*maxReg))
-				if reg > maxReg {
-					g.Reasons = append(g.Reasons, fmt.Sprintf("%s: %s %s is %.2f%% worse than the baseline's %s (limit %.2f%%)", label, metric, fmtMetric(v), 100*reg, fmtMetric(base), 100*maxReg))
-				}
-			}
-		}
-		g.Failed = len(g.Reasons) > 0
-		c.Gate = g
 	}
 
 	if opts.Plot != "" {
@@ -241,7 +177,7 @@ func compareRun(opts *CompareOptions) error {
 		}
 	}
 	if c.Gate != nil && c.Gate.Failed {
-		return &cmdutil.ExitError{Code: ExitGateFailed, Err: fmt.Errorf("gate failed: %s", strings.Join(c.Gate.Reasons, "; "))}
+		return c.Gate
 	}
 	if c.Gate != nil && !opts.JSON && !opts.Markdown {
 		fmt.Fprintln(opts.IO.ErrOut, "gate passed: "+strings.Join(c.Gate.Checked, "; "))
@@ -281,102 +217,7 @@ func shortID(id string) string {
 	return id
 }
 
-// regression is how much worse v is than base, as a fraction of |base|
-// (negative: better).
-func regression(metric string, base, v float64) float64 {
-	lower, _ := eval.LowerIsBetter(metric)
-	d := v - base
-	if !lower {
-		d = -d
-	}
-	if base == 0 {
-		if d > 0 {
-			return math.Inf(1)
-		}
-		return 0
-	}
-	return d / math.Abs(base)
-}
-
-func parsePercent(s string) (float64, error) {
-	t := strings.TrimSpace(s)
-	pct := strings.HasSuffix(t, "%")
-	v, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
-	if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("%q is not a percentage: use e.g. 2%% or 0.02", s)
-	}
-	if pct {
-		v /= 100
-	}
-	return v, nil
-}
-
-// lowerBetter guesses a metric's direction: known metrics by eval, cv_
-// variants like their base, anything else (times, sizes) lower.
-func lowerBetter(k string) bool {
-	if lower, err := eval.LowerIsBetter(strings.TrimPrefix(k, "cv_")); err == nil {
-		return lower
-	}
-	return true
-}
-
-func build(runs []*tracking.Run, labels []string, now time.Time) *Comparison {
-	c := &Comparison{Params: map[string][]*string{}, Metrics: map[string][]*float64{}, Deltas: map[string][]*float64{}, Best: map[string]string{}}
-	for i, r := range runs {
-		end := now
-		if r.EndTime != nil {
-			end = *r.EndTime
-		}
-		c.Runs = append(c.Runs, ComparedRun{ID: r.ID, Name: r.Name, Experiment: r.Experiment, Model: r.Model, Status: r.DisplayStatus(),
-			Start: r.StartTime.UTC().Format(time.RFC3339), Seconds: end.Sub(r.StartTime).Seconds(), Label: labels[i]})
-	}
-	for i, r := range runs {
-		for k, v := range r.ParamStrings() {
-			if c.Params[k] == nil {
-				c.Params[k] = make([]*string, len(runs))
-			}
-			c.Params[k][i] = &v
-		}
-		for k, v := range r.Metrics {
-			if c.Metrics[k] == nil {
-				c.Metrics[k] = make([]*float64, len(runs))
-			}
-			c.Metrics[k][i] = &v
-		}
-	}
-	for k, vs := range c.Metrics {
-		d := make([]*float64, len(runs))
-		best := -1
-		for i, v := range vs {
-			if v == nil {
-				continue
-			}
-			if vs[0] != nil && i > 0 {
-				x := *v - *vs[0]
-				d[i] = &x
-			}
-			if best < 0 || lowerBetter(k) && *v < *vs[best] || !lowerBetter(k) && *v > *vs[best] {
-				best = i
-			}
-		}
-		c.Deltas[k] = d
-		if best >= 0 {
-			c.Best[k] = runs[best].ID
-		}
-	}
-	return c
-}
-
-func differs[T comparable](vs []*T) bool {
-	for _, v := range vs[1:] {
-		if (v == nil) != (vs[0] == nil) || v != nil && *v != *vs[0] {
-			return true
-		}
-	}
-	return false
-}
-
-func printComparison(opts *CompareOptions, runs []*tracking.Run, labels []string, c *Comparison) error {
+func printComparison(opts *CompareOptions, runs []*tracking.Run, labels []string, c *tracking.Comparison) error {
 	headers := append([]string{"", "KEY"}, labels...)
 	t := &ui.Table{Headers: headers}
 	type mark struct{ row, col int }
@@ -388,7 +229,7 @@ func printComparison(opts *CompareOptions, runs []*tracking.Run, labels []string
 	hidden := 0
 	for _, k := range sortedKeys(c.Params) {
 		vs := c.Params[k]
-		if !opts.All && len(runs) > 1 && !differs(vs) {
+		if !opts.All && len(runs) > 1 && !tracking.Differs(vs) {
 			hidden++
 			continue
 		}
@@ -402,7 +243,7 @@ func printComparison(opts *CompareOptions, runs []*tracking.Run, labels []string
 	}
 	for _, k := range sortedKeys(c.Metrics) {
 		vs := c.Metrics[k]
-		if !opts.All && len(runs) > 1 && !differs(vs) {
+		if !opts.All && len(runs) > 1 && !tracking.Differs(vs) {
 			hidden++
 			continue
 		}
@@ -411,7 +252,7 @@ func printComparison(opts *CompareOptions, runs []*tracking.Run, labels []string
 			if v == nil {
 				continue
 			}
-			cells[i] = fmtMetric(*v)
+			cells[i] = tracking.FormatMetric(*v)
 			if d := c.Deltas[k][i]; d != nil {
 				cells[i] += fmt.Sprintf(" (%+.4g)", *d)
 			}
@@ -453,7 +294,7 @@ func field(runs []*tracking.Run, get func(*tracking.Run) string) []string {
 	return out
 }
 
-func drawPlot(path string, runs []*tracking.Run, labels []string, c *Comparison) error {
+func drawPlot(path string, runs []*tracking.Run, labels []string, c *tracking.Comparison) error {
 	var metrics []string
 	for _, k := range sortedKeys(c.Metrics) {
 		if !strings.HasPrefix(k, "cv_") && k != "fit_seconds" {
@@ -492,14 +333,14 @@ func drawPlot(path string, runs []*tracking.Run, labels []string, c *Comparison)
 // printMarkdown writes the comparison as GitHub-flavoured Markdown: the
 // differing rows (all with --all), the best value of each metric in bold,
 // and the gate's verdict.
-func printMarkdown(opts *CompareOptions, runs []*tracking.Run, labels []string, c *Comparison) error {
+func printMarkdown(opts *CompareOptions, runs []*tracking.Run, labels []string, c *tracking.Comparison) error {
 	var b strings.Builder
 	cell := func(s string) string { return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s) }
 	fmt.Fprintf(&b, "| | %s |\n|---|%s\n", strings.Join(mapStrings(labels, cell), " | "), strings.Repeat("---|", len(labels)))
 	fmt.Fprintf(&b, "| run | %s |\n", strings.Join(mapStrings(ids(runs), func(s string) string { return "`" + s + "`" }), " | "))
 	for _, k := range sortedKeys(c.Params) {
 		vs := c.Params[k]
-		if !opts.All && len(runs) > 1 && !differs(vs) {
+		if !opts.All && len(runs) > 1 && !tracking.Differs(vs) {
 			continue
 		}
 		cells := make([]string, len(vs))
@@ -512,7 +353,7 @@ func printMarkdown(opts *CompareOptions, runs []*tracking.Run, labels []string, 
 	}
 	for _, k := range sortedKeys(c.Metrics) {
 		vs := c.Metrics[k]
-		if !opts.All && len(runs) > 1 && !differs(vs) {
+		if !opts.All && len(runs) > 1 && !tracking.Differs(vs) {
 			continue
 		}
 		cells := make([]string, len(vs))
@@ -520,7 +361,7 @@ func printMarkdown(opts *CompareOptions, runs []*tracking.Run, labels []string, 
 			if v == nil {
 				continue
 			}
-			cells[i] = fmtMetric(*v)
+			cells[i] = tracking.FormatMetric(*v)
 			if d := c.Deltas[k][i]; d != nil {
 				cells[i] += fmt.Sprintf(" (%+.4g)", *d)
 			}

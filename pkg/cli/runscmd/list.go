@@ -105,7 +105,7 @@ func listRun(opts *ListOptions) error {
 	for _, r := range runs {
 		m := func(k string) string {
 			if v, ok := r.Metrics[k]; ok {
-				return fmtMetric(v)
+				return tracking.FormatMetric(v)
 			}
 			return ""
 		}

@@ -4,7 +4,6 @@ package runscmd
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,9 +39,6 @@ func storeFor(f *cmdutil.Factory, cmd *cobra.Command) (*tracking.Store, *config.
 	}
 	return &tracking.Store{Dir: l.Config.Experiments.Dir, Now: f.Now}, &l.Config, nil
 }
-
-// fmtMetric prints a metric compactly.
-func fmtMetric(v float64) string { return strconv.FormatFloat(v, 'g', 5, 64) }
 
 // fmtDuration prints a run's duration (or how long it has been running).
 func fmtDuration(r *tracking.Run, now time.Time) string {

@@ -77,7 +77,7 @@ func showRun(opts *ShowOptions) error {
 	kv("duration", fmtDuration(r, now))
 	section("Metrics")
 	for _, k := range sortedKeys(r.Metrics) {
-		kv(k, fmtMetric(r.Metrics[k]))
+		kv(k, tracking.FormatMetric(r.Metrics[k]))
 	}
 	section("Params")
 	ps := r.ParamStrings()
@@ -111,7 +111,7 @@ func showRun(opts *ShowOptions) error {
 		for i, fold := range r.CV {
 			var parts []string
 			for _, k := range sortedKeys(fold) {
-				parts = append(parts, k+" "+fmtMetric(fold[k]))
+				parts = append(parts, k+" "+tracking.FormatMetric(fold[k]))
 			}
 			kv(fmt.Sprintf("fold %d", i+1), strings.Join(parts, ", "))
 		}
