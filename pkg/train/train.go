@@ -41,6 +41,9 @@ type Options struct {
 	Progress func(Progress)
 	// Version is recorded in artifacts (created_with).
 	Version string
+	// Config, when set, is the effective configuration: each run keeps it
+	// as config.json (its hash is Lineage.ConfigSHA256).
+	Config *config.Config
 }
 
 // Progress says where training is.
@@ -243,6 +246,7 @@ func (o *Options) candidate(ctx context.Context, c prepared, ci, nc int, trainSe
 	if err != nil {
 		return nil, err
 	}
+
 	progress := func(fold int) func(model.Event) {
 		return func(e model.Event) {
 			if o.Progress != nil {
@@ -259,6 +263,11 @@ func (o *Options) candidate(ctx context.Context, c prepared, ci, nc int, trainSe
 			err = errors.Join(err, eerr)
 		}
 		return nil, fmt.Errorf("%s (run %s): %w", c.kind, run.ID, err)
+	}
+	if o.Config != nil {
+		if err := o.Store.WriteJSON(run, "config.json", o.Config); err != nil {
+			return fail(err)
+		}
 	}
 	fit := func(d *dataset.Dataset, fold int) (model.Model, error) {
 		m, err := c.trainer.Fit(ctx, matrix(d), d.Y, model.FitOptions{Rand: rngFor(tc.Seed, c.kind, fold), Workers: workers, Progress: progress(fold), Features: d.Features})

@@ -14,9 +14,9 @@ import (
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
 	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/eval"
+	"github.com/housectl/housectl/pkg/promote"
 	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/tracking"
-	"github.com/housectl/housectl/pkg/train"
 	"github.com/housectl/housectl/pkg/ui"
 )
 
@@ -299,67 +299,11 @@ func promoteRun(o *Options) error {
 	if err != nil {
 		return err
 	}
-	e, err := Promote(o.Ctx, g, o.Args[0], o.Alias, n, o.IfBetter, metric, o.Reason, l.Config.Schema)
+	e, err := promote.Promote(o.Ctx, g, o.Args[0], o.Alias, n, promote.Options{IfBetter: o.IfBetter, Metric: metric, Reason: o.Reason, Schema: l.Config.Schema})
 	if err != nil {
 		return err
 	}
 	return report(o, e, o.Args[0])
-}
-
-// Promote moves alias to version n, gated on metric when ifBetter. It is
-// shared with `housectl train --promote`.
-func Promote(ctx context.Context, g *registry.Registry, name, alias string, n int, ifBetter bool, metric, reason string, schema config.Schema) (registry.Event, error) {
-	po := registry.PromoteOptions{Reason: reason}
-	if ifBetter {
-		po.Gate = func(cur, cand *registry.Version) error { return betterGate(g, schema, metric, cur, cand) }
-		if po.Reason == "" {
-			po.Reason = "--if-better on " + metric
-		}
-	}
-	return g.Promote(ctx, name, alias, n, po)
-}
-
-// betterGate passes when cand beats cur on metric, both scored on the same
-// test rows: their recorded metrics when they were, else both models
-// rescored on the rows neither trained on (train.CommonTestSet). An unset
-// alias passes.
-func betterGate(g *registry.Registry, schema config.Schema, metric string, cur, cand *registry.Version) error {
-	if cur == nil {
-		return nil
-	}
-	gate := func(format string, args ...any) error {
-		return &cmdutil.ExitError{Code: cmdutil.ExitGate, Err: fmt.Errorf("not promoted: "+format, args...)}
-	}
-	a, oka := cand.Metrics[metric]
-	b, okb := cur.Metrics[metric]
-	if cur.TestSet != cand.TestSet {
-		rows, err := train.CommonTestSet(cand.Lineage, cur.Lineage, schema)
-		if err != nil {
-			return gate("version %d and the holder (version %d) were scored on different rows, and they cannot be rescored on common ones: %v", cand.Version, cur.Version, err)
-		}
-		scores := make([]map[string]float64, 2)
-		for i, v := range []*registry.Version{cand, cur} {
-			art, err := g.Load(v)
-			if err == nil {
-				scores[i], err = train.Score(art, rows)
-			}
-			if err != nil {
-				return gate("rescoring version %d: %v", v.Version, err)
-			}
-		}
-		a, b = scores[0][metric], scores[1][metric]
-		if !eval.Better(metric, a, b) {
-			return gate("rescored on the %d rows neither trained on, version %d has %s %.6g, not better than the holder's (version %d) %.6g", rows.N, cand.Version, metric, a, cur.Version, b)
-		}
-		return nil
-	}
-	if !oka || !okb {
-		return gate("version %d or the holder (version %d) has no metric %s", cand.Version, cur.Version, metric)
-	}
-	if !eval.Better(metric, a, b) {
-		return gate("version %d has %s %.6g, not better than the holder's (version %d) %.6g", cand.Version, metric, a, cur.Version, b)
-	}
-	return nil
 }
 
 func rollbackRun(o *Options) error {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,14 +19,12 @@ import (
 	"github.com/housectl/housectl/pkg/atomicfile"
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
 	"github.com/housectl/housectl/pkg/cli/datacmd"
-	"github.com/housectl/housectl/pkg/cli/modelscmd"
 	"github.com/housectl/housectl/pkg/cli/traincmd"
 	"github.com/housectl/housectl/pkg/config"
-	"github.com/housectl/housectl/pkg/eval"
 	"github.com/housectl/housectl/pkg/pipeline"
+	"github.com/housectl/housectl/pkg/promote"
 	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/tracking"
-	"github.com/housectl/housectl/pkg/train"
 	"github.com/housectl/housectl/pkg/ui"
 )
 
@@ -228,11 +225,11 @@ func stages(o *Options, l *config.Loaded, r *pipeline.Runner) ([]pipeline.Stage,
 				if err != nil {
 					return nil, errors.New("no registered version to promote: run the register stage")
 				}
-				e, err := modelscmd.Promote(ctx, g, p.Model, p.Alias, n, p.IfBetter, cfg.Train.Metric, "housectl pipeline run", cfg.Schema)
-				var exit *cmdutil.ExitError
+				e, err := promote.Promote(ctx, g, p.Model, p.Alias, n, promote.Options{IfBetter: p.IfBetter, Metric: cfg.Train.Metric, Reason: "housectl pipeline run", Schema: cfg.Schema})
+				var refused *promote.RefusedError
 				promoted := "true"
 				switch {
-				case errors.As(err, &exit) && exit.Code == cmdutil.ExitGate:
+				case errors.As(err, &refused):
 					fmt.Fprintf(o.IO.ErrOut, "%v\n", err)
 					promoted = "false"
 				case err != nil:
@@ -285,31 +282,13 @@ func evaluate(o *Options, g *registry.Registry, store *tracking.Store, cfg *conf
 	facts := map[string]string{"verdict": "no holder"}
 	if v, err := g.Alias(cfg.Pipeline.Model, cfg.Pipeline.Alias); err == nil {
 		out["holder"] = map[string]any{"version": v.Version, "run": v.RunID, "metrics": v.Metrics, "test_set": v.TestSet}
-		a, b := best.Metrics[metric], v.Metrics[metric]
-		verdict := "worse"
-		if v.TestSet != best.Lineage.TestSet() {
-			// Different test rows: rescore both on the rows neither trained on.
-			a, b = math.NaN(), math.NaN()
-			if rows, err := train.CommonTestSet(best.Lineage, v.Lineage, cfg.Schema); err == nil {
-				cand, e1 := registry.LoadRunModel(best)
-				hold, e2 := g.Load(v)
-				if e1 == nil && e2 == nil {
-					ma, e1 := train.Score(cand, rows)
-					mb, e2 := train.Score(hold, rows)
-					if e1 == nil && e2 == nil {
-						a, b = ma[metric], mb[metric]
-						out["rescored_rows"] = rows.N
-					}
-				}
-			}
+		c := promote.Compare(promote.Run(best), promote.Version(g, v), metric, cfg.Schema)
+		a, b, verdict := c.Candidate, c.Holder, c.Verdict
+		if c.Rescored > 0 {
+			out["rescored_rows"] = c.Rescored
 		}
-		switch {
-		case math.IsNaN(a) || math.IsNaN(b):
+		if verdict == promote.NotComparable {
 			verdict = "not comparable (no common test rows)"
-		case eval.Better(metric, a, b):
-			verdict = "better"
-		case a == b:
-			verdict = "equal"
 		}
 		out["verdict"] = verdict
 		facts["verdict"] = verdict

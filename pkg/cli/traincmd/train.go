@@ -3,25 +3,18 @@ package traincmd
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/housectl/housectl/pkg/buildinfo"
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
-	"github.com/housectl/housectl/pkg/cli/modelscmd"
 	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/eval"
+	"github.com/housectl/housectl/pkg/promote"
 	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/tracking"
 	"github.com/housectl/housectl/pkg/train"
@@ -121,26 +114,6 @@ and the version kept). One CI step: train, register, gated promotion.`,
 	return cmd
 }
 
-// applySets parses kind.param=value overrides into params.
-func applySets(params map[string]map[string]any, sets []string) error {
-	for _, s := range sets {
-		key, val, ok := strings.Cut(s, "=")
-		kind, name, ok2 := strings.Cut(key, ".")
-		if !ok || !ok2 || kind == "" || name == "" {
-			return cmdutil.FlagErrorf("--set %q: want kind.param=value, e.g. gradient_boosting.learning_rate=0.05", s)
-		}
-		var v any
-		if err := yaml.Unmarshal([]byte(val), &v); err != nil || v == nil {
-			v = val
-		}
-		if params[kind] == nil {
-			params[kind] = map[string]any{}
-		}
-		params[kind][name] = v
-	}
-	return nil
-}
-
 // Run trains.
 func Run(opts *Options) error {
 	res, cfg, err := Execute(opts)
@@ -159,83 +132,24 @@ func Run(opts *Options) error {
 }
 
 // Execute trains as Run does, printing only progress, and returns the
-// result with the effective configuration (for `housectl pipeline`).
+// result with the effective configuration.
 func Execute(opts *Options) (*train.Result, *config.Config, error) {
 	l, err := opts.Config()
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg := l.Config
-	tc := cfg.Train
-	tc.Params = map[string]map[string]any{}
-	for k, v := range cfg.Train.Params {
-		tc.Params[k] = map[string]any{}
-		for n, x := range v {
-			tc.Params[k][n] = x
-		}
-	}
-	if len(opts.Models) > 0 {
-		tc.Candidates = slices.Compact(opts.Models)
-	}
-	if err := applySets(tc.Params, opts.Sets); err != nil {
+	tags, err := train.ParseTags(opts.Tags)
+	if err != nil {
 		return nil, nil, err
 	}
-	tags := map[string]string{}
-	for _, t := range opts.Tags {
-		k, v, ok := strings.Cut(t, "=")
-		if !ok || k == "" {
-			return nil, nil, cmdutil.FlagErrorf("--tag %q: want key=value", t)
-		}
-		tags[k] = v
-	}
-	data := cfg.Data.Path
-	if opts.Data != "" {
-		data = opts.Data
-	}
-	cj, _ := json.Marshal(cfg)
-	sum := sha256.Sum256(cj)
 	info := buildinfo.Get()
-	host, _ := os.Hostname()
-	lin := tracking.Lineage{ConfigSHA256: hex.EncodeToString(sum[:]), Version: info.Short(), GoVersion: info.GoVersion, Host: host, PID: os.Getpid(), PIDStart: tracking.ProcessStart(os.Getpid()), User: cmdutil.CurrentUser()}
-	lin.GitCommit, lin.GitBranch, lin.GitDirty = gitState(opts.Context)
-
-	var bar ui.Counter
-	defer func() {
-		if bar != nil {
-			bar.Finish()
-		}
-	}()
-	current := ""
-	steps := max(tc.CVFolds, 0) + 1
-	res, err := train.Run(opts.Context, train.Options{
-		DataPath: data, TestDataPath: opts.TestData, Schema: cfg.Schema, Train: tc,
-		Store: &tracking.Store{Dir: cfg.Experiments.Dir, Now: opts.Now}, Lineage: lin, Tags: tags, Version: info.Short(),
-		Progress: func(p train.Progress) {
-			if p.Candidate != current {
-				if bar != nil {
-					bar.Finish()
-				}
-				current = p.Candidate
-				bar = opts.IO.NewCounter(steps, "")
-			}
-			what := "final fit"
-			if p.Fold > 0 {
-				what = fmt.Sprintf("fold %d/%d", p.Fold, p.Folds)
-			}
-			desc := fmt.Sprintf("[%d/%d] %s %s", p.Index, p.Of, p.Candidate, what)
-			if p.Event.Total > 0 {
-				desc += fmt.Sprintf(" %s %d/%d", p.Event.Stage, p.Event.Step, p.Event.Total)
-			}
-			bar.Describe(desc)
-			if p.Event.Step == p.Event.Total || p.Event.Total == 0 {
-				bar.Add(1)
-			}
-		},
+	progress, finish := cmdutil.TrainProgress(opts.IO, l.Config.Train.CVFolds)
+	res, cfg, err := train.FromConfig(opts.Context, train.Request{
+		Config: l.Config, Overrides: train.Overrides{Models: opts.Models, Sets: opts.Sets},
+		Data: opts.Data, TestData: opts.TestData, Tags: tags, Now: opts.Now, Progress: progress,
+		Lineage: train.LineageOptions{Version: info.Short(), GoVersion: info.GoVersion, User: cmdutil.CurrentUser()},
 	})
-	if bar != nil {
-		bar.Finish()
-		bar = nil
-	}
+	finish()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -260,7 +174,7 @@ func registerBest(opts *Options, cfg *config.Config, res *train.Result) error {
 	if opts.Promote == "" {
 		return nil
 	}
-	e, err := modelscmd.Promote(opts.Context, g, v.Name, opts.Promote, v.Version, opts.IfBetter, res.Metric, "housectl train --promote", cfg.Schema)
+	e, err := promote.Promote(opts.Context, g, v.Name, opts.Promote, v.Version, promote.Options{IfBetter: opts.IfBetter, Metric: res.Metric, Reason: "housectl train --promote", Schema: cfg.Schema})
 	if err != nil {
 		return err
 	}
@@ -302,21 +216,3 @@ func printResult(io *ui.IOStreams, res *train.Result, experiment string) error {
 }
 
 func num(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
-
-// gitState returns the commit, branch and dirtiness of the working tree,
-// or zero values outside a git repository (or without git).
-func gitState(ctx context.Context) (commit, branch string, dirty bool) {
-	run := func(args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, "git", args...).Output()
-		return strings.TrimSpace(string(out)), err
-	}
-	commit, err := run("rev-parse", "HEAD")
-	if err != nil {
-		return "", "", false
-	}
-	branch, _ = run("rev-parse", "--abbrev-ref", "HEAD")
-	status, _ := run("status", "--porcelain", "--untracked-files=no")
-	return commit, branch, status != ""
-}
