@@ -95,7 +95,8 @@ func TestConfigHashFollowsOverrides(t *testing.T) {
 		}
 		return ConfigHash(c)
 	}
-	if hash("0.1") == hash("0.3") || hash("0.1") != hash("0.1") || ConfigHash(cfg) == hash("0.1") {
+	a, b, again := hash("0.1"), hash("0.3"), hash("0.1")
+	if a == b || a != again || ConfigHash(cfg) == a {
 		t.Error("the configuration hash does not follow --set")
 	}
 }
@@ -175,7 +176,9 @@ func TestFromConfigRefusesBadInput(t *testing.T) {
 		edit func(*config.Config) Request
 		want string
 	}{
-		"unknown model": {func(c *config.Config) Request { return Request{Config: *c, Overrides: Overrides{Models: []string{"svm"}}} }, "svm"},
+		"unknown model": {func(c *config.Config) Request {
+			return Request{Config: *c, Overrides: Overrides{Models: []string{"svm"}}}
+		}, "svm"},
 		"missing data": {func(c *config.Config) Request {
 			c.Data.Path = filepath.Join(t.TempDir(), "none.csv")
 			return Request{Config: *c}
