@@ -51,6 +51,22 @@ var ErrInvalid = errors.New("invalid data")
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 
+// Check reads the CSV at path against schema and returns its report,
+// listing at most limit problems of each kind (0: all).
+func Check(path string, schema config.Schema, limit int) (*Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	_, rep, err := Read(f, ReadOptions{Schema: schema, Name: path, Limit: limit, SizeHint: size})
+	return rep, err
+}
+
 // Load reads and validates the CSV at path and returns it as a Dataset. Any
 // validation error fails the load with a *ValidationError.
 func Load(path string, schema config.Schema) (*Dataset, *Report, error) {

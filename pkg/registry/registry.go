@@ -124,6 +124,27 @@ type Registry struct {
 	Blob blob.Store
 }
 
+// Options configure a registry beyond its directory.
+type Options struct {
+	// Now is the clock of versions and events (nil: time.Now).
+	Now func() time.Time
+	// User is recorded as who registered or moved.
+	User string
+	// LockWait bounds the wait for another writer (0: 10 s).
+	LockWait time.Duration
+	// Blob holds the registry's objects (nil: a blob.Dir at dir/models).
+	Blob blob.Store
+}
+
+// New returns the registry of the experiments directory dir, over the run
+// store of the same directory: the one way housectl makes a registry.
+func New(dir string, o Options) *Registry {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Registry{Root: dir, Store: &tracking.Store{Dir: dir, Now: o.Now}, Now: o.Now, User: o.User, LockWait: o.LockWait, Blob: o.Blob}
+}
+
 func (g *Registry) blobs() blob.Store {
 	if g.Blob == nil {
 		g.Blob = &blob.Dir{Root: g.Dir(), LockWait: g.LockWait}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/housectl/housectl/pkg/buildinfo"
 	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/ui"
 )
 
@@ -93,4 +94,11 @@ func CurrentUser() string {
 		return u.Username
 	}
 	return os.Getenv("USER")
+}
+
+// Registry is the model registry of the loaded configuration, the one way
+// commands make it: over the run store of experiments.dir, with the
+// factory's clock and the current user.
+func Registry(f *Factory, l *config.Loaded) *registry.Registry {
+	return registry.New(l.Config.Experiments.Dir, registry.Options{Now: f.Now, User: CurrentUser()})
 }

@@ -2,7 +2,6 @@ package datacmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -69,24 +68,6 @@ with everything in place downloads nothing and says it is up to date.`,
 	return cmd
 }
 
-// track versions the derived file as `dvc add` would when the working
-// directory is in a DVC repository; outside one it says how to get there.
-func track(opts *FetchOptions, path string) (*dvc.AddResult, error) {
-	r, err := dvc.Find(".")
-	if errors.Is(err, dvc.ErrNotRepo) {
-		fmt.Fprintf(opts.IO.ErrOut, "note: not a DVC repository, so %s is not versioned; `housectl init` makes one\n", path)
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	res, err := r.Add(opts.Context, []string{path}, dvc.AddOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("track %s: %w", path, err)
-	}
-	return &res[0], nil
-}
-
 // RunFetch fetches the data.
 func RunFetch(opts *FetchOptions) error {
 	l, err := opts.Config()
@@ -116,7 +97,7 @@ func RunFetch(opts *FetchOptions) error {
 	if err != nil {
 		return err
 	}
-	tracked, err := track(opts, c.Path)
+	tracked, err := data.Track(opts.Context, c.Path, func(msg string) { fmt.Fprintln(opts.IO.ErrOut, msg) })
 	if err != nil {
 		return err
 	}

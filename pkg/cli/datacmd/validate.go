@@ -74,20 +74,11 @@ func RunValidate(opts *ValidateOptions) error {
 	if path == "" {
 		path = l.Config.Data.Path
 	}
-	f, err := os.Open(path)
+	rep, err := dataset.Check(path, l.Config.Schema, opts.MaxProblems)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) && opts.File == "" {
 			return fmt.Errorf("%s does not exist: run `housectl data fetch` first, or name the file to check", path)
 		}
-		return err
-	}
-	defer f.Close()
-	var size int64
-	if st, err := f.Stat(); err == nil {
-		size = st.Size()
-	}
-	_, rep, err := dataset.Read(f, dataset.ReadOptions{Schema: l.Config.Schema, Name: path, Limit: opts.MaxProblems, SizeHint: size})
-	if err != nil {
 		return err
 	}
 	if opts.JSON {

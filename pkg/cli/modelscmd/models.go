@@ -16,7 +16,6 @@ import (
 	"github.com/housectl/housectl/pkg/eval"
 	"github.com/housectl/housectl/pkg/promote"
 	"github.com/housectl/housectl/pkg/registry"
-	"github.com/housectl/housectl/pkg/tracking"
 	"github.com/housectl/housectl/pkg/ui"
 )
 
@@ -58,8 +57,7 @@ models:/NAME/latest or models:/NAME@ALIAS (predict, serve, runs compare).`,
 			if err != nil {
 				return nil, "", err
 			}
-			dir := l.Config.Experiments.Dir
-			return &registry.Registry{Root: dir, Store: &tracking.Store{Dir: dir, Now: f.Now}, Now: f.Now, User: cmdutil.CurrentUser()}, l.Config.Train.Metric, nil
+			return cmdutil.Registry(f, l), l.Config.Train.Metric, nil
 		}
 	}
 	mk := func(use, short, long, example string, args cobra.PositionalArgs, flags func(*cobra.Command, *Options), run func(*Options) error) *cobra.Command {

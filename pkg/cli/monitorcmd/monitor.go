@@ -18,7 +18,6 @@ import (
 	"github.com/housectl/housectl/pkg/monitor"
 	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/store"
-	"github.com/housectl/housectl/pkg/tracking"
 	"github.com/housectl/housectl/pkg/ui"
 )
 
@@ -232,7 +231,7 @@ func target(l *config.Loaded, uri string) (*registry.Version, *model.Artifact, e
 		return nil, nil, cmdutil.FlagErrorf("--model: %w", err)
 	}
 	dir := l.Config.Experiments.Dir
-	g := &registry.Registry{Root: dir, Store: &tracking.Store{Dir: dir}}
+	g := registry.New(dir, registry.Options{})
 	v, err := g.Resolve(u)
 	if err != nil {
 		return nil, nil, err

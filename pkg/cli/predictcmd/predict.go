@@ -216,7 +216,7 @@ func Run(opts *Options) error {
 		if err != nil {
 			return cmdutil.FlagErrorf("--run: %w", err)
 		}
-		g := &registry.Registry{Root: store.Dir, Store: store}
+		g := registry.New(store.Dir, registry.Options{Now: store.Now})
 		v, err := g.Resolve(u)
 		if err != nil {
 			return err

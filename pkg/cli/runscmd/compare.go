@@ -192,7 +192,7 @@ func resolveRun(store *tracking.Store, ref string) (*tracking.Run, string, error
 		if err != nil {
 			return nil, "", cmdutil.FlagErrorf("%w", err)
 		}
-		g := &registry.Registry{Root: store.Dir, Store: store}
+		g := registry.New(store.Dir, registry.Options{Now: store.Now})
 		v, err := g.Resolve(u)
 		if err != nil {
 			return nil, "", err

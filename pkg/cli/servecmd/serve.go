@@ -28,7 +28,6 @@ import (
 	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/serve"
 	"github.com/housectl/housectl/pkg/store"
-	"github.com/housectl/housectl/pkg/tracking"
 	"github.com/housectl/housectl/pkg/ui"
 )
 
@@ -228,7 +227,7 @@ func Run(opts *Options) error {
 	}
 	dir := cfg.Experiments.Dir
 	so := serve.Options{
-		Source: &serve.RegistrySource{Registry: &registry.Registry{Root: dir, Store: &tracking.Store{Dir: dir}}, URI: uri},
+		Source: &serve.RegistrySource{Registry: registry.New(dir, registry.Options{}), URI: uri},
 		URI:    uri.String(), Logger: logger, Registry: prometheus.NewRegistry(),
 		BodyLimit: sc.BodyLimit, MaxBatchRows: sc.MaxBatchRows, RangeTolerance: sc.RangeTolerance, Bounds: bounds,
 		APIKeys: keys, RateLimit: sc.RateLimit, RateBurst: sc.RateBurst, TrustedProxies: proxies,

@@ -160,7 +160,7 @@ func Execute(opts *Options) (*train.Result, *config.Config, error) {
 // Messages go to stderr so --json output stays one document.
 func registerBest(opts *Options, cfg *config.Config, res *train.Result) error {
 	store := &tracking.Store{Dir: cfg.Experiments.Dir, Now: opts.Now}
-	g := &registry.Registry{Root: store.Dir, Store: store, Now: opts.Now, User: cmdutil.CurrentUser()}
+	g := registry.New(cfg.Experiments.Dir, registry.Options{Now: opts.Now, User: cmdutil.CurrentUser()})
 	best := res.Candidates[res.Best]
 	run, err := store.Find(best.RunID)
 	if err != nil {
