@@ -31,6 +31,7 @@ import (
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/model/linear"
 	"github.com/housectl/housectl/pkg/serve"
+	"github.com/housectl/housectl/pkg/store/storetest"
 )
 
 // exported returns every series name housectl serve exports (histograms
@@ -53,12 +54,10 @@ func exported(t *testing.T) map[string]bool {
 	}
 	art := &model.Artifact{Header: model.Header{Kind: linear.Kind, Features: feats, Target: "y", Training: model.Summarize(X, y, feats, "y")}, Model: m}
 	reg := prometheus.NewRegistry()
-	s, err := serve.New(serve.Options{Source: fixed{art}, Registry: reg, Log: nopLog{}})
+	s, err := serve.New(serve.Options{Source: fixed{art}, Registry: reg, Log: &storetest.Memory{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.LogWritten(1)
-	s.LogDropped(1)
 	for _, body := range []string{`{"a": 0.5, "b": 0.5}`, `{"a": "x"}`} {
 		req, _ := http.NewRequestWithContext(t.Context(), "POST", "/predict", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
@@ -90,14 +89,6 @@ type fixed struct{ art *model.Artifact }
 func (f fixed) Resolve() (serve.Ident, error) { return serve.Ident{Name: "m", Version: "1"}, nil }
 func (f fixed) Load(serve.Ident) (*serve.Model, error) {
 	return &serve.Model{Name: "m", Version: "1", Artifact: f.art}, nil
-}
-
-type nopLog struct{}
-
-func (nopLog) Log(serve.LogRecord) bool { return true }
-func (nopLog) Depth() int               { return 0 }
-func (nopLog) Feedback(context.Context, []serve.Feedback, time.Time) (int, error) {
-	return 0, nil
 }
 
 type discard struct{ h http.Header }

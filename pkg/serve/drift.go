@@ -105,7 +105,7 @@ func (d *driftMetrics) clear(m *Model) {
 // DriftWindow of them) against the served model's training data and sets
 // the drift gauges. Call it off the request path, e.g. on a timer.
 func (s *Server) UpdateDrift() (monitor.Report, error) {
-	m, cols, preds := s.window.snapshot()
+	m, cols, preds := s.def.window.snapshot()
 	if m == nil {
 		return monitor.Report{}, nil
 	}

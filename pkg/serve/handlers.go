@@ -4,16 +4,18 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/housectl/housectl/pkg/model"
+	"github.com/housectl/housectl/pkg/store"
 )
 
 // served returns the model, or writes a 503.
 func (s *Server) served(w http.ResponseWriter, r *http.Request) *Model {
-	m := s.model.Load()
+	m := s.def.model.Load()
 	if m == nil {
 		s.fail(w, r, &requestError{Status: http.StatusServiceUnavailable, Msg: "no model is loaded yet", Code: "TEMPORARILY_UNAVAILABLE"})
 	}
@@ -31,19 +33,18 @@ func (s *Server) run(w http.ResponseWriter, m *Model, X model.Matrix) []float64 
 	m.predicted.Add(float64(X.Rows))
 	for i, v := range pred {
 		s.metrics.values.Observe(v)
-		s.window.add(m, X.Data, X.Rows, i, v)
+		s.def.window.add(m, X.Data, X.Rows, i, v)
 	}
-	if s.o.Log != nil {
+	if s.log != nil {
 		st := state(w)
 		now := s.o.Now()
 		lat := now.Sub(st.start)
-		feats := m.Artifact.Header.Features
 		for i, v := range pred {
 			vals := make([]float64, X.Cols)
 			for j := range vals {
 				vals[j] = X.Data[j*X.Rows+i]
 			}
-			s.o.Log.Log(LogRecord{Time: now, RequestID: st.id, Model: m.Name, Version: m.Version, Features: feats, Values: vals, Prediction: v, Latency: lat, Row: i})
+			s.log.Enqueue(store.Record{Time: now, RequestID: st.id, Model: m.Name, Version: m.Version, Features: m.features, Values: vals, Prediction: v, Latency: lat, Row: i})
 		}
 	}
 	return pred
@@ -189,7 +190,7 @@ func (s *Server) handleOIPServer(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) handleOIPReady(w http.ResponseWriter, _ *http.Request) {
-	if s.model.Load() == nil {
+	if s.def.model.Load() == nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
@@ -200,7 +201,7 @@ func (s *Server) handleOIPReady(w http.ResponseWriter, _ *http.Request) {
 // model's name and version are told only to a request with a key, as on
 // /model and /metrics.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
-	m := s.model.Load()
+	m := s.def.model.Load()
 	if m == nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "detail": "no model loaded"})
 		return
@@ -237,7 +238,7 @@ func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"name": m.Name, "version": m.Version, "run_id": m.RunID, "uri": m.URI, "sha256": m.SHA256,
 		"kind": h.Kind, "target": h.Target, "features": feats, "created_with": h.CreatedWith,
-		"lineage": m.Lineage, "served_since": s.loadedAt.Load().(time.Time).UTC().Format(time.RFC3339),
+		"lineage": m.Lineage, "served_since": s.def.loadedAt.Load().(time.Time).UTC().Format(time.RFC3339),
 	})
 }
 
@@ -254,7 +255,7 @@ const maxFeedback = 10000
 // handleFeedback takes actual values: {"request_id", "actual", "row"?},
 // or {"feedback": [...]}, validated as strictly as predictions.
 func (s *Server) handleFeedback(w http.ResponseWriter, r *http.Request) {
-	if s.o.Log == nil {
+	if s.log == nil {
 		s.fail(w, r, &requestError{Status: http.StatusServiceUnavailable, Msg: "the prediction log is off (predictions.enabled): there is nothing to join feedback to"})
 		return
 	}
@@ -274,7 +275,11 @@ func (s *Server) handleFeedback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	matched, err := s.o.Log.Feedback(r.Context(), fb, s.o.Now())
+	now := s.o.Now()
+	for i := range fb {
+		fb[i].Time = now
+	}
+	matched, err := s.log.AddFeedback(r.Context(), fb)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -286,7 +291,7 @@ const feedbackShape = `the body must be {"request_id": ..., "actual": ..., "row"
 
 // DecodeFeedback reads one feedback object or {"feedback": [objects]}; it
 // stops with a 413 at the first item over limit.
-func DecodeFeedback(body []byte, limit int) ([]Feedback, error) {
+func DecodeFeedback(body []byte, limit int) ([]store.Feedback, error) {
 	in := newJSONIn(body)
 	if k, err := in.peek(); err != nil {
 		return nil, err
@@ -294,9 +299,9 @@ func DecodeFeedback(body []byte, limit int) ([]Feedback, error) {
 		return nil, badRequest(feedbackShape)
 	}
 	t := &table{limit: limit}
-	var out []Feedback
+	var out []store.Feedback
 	item := func(loc ...any) error {
-		var f Feedback
+		var f store.Feedback
 		var id, actual, row jsontext.Value
 		if k, err := in.peek(); err != nil {
 			return err
@@ -320,18 +325,27 @@ func DecodeFeedback(body []byte, limit int) ([]Feedback, error) {
 		if err != nil {
 			return err
 		}
+		// Past the listed problems, the rest are only counted: no
+		// location is built for them.
+		fail := func(typ, msg string, input any, key string) {
+			if len(t.errs) >= maxListed {
+				t.nerr++
+				return
+			}
+			t.fail(typ, msg, input, append(slices.Clone(loc), key)...)
+		}
 		if id.Kind() != '"' || !validRequestID(unquote(id)) {
-			t.fail(errMissing, "request_id is required: the X-Request-ID (or request_id) of the prediction", nil, append(loc, "request_id")...)
+			fail(errMissing, "request_id is required: the X-Request-ID (or request_id) of the prediction", nil, "request_id")
 		} else {
 			f.RequestID = unquote(id)
 		}
 		switch v, err := strconv.ParseFloat(string(actual), 64); {
 		case actual == nil || actual.Kind() == 'n':
-			t.fail(errMissing, "actual is required: the true value", nil, append(loc, "actual")...)
+			fail(errMissing, "actual is required: the true value", nil, "actual")
 		case actual.Kind() != '0':
-			t.fail(errType, "Input should be a valid number", nil, append(loc, "actual")...)
+			fail(errType, "Input should be a valid number", nil, "actual")
 		case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
-			t.fail(errFinite, "Input should be a finite number", nil, append(loc, "actual")...)
+			fail(errFinite, "Input should be a finite number", nil, "actual")
 		default:
 			f.Actual = v
 		}
@@ -339,9 +353,9 @@ func DecodeFeedback(body []byte, limit int) ([]Feedback, error) {
 			n, err := strconv.Atoi(string(row))
 			switch {
 			case err != nil:
-				t.fail(errType, "row should be a whole number", nil, append(loc, "row")...)
+				fail(errType, "row should be a whole number", nil, "row")
 			case n < 0:
-				t.fail(errTooLow, "row should be 0 or more", n, append(loc, "row")...)
+				fail(errTooLow, "row should be 0 or more", n, "row")
 			default:
 				f.Row = n
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/registry"
+	"github.com/housectl/housectl/pkg/store"
 )
 
 // Model is a loaded, verified model as the server serves it.
@@ -26,6 +27,7 @@ type Model struct {
 	lo, hi    []float64
 	index     map[string]int
 	predicted prometheus.Counter // predictions_total{model, version}
+	features  *store.FeatureSet  // the log's key for the feature names
 }
 
 // Ident names what a source currently points at; a change means reload.
@@ -116,21 +118,34 @@ func (s *RegistrySource) Load(id Ident) (*Model, error) {
 	return &Model{Name: v.Name, Version: id.Version, RunID: v.RunID, URI: s.URI.String(), SHA256: v.SHA256, Artifact: a, Lineage: v.Lineage}, nil
 }
 
-// reload loads what the source points at if it differs from the current
-// model, verifies it and swaps it in; on failure the current model keeps
-// serving. It reports whether a new model is served.
+// reload loads, for every slot, what its source points at if it differs
+// from the current model, verifies it and swaps it in; on failure the
+// current model keeps serving. It reports whether a new model is served.
 func (s *Server) reload() (bool, error) {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
-	id, err := s.o.Source.Resolve()
+	swapped := false
+	var errs []error
+	for _, sl := range s.slots {
+		ok, err := s.reloadSlot(sl)
+		swapped = swapped || ok
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return swapped, errors.Join(errs...)
+}
+
+func (s *Server) reloadSlot(sl *slot) (bool, error) {
+	id, err := sl.source.Resolve()
 	if err != nil {
 		s.metrics.reloads.WithLabelValues("error").Inc()
-		return false, fmt.Errorf("resolve %s: %w", s.o.URI, err)
+		return false, fmt.Errorf("resolve %s: %w", sl.uri, err)
 	}
-	if cur := s.model.Load(); cur != nil && cur.Name == id.Name && cur.Version == id.Version && cur.SHA256 == id.SHA256 {
+	if cur := sl.model.Load(); cur != nil && cur.Name == id.Name && cur.Version == id.Version && cur.SHA256 == id.SHA256 {
 		return false, nil
 	}
-	m, err := s.o.Source.Load(id)
+	m, err := sl.source.Load(id)
 	if err == nil {
 		err = m.prepare(s.o.RangeTolerance, s.o.Bounds)
 	}
@@ -139,10 +154,11 @@ func (s *Server) reload() (bool, error) {
 		return false, fmt.Errorf("load %s version %s: %w", id.Name, id.Version, err)
 	}
 	m.predicted = s.metrics.predictions.WithLabelValues(m.Name, m.Version)
-	s.window.reset(m, s.o.DriftWindow)
+	m.features = store.NewFeatureSet(m.Artifact.Header.Features)
+	sl.window.reset(m, s.o.DriftWindow)
 	s.drift.clear(m)
-	s.loadedAt.Store(s.o.Now())
-	old := s.model.Swap(m)
+	sl.loadedAt.Store(s.o.Now())
+	old := sl.model.Swap(m)
 	if old != nil {
 		s.metrics.modelInfo.DeleteLabelValues(old.Name, old.Version, old.RunID)
 	}

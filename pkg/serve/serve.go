@@ -28,6 +28,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,39 +43,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/housectl/housectl/pkg/monitor"
+	"github.com/housectl/housectl/pkg/store"
 )
-
-// LogRecord is one prediction for the log. Features and Values are in
-// the model's order; Values is the caller's to keep.
-type LogRecord struct {
-	Time       time.Time
-	RequestID  string
-	Model      string
-	Version    string
-	Features   []string
-	Values     []float64
-	Prediction float64
-	Latency    time.Duration
-	Row        int // index within the request
-}
-
-// Feedback is the actual value of a logged prediction, for live accuracy.
-type Feedback struct {
-	RequestID string  `json:"request_id"`
-	Row       int     `json:"row"`
-	Actual    float64 `json:"actual"`
-}
-
-// PredictionLog takes logged predictions off the request path.
-type PredictionLog interface {
-	// Log queues a record; false when it was dropped.
-	Log(LogRecord) bool
-	// Depth is the number of queued records.
-	Depth() int
-	// Feedback stores actual values and says how many match a logged
-	// prediction.
-	Feedback(ctx context.Context, fb []Feedback, at time.Time) (matched int, err error)
-}
 
 // Options configure a Server.
 type Options struct {
@@ -84,8 +54,12 @@ type Options struct {
 	// Registry receives the server's metrics (and the Go and process
 	// collectors); it must be a fresh one.
 	Registry *prometheus.Registry
-	Log      PredictionLog // nil: no prediction log
-	Now      func() time.Time
+	// Log is the prediction log (nil: none). The server writes to it
+	// through a store.Writer made with LogOptions (its callbacks are the
+	// server's), and flushes it on shutdown.
+	Log        store.Store
+	LogOptions store.WriterOptions
+	Now        func() time.Time
 
 	BodyLimit      int64
 	MaxBatchRows   int
@@ -114,6 +88,20 @@ type Options struct {
 	BodyBudget int64
 	BodyWait   time.Duration
 	Version    string // housectl's version, for /version and /v2
+
+	// The HTTP server's timeouts (zero: net/http's defaults, none) and
+	// how long Run waits, on shutdown, for in-flight requests and the
+	// prediction log (zero: 20 s).
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	ShutdownTimeout                                           time.Duration
+	// ReloadInterval is how often Run checks the source for a moved alias
+	// (0: never on a timer); each value received on Reload (SIGHUP, as
+	// the command wires it) checks at once.
+	ReloadInterval time.Duration
+	Reload         <-chan os.Signal
+	// DriftInterval is how often Run recomputes the drift gauges (0:
+	// never).
+	DriftInterval time.Duration
 	// DriftWindow is how many of the latest predictions UpdateDrift
 	// measures (0: 10,000); DriftThresholds judge them (zero: defaults).
 	DriftWindow     int
@@ -122,9 +110,14 @@ type Options struct {
 
 // Server is the prediction server.
 type Server struct {
-	o        Options
-	model    atomic.Pointer[Model]
+	o Options
+	// slots are the served models; def is the one the unnamed routes
+	// (/predict, /invocations, ...) serve. One today: the slot is where a
+	// second named model will go.
+	slots    []*slot
+	def      *slot
 	reloadMu sync.Mutex
+	log      *store.Writer // nil: no prediction log
 	metrics  *metrics
 	keys     [][32]byte
 	scrape   [][32]byte // keys that open /metrics only
@@ -134,9 +127,17 @@ type Server struct {
 	handler  http.Handler
 	reqSeq   atomic.Uint64
 	reqPre   string
+	drift    *driftMetrics
+}
+
+// slot is one served model: where it comes from, what is loaded, and the
+// window of its latest predictions for the drift gauges.
+type slot struct {
+	uri      string
+	source   Source
+	model    atomic.Pointer[Model]
 	loadedAt atomic.Value // time.Time of the last swap
 	window   window
-	drift    *driftMetrics
 }
 
 // New builds the server and loads the model; it fails if the model cannot
@@ -186,15 +187,27 @@ func New(o Options) (*Server, error) {
 	if s.o.DriftThresholds == (monitor.Thresholds{}) {
 		s.o.DriftThresholds = monitor.DefaultThresholds()
 	}
+	if s.o.ShutdownTimeout <= 0 {
+		s.o.ShutdownTimeout = 20 * time.Second
+	}
 	s.drift = newDriftMetrics(o.Registry)
 	s.metrics = newMetrics(o.Registry, func() float64 {
-		if o.Log == nil {
+		if s.log == nil {
 			return 0
 		}
-		return float64(o.Log.Depth())
+		return float64(s.log.Depth())
 	})
+	s.def = &slot{uri: o.URI, source: o.Source}
+	s.slots = []*slot{s.def}
 	if _, err := s.reload(); err != nil {
 		return nil, err
+	}
+	if o.Log != nil {
+		lo := o.LogOptions
+		lo.OnWritten = func(n int) { s.metrics.logWritten.Add(float64(n)) }
+		lo.OnDropped = func(n int) { s.metrics.logDropped.Add(float64(n)) }
+		lo.OnError = func(err error) { s.o.Logger.Error("prediction log", "error", err.Error()) }
+		s.log = store.NewWriter(o.Log, lo)
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -204,17 +217,11 @@ func New(o Options) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Current is the served model.
-func (s *Server) Current() *Model { return s.model.Load() }
+func (s *Server) Current() *Model { return s.def.model.Load() }
 
-// Reload checks the source and swaps in a new model if it moved; a model
+// Reload checks the sources and swaps in the models that moved; a model
 // that fails to load or verify is refused and the current one stays.
 func (s *Server) Reload() (bool, error) { return s.reload() }
-
-// LogWritten and LogDropped feed the prediction log's metrics.
-func (s *Server) LogWritten(n int) { s.metrics.logWritten.Add(float64(n)) }
-
-// LogDropped counts records the log could not keep.
-func (s *Server) LogDropped(n int) { s.metrics.logDropped.Add(float64(n)) }
 
 // routes wires every endpoint with its protection.
 func (s *Server) routes() http.Handler {

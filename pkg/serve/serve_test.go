@@ -23,6 +23,8 @@ import (
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/model/linear"
 	"github.com/housectl/housectl/pkg/monitor"
+	"github.com/housectl/housectl/pkg/store"
+	"github.com/housectl/housectl/pkg/store/storetest"
 )
 
 var feats = []string{"a", "b", "c"}
@@ -69,34 +71,25 @@ func (f *fakeSource) Load(id Ident) (*Model, error) {
 	return &Model{Name: "m", Version: id.Version, RunID: "run-" + id.Version, URI: "models:/m@prod", SHA256: id.SHA256, Artifact: f.art}, nil
 }
 
-// fakeLog keeps what it is given.
-type fakeLog struct {
-	mu   sync.Mutex
-	recs []LogRecord
-	fb   []Feedback
+// waitLogged waits until the log holds n rows (the writer flushes every
+// millisecond in these tests) and returns them, oldest first.
+func waitLogged(t testing.TB, lg *storetest.Memory, n int) []store.Row {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); lg.Len() < n && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	rows, _ := lg.Rows(context.Background(), store.Query{Ascending: true})
+	if len(rows) != n {
+		t.Fatalf("%d rows logged, want %d", len(rows), n)
+	}
+	return rows
 }
 
-func (l *fakeLog) Log(r LogRecord) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.recs = append(l.recs, r)
-	return true
-}
-
-func (l *fakeLog) Depth() int { return 0 }
-
-func (l *fakeLog) Feedback(_ context.Context, fb []Feedback, _ time.Time) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.fb = append(l.fb, fb...)
-	return len(fb), nil
-}
-
-func newServer(t testing.TB, mod func(*Options)) (*Server, *fakeSource, *fakeLog) {
+func newServer(t testing.TB, mod func(*Options)) (*Server, *fakeSource, *storetest.Memory) {
 	t.Helper()
 	src := &fakeSource{version: "1", art: fitModel(t, 0)}
-	lg := &fakeLog{}
-	o := Options{Source: src, URI: "models:/m@prod", Registry: prometheus.NewRegistry(), Log: lg, MaxBatchRows: 5, BodyLimit: 4096, RangeTolerance: 0.25, Version: "test"}
+	lg := &storetest.Memory{}
+	o := Options{Source: src, URI: "models:/m@prod", Registry: prometheus.NewRegistry(), Log: lg, LogOptions: store.WriterOptions{FlushInterval: time.Millisecond},
+		MaxBatchRows: 5, BodyLimit: 4096, RangeTolerance: 0.25, Version: "test"}
 	if mod != nil {
 		mod(&o)
 	}
@@ -193,12 +186,9 @@ func TestPredictionRoutes(t *testing.T) {
 		}
 	}
 	// Every row was logged with its features.
-	lg.mu.Lock()
-	n := len(lg.recs)
-	first := lg.recs[0]
-	lg.mu.Unlock()
-	if n != 1+2+1+1+2*5+2+2*2 || first.Values[1] != 2 || first.Features[2] != "c" || first.Model != "m" || first.RequestID == "" {
-		t.Errorf("%d log records, first %+v", n, first)
+	rows := waitLogged(t, lg, 1+2+1+1+2*5+2+2*2)
+	if first := rows[0]; first.Features["b"] != 2 || len(first.Features) != 3 || first.Model != "m" || first.RequestID == "" {
+		t.Errorf("first log record %+v", first)
 	}
 
 	for path, check := range map[string]func(response) bool{
@@ -404,7 +394,7 @@ func TestInternalErrorsAreGeneric(t *testing.T) {
 	}
 	// Serve it anyway, to see the request path's recovery.
 	cur := s.Current()
-	s.model.Store(&Model{Name: "m", Version: "2", Artifact: src.art, lo: cur.lo, hi: cur.hi, index: cur.index})
+	s.def.model.Store(&Model{Name: "m", Version: "2", Artifact: src.art, lo: cur.lo, hi: cur.hi, index: cur.index})
 	s.o.Logger = newTestLogger(&logged)
 	r := do(s, "POST", "/predict", js, `{"a": 1, "b": 2, "c": 3}`)
 	if r.code != 500 || strings.Contains(r.body, "boom") || strings.Contains(r.body, "secret") || !strings.Contains(r.body, "request id") {
@@ -515,7 +505,7 @@ func newTestLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandl
 func BenchmarkPredictHandler(b *testing.B) {
 	s, _, _ := newServer(b, func(o *Options) {
 		o.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
-		o.Log = discardLog{}
+		o.Log = &storetest.Memory{}
 	})
 	body := []byte(`{"a": 1.5, "b": 2.25, "c": 3}`)
 	b.ReportAllocs()
@@ -528,14 +518,6 @@ func BenchmarkPredictHandler(b *testing.B) {
 			b.Fatal(rec.Body.String())
 		}
 	}
-}
-
-type discardLog struct{}
-
-func (discardLog) Log(LogRecord) bool { return true }
-func (discardLog) Depth() int         { return 0 }
-func (discardLog) Feedback(context.Context, []Feedback, time.Time) (int, error) {
-	return 0, nil
 }
 
 // The drift gauges: NaN until enough rows, then small for traffic like the

@@ -1,40 +1,83 @@
 // Package store is the prediction log: every prediction the server makes
 // (time, request id, model, version, features, prediction, latency), kept
-// in a database behind the Store interface. SQLite (mattn/go-sqlite3, WAL)
-// is the implementation here; the schema is applied by numbered, embedded
-// migrations so that a PostgreSQL store can follow with the same ones.
+// in a database behind the Store interface. This package is the core and
+// needs no cgo: the record types, the Store interface, the batch Writer
+// that takes records off the request path, and DB, the store over any
+// database/sql database with its numbered, embedded migrations. The
+// drivers are packages of their own: store/sqlite (mattn/go-sqlite3, WAL)
+// and store/postgres (pgx); store/all opens the configured one.
 //
 // Nouns:
-//   - Record: one logged prediction.
-//   - Store: where records go and how they are queried.
+//   - FeatureSet: a model's feature names, in order, with an explicit id;
+//     the log stores each set once per model version.
+//   - Record: one prediction to log; Row: one read back.
+//   - Store: where records go and how they are queried; DB implements it.
 //   - Writer: a bounded queue and a background goroutine that writes
-//     records in batches, off the request path.
+//     records in batches.
 package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 )
 
-// Record is one logged prediction.
+// FeatureSet is a model's feature names in their order. Make one per
+// loaded model with NewFeatureSet and give it to every record: its ID,
+// not the identity of a slice, is what the log's caches are keyed on.
+type FeatureSet struct {
+	// ID identifies the names and their order (a digest of them): two
+	// sets with equal names have equal IDs.
+	ID    string
+	Names []string
+	// quoted holds each name as a JSON string, for writing objects.
+	quoted [][]byte
+}
+
+// NewFeatureSet returns the set of names (the slice is the set's to keep).
+func NewFeatureSet(names []string) *FeatureSet {
+	h := sha256.Sum256([]byte(strings.Join(names, "\x00")))
+	fs := &FeatureSet{ID: hex.EncodeToString(h[:8]), Names: names, quoted: make([][]byte, len(names))}
+	for i, n := range names {
+		fs.quoted[i], _ = json.Marshal(n)
+	}
+	return fs
+}
+
+// Record is one prediction to log: Values are the features of its
+// FeatureSet, in that order.
 type Record struct {
-	Time      time.Time          `json:"time"`
-	RequestID string             `json:"request_id"`
-	Model     string             `json:"model"`
-	Version   string             `json:"version"`
-	Features  map[string]float64 `json:"features"`
-	// Names and Values give the features without a map, for writers on a
-	// hot path; Insert uses them when Features is nil.
-	Names  []string  `json:"-"`
-	Values []float64 `json:"-"`
+	Time      time.Time
+	RequestID string
+	Model     string
+	Version   string
+	Features  *FeatureSet
+	Values    []float64
 	// Prediction is the model's output.
-	Prediction float64 `json:"prediction"`
+	Prediction float64
 	// Latency is the time spent serving the request the prediction was
 	// part of (decode, validate, predict).
-	Latency time.Duration `json:"latency_ns"`
+	Latency time.Duration
 	// Row is the row's index within its request (0 for /predict).
-	Row int `json:"row"`
+	Row int
+}
+
+// Row is a logged prediction read back, with its id in the store (ids
+// grow with insertion).
+type Row struct {
+	ID         int64              `json:"id"`
+	Time       time.Time          `json:"time"`
+	RequestID  string             `json:"request_id"`
+	Model      string             `json:"model"`
+	Version    string             `json:"version"`
+	Features   map[string]float64 `json:"features"`
+	Prediction float64            `json:"prediction"`
+	Latency    time.Duration      `json:"latency_ns"`
+	Row        int                `json:"row"`
 }
 
 // Feedback is the actual value of a logged prediction.
@@ -61,12 +104,6 @@ type Query struct {
 	Ascending bool
 	// AfterID returns records with a larger id only (for tailing).
 	AfterID int64
-}
-
-// Row is a record with its id in the store (ids grow with insertion).
-type Row struct {
-	ID int64 `json:"id"`
-	Record
 }
 
 // Stats summarises the records a query selects.
@@ -108,3 +145,34 @@ type Store interface {
 
 // ErrClosed is returned by a Writer after Close.
 var ErrClosed = errors.New("prediction log is closed")
+
+// ErrNoLog is returned when there is no log to read yet.
+var ErrNoLog = errors.New("no prediction log")
+
+// Where names a log for messages: the DSN without its password, or the
+// file.
+func Where(dsn, path string) string {
+	if dsn != "" {
+		return Redact(dsn)
+	}
+	return path
+}
+
+// Redact hides a DSN's password.
+func Redact(dsn string) string {
+	if at := strings.LastIndexByte(dsn, '@'); at > 0 {
+		if i := strings.Index(dsn, "://"); i > 0 {
+			if c := strings.IndexByte(dsn[i+3:at], ':'); c >= 0 {
+				return dsn[:i+3+c+1] + "***" + dsn[at:]
+			}
+		}
+	}
+	if i := strings.Index(dsn, "password="); i >= 0 {
+		end := strings.IndexByte(dsn[i:], ' ')
+		if end < 0 {
+			end = len(dsn) - i
+		}
+		return dsn[:i] + "password=***" + dsn[i+end:]
+	}
+	return dsn
+}

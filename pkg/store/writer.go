@@ -105,6 +105,11 @@ func (w *Writer) wake() {
 	}
 }
 
+// AddFeedback stores actual values in the writer's store (Store.AddFeedback).
+func (w *Writer) AddFeedback(ctx context.Context, fb []Feedback) (int, error) {
+	return w.s.AddFeedback(ctx, fb)
+}
+
 // Depth is the number of records queued and not yet written.
 func (w *Writer) Depth() int {
 	w.mu.Lock()

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	logs "github.com/housectl/housectl/pkg/store/all"
+
 	"github.com/spf13/cobra"
 
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
@@ -241,8 +243,8 @@ func target(l *config.Loaded, uri string) (*registry.Version, *model.Artifact, e
 }
 
 // openLog opens the prediction log.
-func openLog(ctx context.Context, l *config.Loaded) (*store.SQL, error) {
-	return store.OpenExisting(ctx, l.Config.Predictions.DSN, l.Config.Predictions.Path)
+func openLog(ctx context.Context, l *config.Loaded) (*store.DB, error) {
+	return logs.OpenExisting(ctx, l.Config.Predictions.DSN, l.Config.Predictions.Path)
 }
 
 func thresholds(m config.Monitor) monitor.Thresholds {
@@ -264,7 +266,7 @@ type measured struct {
 	version *registry.Version
 	art     *model.Artifact
 	preds   []float64
-	db      *store.SQLite
+	db      *store.DB
 }
 
 // measure reads the log and computes the drift; the caller closes db.

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	logs "github.com/housectl/housectl/pkg/store/all"
+
 	"github.com/spf13/cobra"
 
 	"github.com/housectl/housectl/pkg/atomicfile"
@@ -115,7 +117,7 @@ replaces the earlier.`,
 	return cmd
 }
 
-func (o *Options) open() (*store.SQLite, store.Query, error) {
+func (o *Options) open() (*store.DB, store.Query, error) {
 	l, err := o.Config()
 	if err != nil {
 		return nil, store.Query{}, err
@@ -143,7 +145,7 @@ func (o *Options) open() (*store.SQLite, store.Query, error) {
 		}
 		*t.dst = v
 	}
-	db, err := store.OpenExisting(o.Context, l.Config.Predictions.DSN, l.Config.Predictions.Path)
+	db, err := logs.OpenExisting(o.Context, l.Config.Predictions.DSN, l.Config.Predictions.Path)
 	return db, q, err
 }
 

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/housectl/housectl/pkg/store/sqlite"
+
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
 	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/dataset"
@@ -29,17 +31,17 @@ var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 func newOptions(t *testing.T, n int) (*Options, *bytes.Buffer, *bytes.Buffer, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "predictions.db")
-	db, err := store.OpenSQLite(t.Context(), path)
+	db, err := sqlite.Open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := []string{"MedInc", "HouseAge"}
+	names := store.NewFeatureSet([]string{"MedInc", "HouseAge"})
 	var recs []store.Record
 	for i := range n {
 		recs = append(recs, store.Record{Time: now.Add(-time.Duration(n-i) * time.Minute), RequestID: "r" + string(rune('a'+i)),
-			Model: "california", Version: "1", Names: names, Values: []float64{float64(i), 41}, Prediction: float64(i) / 2, Latency: time.Millisecond})
+			Model: "california", Version: "1", Features: names, Values: []float64{float64(i), 41}, Prediction: float64(i) / 2, Latency: time.Millisecond})
 	}
-	recs = append(recs, store.Record{Time: now, RequestID: "v2", Model: "california", Version: "2", Names: names, Values: []float64{9, 9}, Prediction: 7, Latency: 2 * time.Millisecond})
+	recs = append(recs, store.Record{Time: now, RequestID: "v2", Model: "california", Version: "2", Features: names, Values: []float64{9, 9}, Prediction: 7, Latency: 2 * time.Millisecond})
 	if err := db.Insert(t.Context(), recs); err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +131,7 @@ func TestTailFollowPrintsOnlyNewRows(t *testing.T) {
 	o.Context, o.Limit, o.Follow = ctx, 0, true
 	done := make(chan error, 1)
 	go func() { done <- tailRun(o) }()
-	db, err := store.OpenSQLite(t.Context(), path)
+	db, err := sqlite.Open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +141,7 @@ func TestTailFollowPrintsOnlyNewRows(t *testing.T) {
 	deadline := time.After(20 * time.Second)
 	for i := 0; !strings.Contains(out.String(), "\tlate-"); i++ {
 		rec := store.Record{Time: now.Add(time.Duration(i) * time.Second), RequestID: "late-" + strconv.Itoa(i), Model: "california", Version: "2",
-			Names: []string{"MedInc", "HouseAge"}, Values: []float64{1, 2}, Prediction: 3}
+			Features: store.NewFeatureSet([]string{"MedInc", "HouseAge"}), Values: []float64{1, 2}, Prediction: 3}
 		if err := db.Insert(t.Context(), []store.Record{rec}); err != nil {
 			t.Fatal(err)
 		}

@@ -4,11 +4,9 @@ package servecmd
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -17,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	logs "github.com/housectl/housectl/pkg/store/all"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
@@ -91,28 +91,6 @@ lower p99. The GOGC environment variable, when set, wins.`,
 	cmdutil.BindConfigFlag(cmd, "addr", "serve.addr")
 	return cmd
 }
-
-// logAdapter puts the server's records on the store's writer, and
-// feedback straight into the store (it is rare and small).
-type logAdapter struct {
-	w  *store.Writer
-	db store.Store
-}
-
-func (a logAdapter) Feedback(ctx context.Context, fb []serve.Feedback, at time.Time) (int, error) {
-	recs := make([]store.Feedback, len(fb))
-	for i, f := range fb {
-		recs[i] = store.Feedback{RequestID: f.RequestID, Row: f.Row, Actual: f.Actual, Time: at}
-	}
-	return a.db.AddFeedback(ctx, recs)
-}
-
-func (a logAdapter) Log(r serve.LogRecord) bool {
-	return a.w.Enqueue(store.Record{Time: r.Time, RequestID: r.RequestID, Model: r.Model, Version: r.Version,
-		Names: r.Features, Values: r.Values, Prediction: r.Prediction, Latency: r.Latency, Row: r.Row})
-}
-
-func (a logAdapter) Depth() int { return a.w.Depth() }
 
 // apiKeys reads the keys from the environment variable and the file.
 func apiKeys(c config.Serve, lookup func(string) (string, bool)) ([]string, error) {
@@ -196,21 +174,12 @@ func Run(opts *Options) error {
 	logger := slog.New(slog.NewJSONHandler(logw, nil))
 	ctx := opts.Context
 
-	var srv *serve.Server
-	var writer *store.Writer
-	var db *store.SQLite
+	var db *store.DB
 	if cfg.Predictions.Enabled {
-		if db, err = store.Open(ctx, cfg.Predictions.DSN, cfg.Predictions.Path); err != nil {
+		if db, err = logs.Open(ctx, cfg.Predictions.DSN, cfg.Predictions.Path); err != nil {
 			return err
 		}
 		defer db.Close()
-		p := cfg.Predictions
-		writer = store.NewWriter(db, store.WriterOptions{
-			QueueSize: p.QueueSize, BatchSize: p.BatchSize, FlushInterval: p.FlushInterval, Overflow: p.Overflow,
-			OnWritten: func(n int) { srv.LogWritten(n) },
-			OnDropped: func(n int) { srv.LogDropped(n) },
-			OnError:   func(err error) { logger.Error("prediction log", "error", err.Error()) },
-		})
 	}
 	bounds := serve.Bounds{}
 	for _, c := range cfg.Schema.Features() {
@@ -225,39 +194,39 @@ func Run(opts *Options) error {
 			bounds[c.Name] = b
 		}
 	}
-	dir := cfg.Experiments.Dir
+	// Reloads on SIGHUP, besides the timer.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	p := cfg.Predictions
 	so := serve.Options{
-		Source: &serve.RegistrySource{Registry: registry.New(dir, registry.Options{}), URI: uri},
+		Source: &serve.RegistrySource{Registry: registry.New(cfg.Experiments.Dir, registry.Options{}), URI: uri},
 		URI:    uri.String(), Logger: logger, Registry: prometheus.NewRegistry(),
-		BodyLimit: sc.BodyLimit, MaxBatchRows: sc.MaxBatchRows, RangeTolerance: sc.RangeTolerance, Bounds: bounds,
+		LogOptions: store.WriterOptions{QueueSize: p.QueueSize, BatchSize: p.BatchSize, FlushInterval: p.FlushInterval, Overflow: p.Overflow},
+		BodyLimit:  sc.BodyLimit, MaxBatchRows: sc.MaxBatchRows, RangeTolerance: sc.RangeTolerance, Bounds: bounds,
 		APIKeys: keys, RateLimit: sc.RateLimit, RateBurst: sc.RateBurst, TrustedProxies: proxies,
 		MetricsKeys: scrapeKeys, MetricsPublic: sc.MetricsAuth == config.MetricsAuthPublic,
 		AuthFailureRate: sc.AuthFailureRate, AuthFailureBurst: sc.AuthFailureBurst,
 		BodyBudget: sc.BodyBudget, BodyWait: sc.ReadTimeout,
 		Version:     buildinfo.Get().Version,
-		DriftWindow: cfg.Monitor.WindowRows,
+		DriftWindow: cfg.Monitor.WindowRows, DriftInterval: cfg.Monitor.Interval,
 		DriftThresholds: monitor.Thresholds{PSIWarn: cfg.Monitor.PSIWarn, PSIAlert: cfg.Monitor.PSIAlert,
 			KSWarn: cfg.Monitor.KSWarn, KSAlert: cfg.Monitor.KSAlert, MinRows: cfg.Monitor.MinRows},
+		ReadHeaderTimeout: sc.ReadHeaderTimeout, ReadTimeout: sc.ReadTimeout, WriteTimeout: sc.WriteTimeout,
+		IdleTimeout: sc.IdleTimeout, ShutdownTimeout: sc.ShutdownTimeout,
+		ReloadInterval: sc.ReloadInterval, Reload: hup,
 	}
-	if writer != nil {
-		so.Log = logAdapter{w: writer, db: db}
+	if db != nil {
+		so.Log = db
 	}
 	start := time.Now()
-	srv, err = serve.New(so)
+	srv, err := serve.New(so)
 	if err != nil {
-		if writer != nil {
-			_ = writer.Close(context.Background())
-		}
 		return fmt.Errorf("cannot serve %s: %w", uri, err)
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", sc.Addr)
 	if err != nil {
 		return fmt.Errorf("serve.addr %s: %w", sc.Addr, err)
-	}
-	hs := &http.Server{
-		Handler: srv, ReadHeaderTimeout: sc.ReadHeaderTimeout, ReadTimeout: sc.ReadTimeout,
-		WriteTimeout: sc.WriteTimeout, IdleTimeout: sc.IdleTimeout,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	m := srv.Current()
 	auth := "no API keys: open"
@@ -269,86 +238,11 @@ func Run(opts *Options) error {
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "serving %s (%s version %s, %s) on http://%s — %s; %d CPU(s); ready in %s\n",
 		uri, m.Name, m.Version, m.Artifact.Header.Kind, ln.Addr(), auth, runtime.GOMAXPROCS(0), time.Since(start).Round(time.Millisecond))
-
-	// Reloads: on a timer and on SIGHUP.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	reloadDone := make(chan struct{})
-	stopReload := make(chan struct{})
-	go func() {
-		defer close(reloadDone)
-		var tick <-chan time.Time
-		if sc.ReloadInterval > 0 {
-			t := time.NewTicker(sc.ReloadInterval)
-			defer t.Stop()
-			tick = t.C
-		}
-		for {
-			select {
-			case <-stopReload:
-				return
-			case <-tick:
-			case <-hup:
-			}
-			if swapped, err := srv.Reload(); err != nil {
-				logger.Error("model reload refused; the current model keeps serving", "error", err.Error())
-			} else if swapped {
-				c := srv.Current()
-				logger.Info("model swapped", "name", c.Name, "version", c.Version, "run", c.RunID)
-			}
-		}
-	}()
-
-	// Drift: recomputed off the request path.
-	driftDone := make(chan struct{})
-	stopDrift := make(chan struct{})
-	go func() {
-		defer close(driftDone)
-		if cfg.Monitor.Interval <= 0 {
-			<-stopDrift
-			return
-		}
-		t := time.NewTicker(cfg.Monitor.Interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-stopDrift:
-				return
-			case <-t.C:
-				if rep, err := srv.UpdateDrift(); err != nil {
-					logger.Error("drift", "error", err.Error())
-				} else if rep.Status == monitor.StatusAlert {
-					logger.Warn("drift alert", "rows", rep.Rows)
-				}
-			}
-		}
-	}()
-
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-errc:
-	}
-	close(stopReload)
-	<-reloadDone
-	close(stopDrift)
-	<-driftDone
-	sctx, cancel := context.WithTimeout(context.Background(), sc.ShutdownTimeout)
-	defer cancel()
-	shutErr := hs.Shutdown(sctx)
-	if writer != nil {
-		if err := writer.Close(sctx); err != nil {
-			shutErr = errors.Join(shutErr, err)
-		}
+	err = srv.Run(ctx, ln)
+	if db != nil {
 		n, _ := db.Count(context.Background(), store.Query{})
 		logw.flush()
 		fmt.Fprintf(opts.IO.ErrOut, "stopped: in-flight requests drained, prediction log flushed (%d rows in %s)\n", n, store.Where(cfg.Predictions.DSN, cfg.Predictions.Path))
 	}
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
-	}
-	return shutErr
+	return err
 }

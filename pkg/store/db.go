@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"net/url"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -17,38 +15,27 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	sqlite3 "github.com/mattn/go-sqlite3"
 )
-
-// checkpointPages is how many WAL pages (4 KiB each) accumulate before a
-// commit copies them into the database file (SQLite's default is 1,000). A
-// checkpoint ends in an fsync, and on a server with one core that stall
-// is what its slowest requests wait for; ten times fewer of them halved
-// the p99 at 32 connections (docs/BENCHMARKS.md). The WAL grows to ~40 MB
-// in exchange, and is removed when the last connection closes.
-const checkpointPages = 10000
-
-// sqliteDriver is mattn/go-sqlite3 with housectl's per-connection settings.
-const sqliteDriver = "sqlite3_housectl"
-
-func init() {
-	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec("PRAGMA wal_autocheckpoint="+strconv.Itoa(checkpointPages), nil)
-		return err
-	}})
-}
 
 //go:embed migrations
 var migrations embed.FS
 
-// SQL is the prediction log in a SQL database: one SQLite file (WAL
-// mode) for one server, or PostgreSQL for replicas that share a log. The
+// Dialect is the SQL of a database: its placeholders and migrations.
+type Dialect string
+
+// The dialects DB speaks.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is the prediction log in a SQL database: one SQLite file (WAL mode)
+// for one server, or PostgreSQL for replicas that share a log. The
 // queries are written once, with ? placeholders rebound per dialect, and
 // each dialect has its own numbered migrations.
-type SQL struct {
+type DB struct {
 	db      *sql.DB
-	dialect string // "sqlite" or "postgres"
+	dialect Dialect
 
 	mu    sync.Mutex
 	full  *sql.Stmt            // the insertChunk-row INSERT, prepared once
@@ -58,12 +45,23 @@ type SQL struct {
 // nameKey is a model version, the key of feature_names.
 type nameKey struct{ model, version string }
 
-// SQLite is the historical name of the SQL store.
-type SQLite = SQL
+// New makes a DB of an open database/sql handle (store/sqlite and
+// store/postgres open it) and migrates it to the newest schema; name is
+// the log for messages.
+func New(ctx context.Context, db *sql.DB, dialect Dialect, name string) (*DB, error) {
+	s := &DB{db: db, dialect: dialect, names: map[nameKey][]string{}}
+	if err := s.migrate(ctx); err != nil {
+		return nil, fmt.Errorf("prediction log %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// Raw is the database handle, for a driver's own checks and for tests.
+func (s *DB) Raw() *sql.DB { return s.db }
 
 // q rebinds ? placeholders to the dialect's ($1, $2, ... for PostgreSQL).
-func (s *SQL) q(query string) string {
-	if s.dialect != "postgres" {
+func (s *DB) q(query string) string {
+	if s.dialect != Postgres {
 		return query
 	}
 	var b strings.Builder
@@ -79,41 +77,8 @@ func (s *SQL) q(query string) string {
 	return b.String()
 }
 
-// OpenSQLite opens (creating if needed) the log at path and migrates it
-// to the newest schema. It is the one place the database is opened: WAL,
-// a busy timeout, foreign keys.
-func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
-		}
-	}
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "5000")
-	q.Set("_foreign_keys", "on")
-	q.Set("_synchronous", "NORMAL")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open(sqliteDriver, "file:"+uriPath(path)+"?"+q.Encode())
-	if err != nil {
-		return nil, err
-	}
-	s := &SQL{db: db, dialect: "sqlite", names: map[nameKey][]string{}}
-	if err := s.migrate(ctx); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("prediction log %s: %w", path, err)
-	}
-	return s, nil
-}
-
-// uriPath escapes a file path for a SQLite URI filename: SQLite decodes
-// %HH escapes in the path, and '?' and '#' would end it.
-func uriPath(path string) string {
-	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-}
-
 // Close closes the database.
-func (s *SQL) Close() error {
+func (s *DB) Close() error {
 	s.mu.Lock()
 	if s.full != nil {
 		_ = s.full.Close()
@@ -126,11 +91,11 @@ func (s *SQL) Close() error {
 // fullInsert returns the INSERT of insertChunk rows of one model version,
 // prepared on first use. Preparing its placeholders took ~0.1 ms of cgo
 // per transaction.
-func (s *SQL) fullInsert(ctx context.Context) (*sql.Stmt, error) {
+func (s *DB) fullInsert(ctx context.Context) (*sql.Stmt, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.full == nil {
-		st, err := s.db.PrepareContext(ctx, insertSQL(s.dialect, insertChunk, true))
+		st, err := s.db.PrepareContext(ctx, insertSQL(string(s.dialect), insertChunk, true))
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +105,7 @@ func (s *SQL) fullInsert(ctx context.Context) (*sql.Stmt, error) {
 }
 
 // inTx runs fn in a transaction, rolled back if fn fails.
-func (s *SQL) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -154,8 +119,8 @@ func (s *SQL) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // migrate applies every embedded migration newer than the database's
 // version, each in its own transaction.
-func (s *SQL) migrate(ctx context.Context) error {
-	if s.dialect == "postgres" {
+func (s *DB) migrate(ctx context.Context) error {
+	if s.dialect == Postgres {
 		// Replicas starting together migrate one at a time.
 		conn, err := s.db.Conn(ctx)
 		if err != nil {
@@ -174,7 +139,7 @@ func (s *SQL) migrate(ctx context.Context) error {
 	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return err
 	}
-	files, err := fs.Glob(migrations, "migrations/"+s.dialect+"/*.sql")
+	files, err := fs.Glob(migrations, "migrations/"+string(s.dialect)+"/*.sql")
 	if err != nil {
 		return err
 	}
@@ -258,7 +223,7 @@ func oneVersion(recs []Record) bool {
 }
 
 // Insert implements Store.
-func (s *SQL) Insert(ctx context.Context, recs []Record) error {
+func (s *DB) Insert(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -287,7 +252,6 @@ func (s *SQL) Insert(ctx context.Context, recs []Record) error {
 		args := make([]any, 0, 8*insertChunk)
 		ends := make([]int, 0, insertChunk)
 		var fj []byte
-		var keys quotedKeys
 		var form featureForm
 		for len(recs) > 0 {
 			n := min(len(recs), insertChunk)
@@ -300,7 +264,7 @@ func (s *SQL) Insert(ctx context.Context, recs []Record) error {
 				if err != nil {
 					return err
 				}
-				if fj, err = featuresJSON(fj, r, &keys, order); err != nil {
+				if fj, err = featuresJSON(fj, r, order); err != nil {
 					return err
 				}
 				ends = append(ends, len(fj))
@@ -331,7 +295,7 @@ func (s *SQL) Insert(ctx context.Context, recs []Record) error {
 				}
 				_, err = full.ExecContext(ctx, args...)
 			} else {
-				_, err = tx.ExecContext(ctx, insertSQL(s.dialect, n, shared), args...)
+				_, err = tx.ExecContext(ctx, insertSQL(string(s.dialect), n, shared), args...)
 			}
 			if err != nil {
 				return err
@@ -421,7 +385,7 @@ func where(q Query) (string, []any) {
 }
 
 // Rows implements Store.
-func (s *SQL) Rows(ctx context.Context, q Query) ([]Row, error) {
+func (s *DB) Rows(ctx context.Context, q Query) ([]Row, error) {
 	w, args := where(q)
 	order := " ORDER BY id DESC"
 	if q.Ascending {
@@ -454,7 +418,7 @@ func (s *SQL) Rows(ctx context.Context, q Query) ([]Row, error) {
 }
 
 // Count implements Store.
-func (s *SQL) Count(ctx context.Context, q Query) (int64, error) {
+func (s *DB) Count(ctx context.Context, q Query) (int64, error) {
 	w, args := where(q)
 	var n int64
 	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM predictions`+w), args...).Scan(&n)
@@ -462,108 +426,74 @@ func (s *SQL) Count(ctx context.Context, q Query) (int64, error) {
 }
 
 // featuresJSON appends the record's features: a JSON array of the values
-// in the given order (the model version's feature_names), or, with no
-// order, a JSON object of name: value.
-func featuresJSON(b []byte, r Record, keys *quotedKeys, order []string) ([]byte, error) {
+// in the given order (the model version's feature_names, which are the
+// record's names), or, with no order, a JSON object of name: value.
+func featuresJSON(b []byte, r Record, order []string) ([]byte, error) {
+	fs := r.Features
+	if fs == nil || len(fs.Names) != len(r.Values) {
+		n := 0
+		if fs != nil {
+			n = len(fs.Names)
+		}
+		return nil, fmt.Errorf("record %s: %d feature names for %d values", r.RequestID, n, len(r.Values))
+	}
+	open, closing := byte('{'), byte('}')
 	if order != nil {
-		b = append(b, '[')
-		for i, n := range order {
-			v := 0.0
-			if r.Features != nil {
-				v = r.Features[n]
-			} else {
-				v = r.Values[i]
-			}
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("record %s: feature %s is %v", r.RequestID, n, v)
-			}
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendFloat(b, v, 'g', -1, 64)
+		open, closing = '[', ']'
+	}
+	b = append(b, open)
+	for i, v := range r.Values {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("record %s: feature %s is %v", r.RequestID, fs.Names[i], v)
 		}
-		return append(b, ']'), nil
-	}
-	if r.Features != nil || len(r.Names) != len(r.Values) {
-		if r.Features == nil {
-			return nil, fmt.Errorf("record %s: %d feature names for %d values", r.RequestID, len(r.Names), len(r.Values))
-		}
-		m, err := json.Marshal(r.Features)
-		return append(b, m...), err
-	}
-	quoted, err := keys.of(r.Names)
-	if err != nil {
-		return nil, err
-	}
-	b = append(b, '{')
-	for i, n := range r.Names {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, quoted[i]...)
-		b = append(b, ':')
-		v := r.Values[i]
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("record %s: feature %s is %v", r.RequestID, n, v)
+		if order == nil {
+			b = append(b, fs.quoted[i]...)
+			b = append(b, ':')
 		}
 		b = strconv.AppendFloat(b, v, 'g', -1, 64)
 	}
-	return append(b, '}'), nil
+	return append(b, closing), nil
 }
 
 // featureForm decides, record by record, how a transaction writes the
 // features: as an array in the order feature_names gives for the record's
 // model version (registering the record's names when the version has none
-// yet), or as an object when the record's names are not that order's. It
-// remembers its last answer: a batch's records share their model's names.
+// yet), or as an object when the record's names are not that order. It
+// remembers its last answer, keyed on the model version and the feature
+// set's id: a batch's records share their model's set.
 type featureForm struct {
 	key   nameKey
-	names []string // the last record's names (by identity when from Names)
-	order []string // and the answer for them
+	set   string   // the FeatureSet.ID the answer is for
+	order []string // the answer: nil for an object
 	ok    bool
 }
 
-// recordNames is the record's feature names: Names, or Features' keys
-// sorted.
-func recordNames(r Record) []string {
-	if r.Features == nil {
-		return r.Names
+func (f *featureForm) of(ctx context.Context, s *DB, tx *sql.Tx, pending map[nameKey][]string, r Record) ([]string, error) {
+	if r.Features == nil || len(r.Features.Names) == 0 || len(r.Features.Names) != len(r.Values) {
+		return nil, nil // featuresJSON reports it, or there is nothing
 	}
-	names := make([]string, 0, len(r.Features))
-	for n := range r.Features {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
-
-func (f *featureForm) of(ctx context.Context, s *SQL, tx *sql.Tx, pending map[nameKey][]string, r Record) ([]string, error) {
 	k := nameKey{r.Model, r.Version}
-	if r.Features == nil && len(r.Names) != len(r.Values) {
-		return nil, nil // featuresJSON reports it
-	}
-	if f.ok && f.key == k && r.Features == nil && len(r.Names) > 0 && len(f.names) == len(r.Names) && &f.names[0] == &r.Names[0] {
+	if f.ok && f.key == k && f.set == r.Features.ID {
 		return f.order, nil
 	}
-	names := recordNames(r)
-	if len(names) == 0 {
-		return nil, nil
-	}
-	reg, err := s.registeredNames(ctx, tx, pending, k, names)
+	reg, err := s.registeredNames(ctx, tx, pending, k, r.Features.Names)
 	if err != nil {
 		return nil, err
 	}
 	var order []string
-	if slices.Equal(reg, names) {
+	if slices.Equal(reg, r.Features.Names) {
 		order = reg
 	}
-	f.key, f.names, f.order, f.ok = k, names, order, true
+	f.key, f.set, f.order, f.ok = k, r.Features.ID, order, true
 	return order, nil
 }
 
 // registeredNames returns the feature names registered for the model
 // version, registering names when it has none.
-func (s *SQL) registeredNames(ctx context.Context, tx *sql.Tx, pending map[nameKey][]string, k nameKey, names []string) ([]string, error) {
+func (s *DB) registeredNames(ctx context.Context, tx *sql.Tx, pending map[nameKey][]string, k nameKey, names []string) ([]string, error) {
 	if reg, ok := pending[k]; ok {
 		return reg, nil
 	}
@@ -593,7 +523,7 @@ func (s *SQL) registeredNames(ctx context.Context, tx *sql.Tx, pending map[nameK
 
 // namesFor returns the feature names registered for a model version, for
 // reading its rows' arrays.
-func (s *SQL) namesFor(ctx context.Context, k nameKey) ([]string, error) {
+func (s *DB) namesFor(ctx context.Context, k nameKey) ([]string, error) {
 	s.mu.Lock()
 	reg, ok := s.names[k]
 	s.mu.Unlock()
@@ -615,7 +545,7 @@ func (s *SQL) namesFor(ctx context.Context, k nameKey) ([]string, error) {
 
 // decodeFeatures reads a row's features: an object of name: value, or an
 // array of values in its model version's feature_names order.
-func (s *SQL) decodeFeatures(ctx context.Context, fj, model, version string) (map[string]float64, error) {
+func (s *DB) decodeFeatures(ctx context.Context, fj, model, version string) (map[string]float64, error) {
 	if !strings.HasPrefix(fj, "[") {
 		var m map[string]float64
 		err := json.Unmarshal([]byte(fj), &m)
@@ -639,30 +569,8 @@ func (s *SQL) decodeFeatures(ctx context.Context, fj, model, version string) (ma
 	return m, nil
 }
 
-// quotedKeys caches the JSON-quoted feature names of the last Names slice
-// seen: a batch's records share their model's slice.
-type quotedKeys struct {
-	names  []string
-	quoted [][]byte
-}
-
-func (q *quotedKeys) of(names []string) ([][]byte, error) {
-	if len(names) > 0 && len(q.names) == len(names) && &q.names[0] == &names[0] {
-		return q.quoted, nil
-	}
-	q.names, q.quoted = names, make([][]byte, len(names))
-	for i, n := range names {
-		k, err := json.Marshal(n)
-		if err != nil {
-			return nil, err
-		}
-		q.quoted[i] = k
-	}
-	return q.quoted, nil
-}
-
 // AddFeedback implements Store.
-func (s *SQL) AddFeedback(ctx context.Context, fb []Feedback) (int, error) {
+func (s *DB) AddFeedback(ctx context.Context, fb []Feedback) (int, error) {
 	matched := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO feedback (request_id, row_index, actual, ts_ns) VALUES (?, ?, ?, ?)
@@ -692,7 +600,7 @@ func (s *SQL) AddFeedback(ctx context.Context, fb []Feedback) (int, error) {
 }
 
 // Joined implements Store.
-func (s *SQL) Joined(ctx context.Context, q Query) ([]Joined, error) {
+func (s *DB) Joined(ctx context.Context, q Query) ([]Joined, error) {
 	w, args := where(q)
 	w = strings.NewReplacer("ts_ns", "p.ts_ns", "model", "p.model", "version", "p.version", "id >", "p.id >").Replace(w)
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT p.id, p.ts_ns, p.request_id, p.model, p.version, p.features, p.prediction, p.latency_ns, p.row_index, f.actual
