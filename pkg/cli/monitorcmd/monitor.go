@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
 	"github.com/housectl/housectl/pkg/config"
-	"github.com/housectl/housectl/pkg/eval"
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/monitor"
 	"github.com/housectl/housectl/pkg/registry"
@@ -101,16 +99,6 @@ model (default: serve.model's name), overall and per --bucket of time.`,
 	return cmd
 }
 
-// Perf is one row of `monitor performance`.
-type Perf struct {
-	Version string    `json:"version"`
-	From    time.Time `json:"from,omitzero"` // the bucket's start; zero for the whole window
-	Rows    int       `json:"rows"`
-	RMSE    float64   `json:"rmse"`
-	MAE     float64   `json:"mae"`
-	R2      float64   `json:"r2"`
-}
-
 func performanceRun(o *Options) error {
 	l, err := o.Config()
 	if err != nil {
@@ -137,42 +125,7 @@ func performanceRun(o *Options) error {
 	if err != nil {
 		return err
 	}
-	type key struct {
-		version string
-		bucket  int64
-	}
-	groups := map[key][]store.Joined{}
-	for _, j := range joined {
-		groups[key{j.Version, -1}] = append(groups[key{j.Version, -1}], j)
-		if o.Bucket > 0 {
-			b := j.Time.Sub(from).Nanoseconds() / o.Bucket.Nanoseconds()
-			groups[key{j.Version, b}] = append(groups[key{j.Version, b}], j)
-		}
-	}
-	var out []Perf
-	for k, js := range groups {
-		truth, pred := make([]float64, len(js)), make([]float64, len(js))
-		for i, j := range js {
-			truth[i], pred[i] = j.Actual, j.Prediction
-		}
-		m := eval.Compute(truth, pred)
-		p := Perf{Version: k.version, Rows: len(js), RMSE: m[eval.RMSE], MAE: m[eval.MAE], R2: m[eval.R2]}
-		if k.bucket >= 0 {
-			p.From = from.Add(time.Duration(k.bucket) * o.Bucket)
-		}
-		if math.IsNaN(p.R2) || math.IsInf(p.R2, 0) {
-			p.R2 = 0 // one row, or constant actual values: R² is undefined
-		}
-		out = append(out, p)
-	}
-	slices.SortFunc(out, func(a, b Perf) int {
-		if a.Version != b.Version {
-			x, _ := strconv.Atoi(a.Version)
-			y, _ := strconv.Atoi(b.Version)
-			return x - y
-		}
-		return a.From.Compare(b.From)
-	})
+	out := monitor.Performance(joined, from, o.Bucket)
 	if o.JSON {
 		return ui.WriteJSON(o.IO.Out, map[string]any{"model": name, "from": from, "rows": len(joined), "performance": out})
 	}
@@ -288,18 +241,7 @@ func measure(o *Options, l *config.Loaded) (*measured, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	h := art.Header
-	cols := make([][]float64, len(h.Features))
-	preds := make([]float64, 0, len(rows))
-	for _, r := range rows {
-		for j, f := range h.Features {
-			if x, ok := r.Features[f]; ok {
-				cols[j] = append(cols[j], x)
-			}
-		}
-		preds = append(preds, r.Prediction)
-	}
-	rep, err := monitor.Drift(h, cols, preds, thresholds(l.Config.Monitor))
+	rep, preds, err := monitor.DriftOf(art.Header, rows, thresholds(l.Config.Monitor))
 	if err != nil {
 		_ = db.Close()
 		return nil, err
