@@ -33,8 +33,8 @@ func checkDecoded(t *testing.T, m *Model, X model.Matrix, err error) {
 	}
 	for j := range X.Cols {
 		for _, v := range X.Col(j) {
-			if math.IsNaN(v) || math.IsInf(v, 0) || v < m.lo[j] || v > m.hi[j] {
-				t.Fatalf("feature %d: %v passed validation (bounds %v, %v)", j, v, m.lo[j], m.hi[j])
+			if math.IsNaN(v) || math.IsInf(v, 0) || v < m.Schema.Lo[j] || v > m.Schema.Hi[j] {
+				t.Fatalf("feature %d: %v passed validation (bounds %v, %v)", j, v, m.Schema.Lo[j], m.Schema.Hi[j])
 			}
 		}
 	}
@@ -131,7 +131,7 @@ func FuzzFastPathAgrees(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		row := make([]float64, len(m.Artifact.Header.Features))
-		if !fastObject(m, body, row) {
+		if !m.Schema.FastObject(body, row) {
 			return
 		}
 		X, err := decodePredict(m, body, 1)

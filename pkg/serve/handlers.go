@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/housectl/housectl/pkg/input"
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/store"
 )
@@ -230,7 +230,7 @@ func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
 	h := m.Artifact.Header
 	feats := make([]FeatureInfo, len(h.Features))
 	for j, f := range h.Features {
-		feats[j] = FeatureInfo{Name: f, Type: "number", Min: finiteOr(m.lo[j], -1e308), Max: finiteOr(m.hi[j], 1e308)}
+		feats[j] = FeatureInfo{Name: f, Type: "number", Min: finiteOr(m.Schema.Lo[j], -1e308), Max: finiteOr(m.Schema.Hi[j], 1e308)}
 		if j < len(h.Training) {
 			feats[j].Mean = h.Training[j].Mean
 		}
@@ -292,31 +292,31 @@ const feedbackShape = `the body must be {"request_id": ..., "actual": ..., "row"
 // DecodeFeedback reads one feedback object or {"feedback": [objects]}; it
 // stops with a 413 at the first item over limit.
 func DecodeFeedback(body []byte, limit int) ([]store.Feedback, error) {
-	in := newJSONIn(body)
-	if k, err := in.peek(); err != nil {
-		return nil, err
+	in := input.NewJSON(body)
+	if k, err := in.Peek(); err != nil {
+		return nil, asRequest(err)
 	} else if k != '{' {
 		return nil, badRequest(feedbackShape)
 	}
-	t := &table{limit: limit}
+	t := input.NewTable(nil, limit)
 	var out []store.Feedback
 	item := func(loc ...any) error {
 		var f store.Feedback
 		var id, actual, row jsontext.Value
-		if k, err := in.peek(); err != nil {
+		if k, err := in.Peek(); err != nil {
 			return err
 		} else if k != '{' {
 			return badRequest(feedbackShape)
 		}
-		err := in.members(func(key string) error {
+		err := in.Members(func(key string) error {
 			var err error
 			switch key {
 			case "request_id":
-				id, err = in.value()
+				id, err = in.Value()
 			case "actual":
-				actual, err = in.value()
+				actual, err = in.Value()
 			case "row":
-				row, err = in.value()
+				row, err = in.Value()
 			default:
 				err = badRequest(feedbackShape+": unknown field %q", key)
 			}
@@ -327,25 +327,25 @@ func DecodeFeedback(body []byte, limit int) ([]store.Feedback, error) {
 		}
 		// Past the listed problems, the rest are only counted: no
 		// location is built for them.
-		fail := func(typ, msg string, input any, key string) {
-			if len(t.errs) >= maxListed {
-				t.nerr++
+		fail := func(typ, msg string, val any, key string) {
+			if !t.Listing() {
+				t.Fail(typ, msg, val, key) // counted, not listed
 				return
 			}
-			t.fail(typ, msg, input, append(slices.Clone(loc), key)...)
+			t.Fail(typ, msg, val, append(slices.Clone(loc), key)...)
 		}
-		if id.Kind() != '"' || !validRequestID(unquote(id)) {
-			fail(errMissing, "request_id is required: the X-Request-ID (or request_id) of the prediction", nil, "request_id")
+		if id.Kind() != '"' || !validRequestID(input.Unquote(id)) {
+			fail(input.Missing, "request_id is required: the X-Request-ID (or request_id) of the prediction", nil, "request_id")
 		} else {
-			f.RequestID = unquote(id)
+			f.RequestID = input.Unquote(id)
 		}
 		switch v, err := strconv.ParseFloat(string(actual), 64); {
 		case actual == nil || actual.Kind() == 'n':
-			fail(errMissing, "actual is required: the true value", nil, "actual")
+			fail(input.Missing, "actual is required: the true value", nil, "actual")
 		case actual.Kind() != '0':
-			fail(errType, "Input should be a valid number", nil, "actual")
+			fail(input.NotNum, "Input should be a valid number", nil, "actual")
 		case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
-			fail(errFinite, "Input should be a finite number", nil, "actual")
+			fail(input.Finite, "Input should be a finite number", nil, "actual")
 		default:
 			f.Actual = v
 		}
@@ -353,9 +353,9 @@ func DecodeFeedback(body []byte, limit int) ([]store.Feedback, error) {
 			n, err := strconv.Atoi(string(row))
 			switch {
 			case err != nil:
-				fail(errType, "row should be a whole number", nil, "row")
+				fail(input.NotNum, "row should be a whole number", nil, "row")
 			case n < 0:
-				fail(errTooLow, "row should be 0 or more", n, "row")
+				fail(input.TooLow, "row should be 0 or more", n, "row")
 			default:
 				f.Row = n
 			}
@@ -366,37 +366,37 @@ func DecodeFeedback(body []byte, limit int) ([]store.Feedback, error) {
 	// {"feedback": [...]} or one item: the keys of the top level tell.
 	var list jsontext.Value
 	keys := 0
-	err := in.members(func(key string) error {
+	err := in.Members(func(key string) error {
 		keys++
 		if key != "feedback" {
-			return in.skip()
+			return in.Skip()
 		}
-		v, err := in.value()
+		v, err := in.Value()
 		list = v
 		return err
 	})
 	if err == nil {
-		err = in.end()
+		err = in.End()
 	}
 	switch {
 	case err != nil:
 	case list != nil && keys != 1, list != nil && list.Kind() != '[':
 		err = badRequest(`{"feedback": [...]} must hold only a list of {"request_id", "actual", "row"?} objects`)
 	case list != nil:
-		in = newJSONIn(list)
-		err = in.elems(limit, "feedback items", func(i int) error { return item("body", "feedback", i) })
+		in = input.NewJSON(list)
+		err = in.Elems(limit, "feedback items", func(i int) error { return item("body", "feedback", i) })
 	default:
-		in = newJSONIn(body)
+		in = input.NewJSON(body)
 		err = item("body")
 	}
 	if err != nil {
-		return nil, err
+		return nil, asRequest(err)
 	}
 	if len(out) == 0 {
 		return nil, badRequest("no feedback in the body")
 	}
-	if t.nerr > 0 {
-		return nil, &requestError{Status: 422, Msg: fmt.Sprintf("%d invalid field(s)", t.nerr), Fields: t.errs, Total: t.nerr, Code: "INVALID_PARAMETER_VALUE"}
+	if err := t.Err(); err != nil {
+		return nil, asRequest(err)
 	}
 	return out, nil
 }

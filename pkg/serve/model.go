@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/housectl/housectl/pkg/input"
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/store"
@@ -22,10 +23,9 @@ type Model struct {
 	Artifact *model.Artifact
 	// Lineage is shown by /model.
 	Lineage any
-	// lo and hi bound each feature (training range widened, and the
-	// schema's range); NaN: unbounded.
-	lo, hi    []float64
-	index     map[string]int
+	// Schema is what the model takes: its features and the range of each
+	// (the training range widened, and the configuration's).
+	Schema    *input.Schema
 	predicted prometheus.Counter // predictions_total{model, version}
 	features  *store.FeatureSet  // the log's key for the feature names
 }
@@ -44,7 +44,7 @@ type Source interface {
 }
 
 // Bounds are extra per-feature limits (from the config's schema).
-type Bounds map[string][2]float64
+type Bounds = input.Bounds
 
 // prepare checks a freshly loaded model and computes its feature bounds:
 // the training range widened by tol of its width on each side (tol < 0:
@@ -62,22 +62,13 @@ func (m *Model) prepare(tol float64, bounds Bounds) (err error) {
 	if p == 0 || m.Artifact.Model.NumFeatures() != p {
 		return fmt.Errorf("model has %d features in its header and %d in the model", p, m.Artifact.Model.NumFeatures())
 	}
-	m.lo, m.hi = make([]float64, p), make([]float64, p)
-	m.index = make(map[string]int, p)
+	if m.Schema, err = input.NewSchema(h, tol, bounds); err != nil {
+		return err
+	}
 	row := make([]float64, p)
 	for j, f := range h.Features {
-		m.index[f] = j
-		m.lo[j], m.hi[j] = math.Inf(-1), math.Inf(1)
 		if j < len(h.Training) && h.Training[j].Name == f {
-			s := h.Training[j]
-			row[j] = s.Mean
-			if tol >= 0 {
-				w := (s.Max - s.Min) * tol
-				m.lo[j], m.hi[j] = s.Min-w, s.Max+w
-			}
-		}
-		if b, ok := bounds[f]; ok {
-			m.lo[j], m.hi[j] = math.Max(m.lo[j], b[0]), math.Min(m.hi[j], b[1])
+			row[j] = h.Training[j].Mean
 		}
 	}
 	if v := m.Artifact.Model.Predict(row); math.IsNaN(v) || math.IsInf(v, 0) {

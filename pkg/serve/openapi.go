@@ -30,10 +30,10 @@ func (s *Server) OpenAPI() map[string]any {
 	if m != nil {
 		for j, f := range m.Artifact.Header.Features {
 			p := obj{"type": "number"}
-			if lo := m.lo[j]; lo > -1e308 {
+			if lo := m.Schema.Lo[j]; lo > -1e308 {
 				p["minimum"] = lo
 			}
-			if hi := m.hi[j]; hi < 1e308 {
+			if hi := m.Schema.Hi[j]; hi < 1e308 {
 				p["maximum"] = hi
 			}
 			if j < len(m.Artifact.Header.Training) {

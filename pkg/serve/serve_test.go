@@ -394,7 +394,7 @@ func TestInternalErrorsAreGeneric(t *testing.T) {
 	}
 	// Serve it anyway, to see the request path's recovery.
 	cur := s.Current()
-	s.def.model.Store(&Model{Name: "m", Version: "2", Artifact: src.art, lo: cur.lo, hi: cur.hi, index: cur.index})
+	s.def.model.Store(&Model{Name: "m", Version: "2", Artifact: src.art, Schema: cur.Schema})
 	s.o.Logger = newTestLogger(&logged)
 	r := do(s, "POST", "/predict", js, `{"a": 1, "b": 2, "c": 3}`)
 	if r.code != 500 || strings.Contains(r.body, "boom") || strings.Contains(r.body, "secret") || !strings.Contains(r.body, "request id") {

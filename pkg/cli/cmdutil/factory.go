@@ -4,6 +4,7 @@
 package cmdutil
 
 import (
+	"math"
 	"net/http"
 	"os"
 	"os/user"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/housectl/housectl/pkg/buildinfo"
 	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/input"
 	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/ui"
 )
@@ -101,4 +103,23 @@ func CurrentUser() string {
 // factory's clock and the current user.
 func Registry(f *Factory, l *config.Loaded) *registry.Registry {
 	return registry.New(l.Config.Experiments.Dir, registry.Options{Now: f.Now, User: CurrentUser()})
+}
+
+// Bounds are the configuration schema's per-feature [min, max], the
+// ranges that input validation adds to each model's training range.
+func Bounds(s config.Schema) input.Bounds {
+	bounds := input.Bounds{}
+	for _, c := range s.Features() {
+		if c.Min != nil || c.Max != nil {
+			b := [2]float64{math.Inf(-1), math.Inf(1)}
+			if c.Min != nil {
+				b[0] = *c.Min
+			}
+			if c.Max != nil {
+				b[1] = *c.Max
+			}
+			bounds[c.Name] = b
+		}
+	}
+	return bounds
 }

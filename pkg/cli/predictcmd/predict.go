@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
 	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/dataset"
+	"github.com/housectl/housectl/pkg/input"
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/tracking"
@@ -80,11 +82,13 @@ record first.`,
 	return cmd
 }
 
-// table is the parsed input: column names and rows of raw cells.
+// table is the parsed input: column names and rows of raw cells (the
+// output echoes them), and, for JSON lines, each line as read.
 type table struct {
-	cols []string
-	rows [][]string
-	json bool
+	cols  []string
+	rows  [][]string
+	lines [][]byte
+	json  bool
 }
 
 func isJSONName(p string) bool {
@@ -133,32 +137,21 @@ func readInput(r io.Reader, jsonLines bool) (*table, error) {
 				}
 				row = append(row, "")
 			}
-			var s string
-			if json.Unmarshal(v, &s) != nil {
-				s = string(v)
-			}
-			if string(v) == "null" {
-				s = ""
-			}
-			row[i] = s
+			row[i] = string(v)
 		}
 		t.rows = append(t.rows, row)
+		t.lines = append(t.lines, bytes.Clone(b))
 	}
 	return t, sc.Err()
 }
 
-// matrix validates the feature cells and builds the model's input.
-func matrix(t *table, features []string) (model.Matrix, error) {
-	idx := make([]int, len(features))
+// matrix validates the rows by the same policy as the server (package
+// input: numbers, finite, within each feature's range) and builds the
+// model's input. Columns that are not features are carried along.
+func matrix(t *table, s *input.Schema) (model.Matrix, error) {
 	var missing []string
-	for j, f := range features {
-		idx[j] = -1
-		for i, c := range t.cols {
-			if c == f {
-				idx[j] = i
-			}
-		}
-		if idx[j] < 0 {
+	for _, f := range s.Features {
+		if !slices.Contains(t.cols, f) {
 			missing = append(missing, f)
 		}
 	}
@@ -166,41 +159,58 @@ func matrix(t *table, features []string) (model.Matrix, error) {
 		return model.Matrix{}, fmt.Errorf("%w: the model needs column(s) %s, which the input lacks (it has %s)",
 			dataset.ErrInvalid, strings.Join(missing, ", "), strings.Join(t.cols, ", "))
 	}
-	n := len(t.rows)
-	X := model.Matrix{Rows: n, Cols: len(features), Data: make([]float64, n*len(features))}
-	var problems []string
-	for r, row := range t.rows {
-		for j, f := range features {
-			cell := ""
-			if idx[j] < len(row) {
-				cell = strings.TrimSpace(row[idx[j]])
-			}
-			v, err := strconv.ParseFloat(cell, 64)
-			kind, msg := "", ""
-			switch {
-			case cell == "":
-				kind, msg = dataset.KindEmptyCell, "empty cell"
-			case err != nil:
-				kind, msg = dataset.KindNonNumeric, fmt.Sprintf("%q is not a number", cell)
-			case math.IsNaN(v) || math.IsInf(v, 0):
-				kind, msg = dataset.KindNotFinite, fmt.Sprintf("%q is not a finite number", cell)
-			}
-			if kind != "" {
-				problems = append(problems, fmt.Sprintf("row %d, column %s: %s", r+1, f, msg))
-				continue
-			}
-			X.Data[j*n+r] = v
+	tab := input.NewTable(s, max(len(t.rows), 1))
+	tab.AllowExtra = true
+	var err error
+	if t.json {
+		for i := 0; i < len(t.lines) && err == nil; i++ {
+			err = tab.Object(input.NewJSON(t.lines[i]), "row", i+1)
+		}
+	} else {
+		idx, _ := tab.Header(t.cols, "header")
+		for i := 0; i < len(t.rows) && err == nil; i++ {
+			err = tab.TextRow(t.rows[i], t.cols, idx, "row", i+1)
 		}
 	}
-	if len(problems) > 0 {
-		shown := problems[:min(len(problems), 20)]
+	if err != nil {
+		return model.Matrix{}, fmt.Errorf("%w: %w", dataset.ErrInvalid, err)
+	}
+	X, err := tab.Done()
+	var ie *input.InvalidError
+	if errors.As(err, &ie) {
+		lines := make([]string, 0, min(len(ie.Problems), 20))
+		for _, p := range ie.Problems[:min(len(ie.Problems), 20)] {
+			lines = append(lines, describe(p))
+		}
 		more := ""
-		if len(problems) > len(shown) {
-			more = fmt.Sprintf("\n  … and %d more", len(problems)-len(shown))
+		if ie.Total > len(lines) {
+			more = fmt.Sprintf("\n  … and %d more", ie.Total-len(lines))
 		}
-		return model.Matrix{}, fmt.Errorf("%w: %d bad cell(s); nothing was predicted:\n  %s%s", dataset.ErrInvalid, len(problems), strings.Join(shown, "\n  "), more)
+		return model.Matrix{}, fmt.Errorf("%w: %d bad cell(s); nothing was predicted:\n  %s%s", dataset.ErrInvalid, ie.Total, strings.Join(lines, "\n  "), more)
 	}
-	return X, nil
+	return X, err
+}
+
+// describe writes a problem as "row 3, column MedInc: message (value)".
+func describe(p input.Problem) string {
+	var where []string
+	if len(p.Loc) >= 2 && p.Loc[0] == "row" {
+		where = append(where, fmt.Sprintf("row %v", p.Loc[1]))
+		if len(p.Loc) >= 3 {
+			where = append(where, fmt.Sprintf("column %v", p.Loc[2]))
+		}
+	}
+	msg := p.Msg
+	switch in := p.Input.(type) {
+	case nil:
+	case string:
+		if in != "" {
+			msg += fmt.Sprintf(" (got %q)", in)
+		}
+	default:
+		msg += fmt.Sprintf(" (got %v)", in)
+	}
+	return strings.Join(where, ", ") + ": " + msg
 }
 
 // Run predicts.
@@ -242,7 +252,11 @@ func Run(opts *Options) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", dataset.ErrInvalid, opts.Input, err)
 	}
-	X, err := matrix(t, art.Header.Features)
+	schema, err := input.NewSchema(art.Header, l.Config.Serve.RangeTolerance, cmdutil.Bounds(l.Config.Schema))
+	if err != nil {
+		return err
+	}
+	X, err := matrix(t, schema)
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.Input, err)
 	}
@@ -259,12 +273,17 @@ func Run(opts *Options) error {
 		for r, row := range t.rows {
 			obj := make(map[string]any, len(t.cols)+1)
 			for i, c := range t.cols {
-				if i < len(row) {
-					if v, err := strconv.ParseFloat(row[i], 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
-						obj[c] = v
-					} else {
-						obj[c] = row[i]
+				if i >= len(row) {
+					continue
+				}
+				if t.json {
+					if row[i] != "" {
+						obj[c] = json.RawMessage(row[i])
 					}
+				} else if v, err := strconv.ParseFloat(row[i], 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
+					obj[c] = v
+				} else {
+					obj[c] = row[i]
 				}
 			}
 			obj["prediction"] = pred[r]
@@ -276,7 +295,18 @@ func Run(opts *Options) error {
 		w := csv.NewWriter(&out)
 		_ = w.Write(append(append([]string(nil), t.cols...), "prediction"))
 		for r, row := range t.rows {
-			_ = w.Write(append(append([]string(nil), row...), strconv.FormatFloat(pred[r], 'g', -1, 64)))
+			cells := append([]string(nil), row...)
+			if t.json { // JSON values as text: strings unquoted, null empty
+				for i, c := range cells {
+					var str string
+					if c == "null" {
+						cells[i] = ""
+					} else if json.Unmarshal([]byte(c), &str) == nil {
+						cells[i] = str
+					}
+				}
+			}
+			_ = w.Write(append(cells, strconv.FormatFloat(pred[r], 'g', -1, 64)))
 		}
 		w.Flush()
 		if err := w.Error(); err != nil {

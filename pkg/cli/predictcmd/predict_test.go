@@ -17,7 +17,7 @@ func TestReadInput(t *testing.T) {
 	}{
 		{"csv", "a,b\n1,2\n3,4\n", false, []string{"a", "b"}, [][]string{{"1", "2"}, {"3", "4"}}, ""},
 		{"csv with a byte-order mark", "\xef\xbb\xbfa,b\n1,2\n", false, []string{"a", "b"}, [][]string{{"1", "2"}}, ""},
-		{"json lines with a byte-order mark", "\xef\xbb\xbf{\"a\": 1}\n\n{\"a\": \"2\", \"b\": null}\n", true, []string{"a", "b"}, [][]string{{"1", ""}, {"2", ""}}, ""},
+		{"json lines with a byte-order mark", "\xef\xbb\xbf{\"a\": 1}\n\n{\"a\": \"2\", \"b\": null}\n", true, []string{"a", "b"}, [][]string{{"1", ""}, {`"2"`, "null"}}, ""}, // raw JSON, echoed as it came
 		{"empty csv", "", false, nil, nil, "input is empty"},
 		{"ragged csv", "a,b\n1\n", false, nil, nil, "wrong number of fields"},
 		{"json line not an object", "{\"a\": 1}\n[1]\n", true, nil, nil, "input line 2: not a JSON object"},

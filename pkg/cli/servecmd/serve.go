@@ -181,19 +181,7 @@ func Run(opts *Options) error {
 		}
 		defer db.Close()
 	}
-	bounds := serve.Bounds{}
-	for _, c := range cfg.Schema.Features() {
-		if c.Min != nil || c.Max != nil {
-			b := [2]float64{-1e308, 1e308}
-			if c.Min != nil {
-				b[0] = *c.Min
-			}
-			if c.Max != nil {
-				b[1] = *c.Max
-			}
-			bounds[c.Name] = b
-		}
-	}
+	bounds := cmdutil.Bounds(cfg.Schema)
 	// Reloads on SIGHUP, besides the timer.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
