@@ -26,11 +26,14 @@ type Ensemble struct {
 	row *rowPack // one-row layout, set by Prepare for these Trees
 }
 
-// Prepare builds the one-row prediction layout once the trees are final
-// (a fit or a load ends with it): no tree may change afterwards, Scale
-// included. Predict works without it, more slowly, and ignores it if
-// trees were added or removed since.
+// Prepare builds the prediction layouts once the trees are final (a fit
+// or a load ends with it): each tree's (see the package doc), then the row
+// pack of them all. No tree may change afterwards (Tree.Scale panics).
+// Predict and PredictBatch work without it, more slowly.
 func (e *Ensemble) Prepare() {
+	for _, t := range e.Trees {
+		t.prepare()
+	}
 	e.row = packRows(e.Trees)
 }
 

@@ -323,7 +323,6 @@ func (gr *Grower) Grow(rows []int32, g, w []float64, rng *rand.Rand) *Tree {
 	} else {
 		gr.layout(t, gr.bestFirst(root, rows, g, w, rng), 0)
 	}
-	t.prepare()
 	return t
 }
 

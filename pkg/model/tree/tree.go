@@ -68,22 +68,38 @@ func (t *Tree) PredictColumnar(codes []uint8, n, r int) float64 {
 	}
 }
 
-// Scale multiplies every leaf value by f, before its ensemble's Prepare.
-// Values must not be changed any other way once the tree is built: the
-// prediction layouts keep copies.
+// prepare builds the tree's prediction layouts from its nodes and final
+// values: stepped nodes always, and leaf masks or the packed walk for
+// batches (idempotent; Ensemble.Prepare calls it).
+func (t *Tree) prepare() {
+	if t.fast != nil {
+		return
+	}
+	t.fast = make([]fastNode, len(t.Nodes))
+	for i, n := range t.Nodes {
+		if n.Feature == leafFeature {
+			t.fast[i] = fastNode{Right: n.Right}
+		} else {
+			t.fast[i] = fastNode{Right: n.Right, Feature: n.Feature, Bin: n.Bin, Adv: 1}
+		}
+	}
+	t.depth = t.Depth()
+	t.masks = buildLeafMasks(t)
+	if t.masks == nil {
+		t.packed = packTree(t)
+	}
+}
+
+// Scale multiplies every leaf value by f (boosting's learning rate). It
+// must come before the layouts are built (Ensemble.Prepare): they are made
+// from the final values, once, and Scale panics after it, which would
+// leave them stale.
 func (t *Tree) Scale(f float64) {
+	if t.fast != nil {
+		panic("tree: Scale after the prediction layouts were built")
+	}
 	for i := range t.Values {
 		t.Values[i] *= f
-	}
-	if lm := t.masks; lm != nil {
-		for i := range lm.value {
-			lm.value[i] *= f
-		}
-	}
-	if p := t.packed; p != nil {
-		for i := range p.value {
-			p.value[i] *= f
-		}
 	}
 }
 
@@ -146,6 +162,5 @@ func ReadTree(r *model.Reader, nfeat int) (*Tree, error) {
 			return nil, fmt.Errorf("node %d: bad feature %d or child %d", i, n.Feature, n.Right)
 		}
 	}
-	t.prepare()
 	return t, nil
 }

@@ -183,12 +183,17 @@ func TestSumMasksKernelAgreesWithGo(t *testing.T) {
 	}
 }
 
-// Scale keeps the batch layouts' copies of the leaf values in step.
-func TestScaleReachesEveryLayout(t *testing.T) {
+// Scale comes before the layouts: layouts built after it agree with the
+// plain walk of the scaled values, and a Scale once they exist panics.
+func TestScaleComesBeforeTheLayouts(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
 	for _, leaves := range []int{10, 300} {
 		tr := randomTree(r, leaves, 4)
+		tr.fast, tr.masks, tr.packed = nil, nil, nil // as the grower leaves it
+		plain := *tr
+		plain.Values = slices.Clone(tr.Values)
 		tr.Scale(0.25)
+		tr.prepare()
 		codes := make([]uint8, 32*laneStride+4)
 		for i := range codes {
 			codes[i] = uint8(r.IntN(256))
@@ -206,10 +211,18 @@ func TestScaleReachesEveryLayout(t *testing.T) {
 			sumWalked([]*Tree{tr}, codes, make([]int32, 32), 32, acc)
 		}
 		for i := range 32 {
-			if want := tr.Predict(codes[i*laneStride : i*laneStride+4]); acc[i] != want {
-				t.Fatalf("%d leaves, row %d: batch %v, Predict %v", leaves, i, acc[i], want)
+			if want := plain.Predict(codes[i*laneStride:i*laneStride+4]) * 0.25; acc[i] != want {
+				t.Fatalf("%d leaves, row %d: batch %v, the scaled walk %v", leaves, i, acc[i], want)
 			}
 		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%d leaves: Scale after the layouts did not panic", leaves)
+				}
+			}()
+			tr.Scale(2)
+		}()
 	}
 }
 
