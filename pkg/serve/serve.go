@@ -380,8 +380,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			s.metrics.observe(route, code, d)
 			// The access log's record is made here rather than by
 			// Logger.LogAttrs, which would read the clock again and walk
-			// the stack for a source position nobody prints: ~1.5% of a
-			// request's CPU time in a profile of the server at c=32.
+			// the stack for a source position nobody prints.
 			if h := s.o.Logger.Handler(); h.Enabled(r.Context(), slog.LevelInfo) {
 				rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
 				rec.AddAttrs(slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),

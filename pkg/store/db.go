@@ -183,9 +183,9 @@ const insertChunk = 64
 // insertSQL returns the INSERT of n rows, its placeholders numbered in
 // the dialect's form (?N for SQLite, $N for PostgreSQL). When shared, every
 // row takes its model and version from the first two parameters: a chunk
-// of one model version binds six values a row instead of eight. With the
-// chunk's features in one string, that took a row's insert from 3.26-3.42
-// to 2.85-2.96 us (BenchmarkInsertSQLite, 4 interleaved runs each).
+// of one model version binds six values a row instead of eight, which
+// with the chunk's features in one string makes a row's insert cheaper
+// (BenchmarkInsertSQLite).
 func insertSQL(dialect string, n int, shared bool) string {
 	mark := "?"
 	if dialect == "postgres" {
@@ -322,11 +322,11 @@ func (s *DB) Insert(ctx context.Context, recs []Record) error {
 // ready to run), the writer parks for a moment, and the scheduler, with
 // nothing to run, polls the network and serves what arrived.
 //
-// Parking always, instead of only then, halved p99 at one connection but
-// raised it at 32 (docs/BENCHMARKS.md, session 6); parking only then
-// lowered it at 1, 32 and 64 connections (session 7). An idle poller
-// sleeps in whole milliseconds, so a park that overruns tenfold means no
-// request is coming: the rest of the transaction only calls Gosched.
+// Parking only when nothing else ran, not at every statement, is the
+// point: parking always keeps requests that are ready waiting behind the
+// parks under load. An idle poller sleeps in whole milliseconds, so a park
+// that overruns tenfold means no request is coming: the rest of the
+// transaction only calls Gosched.
 type yielder struct {
 	park bool
 	// The scheduler and the clock, replaced in tests.

@@ -36,8 +36,8 @@ type WriterOptions struct {
 // Producers only take a mutex to append; the writer is woken when a
 // batch is ready (or the queue is full, or Close) and by a ticker every
 // FlushInterval. So the writer runs tens of times a second, not once per
-// prediction: a channel send per record woke it for every request and
-// showed as scheduling delay on the request path (docs/BENCHMARKS.md).
+// prediction: a channel send per record would wake it for every request,
+// a scheduling delay on the request path.
 type Writer struct {
 	s    Store
 	o    WriterOptions

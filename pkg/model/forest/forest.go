@@ -30,7 +30,8 @@ type Params struct {
 	MaxBins     int     `json:"max_bins"`
 }
 
-// Defaults meet the product targets on California Housing (docs/BENCHMARKS.md).
+// Defaults are chosen for the product's targets on California Housing
+// (make bench-train measures them against scikit-learn).
 func Defaults() Params {
 	// A third of the features per split is Breiman's choice for regression
 	// forests; it beats all features (scikit-learn's default) here.

@@ -20,9 +20,9 @@ import (
 // CheckpointPages is how many WAL pages (4 KiB each) accumulate before a
 // commit copies them into the database file (SQLite's default is 1,000). A
 // checkpoint ends in an fsync, and on a server with one core that stall
-// is what its slowest requests wait for; ten times fewer of them halved
-// the p99 at 32 connections (docs/BENCHMARKS.md). The WAL grows to ~40 MB
-// in exchange, and is removed when the last connection closes.
+// is what its slowest requests wait for, so ten times fewer of them keep
+// the tail latency down. The WAL grows to ~40 MB in exchange, and is
+// removed when the last connection closes.
 const CheckpointPages = 10000
 
 // driver is mattn/go-sqlite3 with housectl's per-connection settings.
