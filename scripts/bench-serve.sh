@@ -124,7 +124,7 @@ PY
   echo "RSS (peak): housectl $(rss_mb $hpid) MB, FastAPI $(rss_mb $ppid) MB, ceiling $(rss_mb $cpid) MB"
   echo "start to ready: housectl ${h_ready} s, FastAPI ${p_ready} s (including its model fit)"
   kill -TERM "$hpid"; wait "$hpid" 2>/dev/null || true
-  grep -o 'prediction log flushed ([0-9]* rows' "serve-$1.log" || true
+  grep -o 'prediction log flushed ([0-9]* rows[^)]*)' "serve-$1.log" || true
   kill "$ppid" "$cpid" 2>/dev/null || true; wait "$ppid" "$cpid" 2>/dev/null || true
   echo
 }
