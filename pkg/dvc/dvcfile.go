@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -52,6 +53,7 @@ func (o Out) Legacy() bool { return o.Hash == "" }
 type File struct {
 	Outs []Out
 	doc  *yaml.Node
+	src  []byte // the text it was read from, for comments' columns
 }
 
 // ParseFile parses a .dvc file's content; name is used in errors.
@@ -64,7 +66,7 @@ func ParseFile(data []byte, name string) (*File, error) {
 		return nil, fmt.Errorf("%s: want a mapping with an outs list", name)
 	}
 	root := doc.Content[0]
-	f := &File{doc: &doc}
+	f := &File{doc: &doc, src: data}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		if !topKeys[k.Value] {
@@ -159,9 +161,11 @@ func NewFile(o Out) *File {
 }
 
 // SetOut records o in the output with the same path (or the only output),
-// keeping every other key, comment and the order of the keys already
-// there. New keys go where DVC 3 puts them: md5, size, nfiles, isexec,
-// hash, path. The output becomes a DVC 3 one (hash: md5).
+// as `dvc add` updates a .dvc file (DVC's apply_diff on ruamel's
+// round-trip tree): a key already there keeps its place and its comment, a
+// new key goes at the end of the output, and a key that no longer applies
+// goes. A new output's keys are in DVC 3's order: md5, size, nfiles,
+// isexec, hash, path. The output becomes a DVC 3 one (hash: md5).
 func (f *File) SetOut(o Out) {
 	o.Hash = "md5"
 	outs := mapGet(f.doc.Content[0], "outs")
@@ -177,89 +181,134 @@ func (f *File) SetOut(o Out) {
 		outs.Content = append(outs.Content, item)
 		f.Outs = append(f.Outs, o)
 	}
-	// DVC 3's order: the managed keys first, in this order, then the rest.
 	managed := []struct {
 		key, val string
 		keep     bool
-		str      bool // a string (quoted if YAML would read it as something else)
+		tag      string
 	}{
-		{"md5", string(o.MD5), true, true},
-		{"size", strconv.FormatInt(o.Size, 10), true, false},
-		{"nfiles", strconv.Itoa(o.NFiles), o.MD5.IsDir(), false},
-		{"isexec", "true", o.IsExec, false},
-		{"hash", "md5", true, true},
-		{"path", o.Path, true, true},
+		{"md5", string(o.MD5), true, "!!str"},
+		{"size", strconv.FormatInt(o.Size, 10), true, "!!int"},
+		{"nfiles", strconv.Itoa(o.NFiles), o.MD5.IsDir(), "!!int"},
+		{"isexec", "true", o.IsExec, "!!bool"},
+		{"hash", "md5", true, "!!str"},
+		{"path", o.Path, true, "!!str"},
 	}
-	prev := -1 // index of the last managed key placed
 	for _, m := range managed {
 		at := mapIndex(item, m.key)
 		switch {
 		case !m.keep && at >= 0:
 			item.Content = append(item.Content[:at], item.Content[at+2:]...)
 		case m.keep && at >= 0:
-			*item.Content[at+1] = *value(m.val, m.str)
-			prev = at
-		case m.keep:
-			ins := prev + 2
-			if prev < 0 {
-				ins = 0
+			v := item.Content[at+1]
+			if v.Kind != yaml.ScalarNode || v.Value != m.val {
+				*v = yaml.Node{Kind: yaml.ScalarNode, Tag: m.tag, Value: m.val, LineComment: v.LineComment,
+					HeadComment: v.HeadComment, FootComment: v.FootComment, Line: v.Line, Column: v.Column}
 			}
-			item.Content = append(item.Content[:ins], append([]*yaml.Node{scalar(m.key), value(m.val, m.str)}, item.Content[ins:]...)...)
-			prev = ins
+		case m.keep:
+			item.Content = append(item.Content, scalar(m.key), &yaml.Node{Kind: yaml.ScalarNode, Tag: m.tag, Value: m.val})
 		}
 	}
 }
 
 // Bytes renders the file in DVC's layout: block style, two-space indent,
-// list dashes at their parent key's column.
+// list dashes at their parent key's column; the outputs' string values
+// quoted and wrapped as ruamel writes them, and comments after a value at
+// the column they were read at.
 func (f *File) Bytes() ([]byte, error) {
+	// Values are rendered by ruamel's rules, and comments re-aligned, after
+	// the encoder: each goes through as a unique token first.
+	nonce := fmt.Sprintf("hcx%dx", len(f.src)+len(f.Outs))
+	for bytes.Contains(f.src, []byte(nonce)) {
+		nonce += "x"
+	}
+	type value struct {
+		node   *yaml.Node
+		key    string
+		saved  yaml.Node
+		render bool
+	}
+	var values []value
+	var comments []string // original comment text, by token
+	var commentCols []int
+	markComment := func(n *yaml.Node) {
+		if n.LineComment == "" {
+			return
+		}
+		commentCols = append(commentCols, f.commentColumn(n))
+		comments = append(comments, n.LineComment)
+		n.LineComment = fmt.Sprintf("#%sc%d", nonce, len(comments)-1)
+	}
+	outs := mapGet(f.doc.Content[0], "outs")
+	for _, it := range outs.Content {
+		for i := 0; i+1 < len(it.Content); i += 2 {
+			k, v := it.Content[i], it.Content[i+1]
+			if v.Kind != yaml.ScalarNode {
+				continue
+			}
+			values = append(values, value{node: v, key: k.Value, saved: *v, render: v.ShortTag() == "!!str"})
+			markComment(v)
+			v.Value, v.Style, v.Tag = fmt.Sprintf("%sv%d", nonce, len(values)-1), 0, ""
+		}
+	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	enc.CompactSeqIndent()
-	if err := enc.Encode(f.doc); err != nil {
+	err := enc.Encode(f.doc)
+	if err == nil {
+		err = enc.Close()
+	}
+	for _, v := range values {
+		*v.node = v.saved
+	}
+	if err != nil {
 		return nil, err
 	}
-	if err := enc.Close(); err != nil {
-		return nil, err
+	out := b.String()
+	for i, v := range values {
+		tok := fmt.Sprintf("%sv%d", nonce, i)
+		at := strings.Index(out, tok)
+		if at < 0 {
+			return nil, fmt.Errorf("internal error: value %d of the .dvc file was not written", i)
+		}
+		text := v.saved.Value
+		if v.render {
+			col := utf8.RuneCountInString(out[strings.LastIndexByte(out[:at], '\n')+1 : at])
+			keyCol := col - utf8.RuneCountInString(v.key) - 2
+			text = ruamelScalar(v.saved.Value, col, keyCol+2)
+		}
+		out = out[:at] + text + out[at+len(tok):]
 	}
-	return b.Bytes(), nil
+	for i, c := range comments {
+		tok := fmt.Sprintf(" #%sc%d", nonce, i)
+		at := strings.Index(out, tok)
+		if at < 0 {
+			return nil, fmt.Errorf("internal error: comment %d of the .dvc file was not written", i)
+		}
+		col := utf8.RuneCountInString(out[strings.LastIndexByte(out[:at], '\n')+1 : at])
+		pad := max(commentCols[i]-col, 1)
+		out = out[:at] + strings.Repeat(" ", pad) + c + out[at+len(tok):]
+	}
+	return []byte(out), nil
 }
 
-func scalar(v string) *yaml.Node { return value(v, true) }
-
-// value is a scalar node: a string, quoted as ruamel would, or a literal
-// (int, bool) written plain.
-func value(v string, str bool) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.ScalarNode, Value: v}
-	if str {
-		n.Style = quoteStyle(v)
-	}
-	return n
-}
-
-// quoteStyle picks ruamel's style for a string value: plain when YAML reads
-// it back as the same string, else single quotes ('123', 'true'), or double
-// quotes when it has characters that single quotes cannot hold.
-func quoteStyle(v string) yaml.Style {
-	out, err := yaml.Marshal(v)
-	if err != nil || !(bytes.HasPrefix(out, []byte(`"`)) || bytes.HasPrefix(out, []byte(`'`))) {
+// commentColumn is the column, in code points, at which n's line comment
+// was read (one past the value when it is new).
+func (f *File) commentColumn(n *yaml.Node) int {
+	lines := bytes.Split(f.src, []byte("\n"))
+	if n.Line < 1 || n.Line > len(lines) {
 		return 0
 	}
-	if strings.ContainsAny(v, "\n\r\t") || !strconv.IsPrint(firstNonPrint(v)) {
-		return yaml.DoubleQuotedStyle
+	line := string(lines[n.Line-1])
+	at := strings.LastIndex(line, n.LineComment)
+	if at < 0 {
+		return 0
 	}
-	return yaml.SingleQuotedStyle
+	return utf8.RuneCountInString(line[:at])
 }
 
-func firstNonPrint(s string) rune {
-	for _, r := range s {
-		if !strconv.IsPrint(r) {
-			return r
-		}
-	}
-	return 'a'
-}
+// scalar is a plain scalar node (a key).
+func scalar(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: v} }
 
 func mapIndex(m *yaml.Node, key string) int {
 	for i := 0; i+1 < len(m.Content); i += 2 {

@@ -40,11 +40,17 @@ func TestNewFileMatchesDVC(t *testing.T) {
 	}
 }
 
-func TestSetOutKeepsUserKeys(t *testing.T) {
-	in := `# data for the model
+// TestReaddAsDVC updates existing .dvc files as `dvc add` of real DVC
+// 3.64.0 did (ruamel's round trip + DVC's apply_diff): keys already there
+// keep their place and their comments' columns, new keys go at the end of
+// the output, keys that no longer apply go. Each want is what DVC wrote,
+// from: git init && dvc init && <write before> && <change the data> &&
+// dvc add PATH && cat PATH.dvc.
+func TestReaddAsDVC(t *testing.T) {
+	userKeys := `# data for the model
 outs:
-- md5: acbd18db4cc2f85cedef654fccc4a4d8
-  size: 3
+- md5: 37b51d194a7513e45b56f6524f2d51f2
+  size: 4
   hash: md5
   path: foo
   desc: raw census rows   # keep me
@@ -54,55 +60,81 @@ outs:
 meta:
   source: statlib
 `
-	f, err := ParseFile([]byte(in), "foo.dvc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.SetOut(Out{MD5: "37b51d194a7513e45b56f6524f2d51f2", Size: 4, Path: "foo"})
-	b, _ := f.Bytes()
-	want := `# data for the model
+	legacy := "outs:\n- md5: 0123456789abcdef0123456789abcdef   # old hash\n  size: 3   # bytes\n  path: data.csv    # my data\n"
+	for _, tt := range []struct {
+		name, before string
+		out          Out
+		want         string
+	}{
+		{"content changed (echo changed > foo)", userKeys,
+			Out{MD5: "ec1bebaea2c042beb68f7679ddd106a4", Size: 8, Path: "foo"},
+			`# data for the model
 outs:
-- md5: 37b51d194a7513e45b56f6524f2d51f2
-  size: 4
+- md5: ec1bebaea2c042beb68f7679ddd106a4
+  size: 8
   hash: md5
   path: foo
-  desc: raw census rows # keep me
+  desc: raw census rows   # keep me
   meta:
     owner: ana
     tags: [a, b]
 meta:
   source: statlib
-`
-	if string(b) != want {
-		t.Errorf("got\n%s\nwant\n%s", b, want)
+`},
+		{"file became a directory (mkdir foo; echo a > foo/a)", userKeys,
+			Out{MD5: "45b1eb2ff8072c35f82255c3c22c1ae9.dir", Size: 2, NFiles: 1, Path: "foo"},
+			`# data for the model
+outs:
+- md5: 45b1eb2ff8072c35f82255c3c22c1ae9.dir
+  size: 2
+  hash: md5
+  path: foo
+  desc: raw census rows   # keep me
+  meta:
+    owner: ana
+    tags: [a, b]
+  nfiles: 1
+meta:
+  source: statlib
+`},
+		{"DVC 2 file, longer value (seq 1 3000 > data.csv)", legacy,
+			Out{MD5: "ee9762749fc5338b6c9b0948d14219c7", Size: 13893, Path: "data.csv"},
+			"outs:\n- md5: ee9762749fc5338b6c9b0948d14219c7   # old hash\n  size: 13893 # bytes\n  path: data.csv    # my data\n  hash: md5\n"},
+		{"DVC 2 file, shorter value (echo x > data.csv)", "outs:\n- md5: ee9762749fc5338b6c9b0948d14219c7   # old hash\n  size: 13893 # bytes\n  path: data.csv    # my data\n  hash: md5\n",
+			Out{MD5: "401b30e3b8b5d629635a5c613cdb7919", Size: 2, Path: "data.csv"},
+			"outs:\n- md5: 401b30e3b8b5d629635a5c613cdb7919   # old hash\n  size: 2     # bytes\n  path: data.csv    # my data\n  hash: md5\n"},
+		{"DVC 2 directory (mkdir d1; echo a > d1/a)", "outs:\n- md5: 0123456789abcdef0123456789abcdef   # old hash\n  size: 3   # bytes\n  path: d1    # my dir\n",
+			Out{MD5: "45b1eb2ff8072c35f82255c3c22c1ae9.dir", Size: 2, NFiles: 1, Path: "d1"},
+			"outs:\n- md5: 45b1eb2ff8072c35f82255c3c22c1ae9.dir # old hash\n  size: 2   # bytes\n  path: d1    # my dir\n  nfiles: 1\n  hash: md5\n"},
+	} {
+		f, err := ParseFile([]byte(tt.before), "x.dvc")
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		f.SetOut(tt.out)
+		b, err := f.Bytes()
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if string(b) != tt.want {
+			t.Errorf("%s: got\n%s\nwant\n%s", tt.name, b, tt.want)
+		}
 	}
-	// A file becoming a directory gains nfiles where DVC puts it.
-	f.SetOut(Out{MD5: "5ea40360f5b4ec688df672a4db9c17d1.dir", Size: 6, NFiles: 2, Path: "foo"})
-	b, _ = f.Bytes()
-	if !strings.HasPrefix(string(b), "# data for the model\nouts:\n- md5: 5ea40360f5b4ec688df672a4db9c17d1.dir\n  size: 6\n  nfiles: 2\n  hash: md5\n  path: foo\n  desc:") {
-		t.Errorf("dir:\n%s", b)
-	}
-	// And loses it again.
-	f.SetOut(Out{MD5: "acbd18db4cc2f85cedef654fccc4a4d8", Size: 3, Path: "foo"})
-	b, _ = f.Bytes()
-	if strings.Contains(string(b), "nfiles") {
+	// A directory that becomes a file again loses nfiles.
+	f, _ := ParseFile([]byte("outs:\n- md5: 45b1eb2ff8072c35f82255c3c22c1ae9.dir\n  size: 2\n  nfiles: 1\n  hash: md5\n  path: d\n"), "d.dvc")
+	f.SetOut(Out{MD5: "acbd18db4cc2f85cedef654fccc4a4d8", Size: 3, Path: "d"})
+	if b, _ := f.Bytes(); strings.Contains(string(b), "nfiles") {
 		t.Errorf("nfiles kept for a file:\n%s", b)
 	}
 }
 
-func TestLegacyFileUpgradedOnReadd(t *testing.T) {
-	legacy := "outs:\n- md5: e5ebd4c02cefbe7955977c67ada242b7\n  size: 10\n  path: data.csv\n"
-	f, err := ParseFile([]byte(legacy), "data.csv.dvc")
+func TestLegacyFileReadAsLegacy(t *testing.T) {
+	f, err := ParseFile([]byte("outs:\n- md5: e5ebd4c02cefbe7955977c67ada242b7\n  size: 10\n  path: data.csv\n"), "data.csv.dvc")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !f.Outs[0].Legacy() {
 		t.Fatal("a .dvc without hash: md5 must read as legacy")
-	}
-	f.SetOut(Out{MD5: "b202f333fba4fd38d4b8e5e693077aab", Size: 10, Path: "data.csv"})
-	b, _ := f.Bytes()
-	if string(b) != "outs:\n- md5: b202f333fba4fd38d4b8e5e693077aab\n  size: 10\n  hash: md5\n  path: data.csv\n" {
-		t.Errorf("got\n%s", b)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/housectl/housectl/pkg/atomicfile"
 )
@@ -38,7 +39,11 @@ type AddResult struct {
 
 // Add hashes each path, stores its content in the cache, writes PATH.dvc
 // and adds "/name" to the parent's .gitignore, as `dvc add` does. It holds
-// the repository lock while it works.
+// the repository lock while it works. It is all or nothing: every target
+// is checked and hashed before anything is written, so one bad target
+// (missing, ignored, a name DVC cannot record, a broken symlink inside a
+// directory) leaves the repository as it was. Real DVC 3.64.0 writes the
+// .dvc files of the targets before the bad one (docs/FORMATS.md).
 func (r *Repo) Add(ctx context.Context, paths []string, opts AddOptions) ([]AddResult, error) {
 	unlock, err := r.Lock(ctx, opts.LockWait)
 	if err != nil {
@@ -46,9 +51,17 @@ func (r *Repo) Add(ctx context.Context, paths []string, opts AddOptions) ([]AddR
 	}
 	defer unlock()
 	defer func() { _ = r.State.Save() }()
-	var out []AddResult
+	plans := make([]addPlan, 0, len(paths))
 	for _, p := range paths {
-		res, err := r.add(ctx, p, opts)
+		pl, err := r.planAdd(ctx, p, opts)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, pl)
+	}
+	var out []AddResult
+	for _, pl := range plans {
+		res, err := r.commitAdd(ctx, pl)
 		if err != nil {
 			return out, err
 		}
@@ -57,33 +70,73 @@ func (r *Repo) Add(ctx context.Context, paths []string, opts AddOptions) ([]AddR
 	return out, nil
 }
 
-func (r *Repo) add(ctx context.Context, path string, opts AddOptions) (AddResult, error) {
+// addPlan is one hashed target of Add, not yet written anywhere.
+type addPlan struct {
+	abs, rel string
+	out      Out
+	tree     *Tree // directories
+}
+
+// CheckName refuses a path DVC cannot record faithfully: a name that is
+// not UTF-8 (DVC stops with "surrogates not allowed"; housectl wrote
+// !!binary and a U+FFFD manifest entry), or one with a line break (DVC
+// writes it, but a .gitignore line cannot hold it, and NEL, LS and PS are
+// read back as spaces).
+func CheckName(rel string) error {
+	if !utf8.ValidString(rel) {
+		return fmt.Errorf("%q: the name is not UTF-8, and DVC can record only UTF-8 names: rename it (e.g. convmv -f latin1 -t utf8), or add it to .dvcignore", rel)
+	}
+	if i := strings.IndexAny(rel, "\n\r\u0085\u2028\u2029"); i >= 0 {
+		return fmt.Errorf("%q: the name holds a line break (%U), which neither a .dvc file nor a .gitignore line keeps: rename it, or add it to .dvcignore", rel, []rune(rel[i:])[0])
+	}
+	return nil
+}
+
+func (r *Repo) planAdd(ctx context.Context, path string, opts AddOptions) (addPlan, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return AddResult{}, err
+		return addPlan{}, err
 	}
 	rel := r.Rel(abs)
 	if rel == "." || strings.HasPrefix(rel, "../") {
-		return AddResult{}, fmt.Errorf("%s is outside the repository %s", path, r.Root)
+		return addPlan{}, fmt.Errorf("%s is outside the repository %s", path, r.Root)
+	}
+	if err := CheckName(rel); err != nil {
+		return addPlan{}, fmt.Errorf("cannot add %w; nothing was added", err)
 	}
 	if strings.HasSuffix(abs, FileSuffix) {
-		return AddResult{}, fmt.Errorf("%s is a .dvc file: add the data it describes instead", rel)
+		return addPlan{}, fmt.Errorf("%s is a .dvc file: add the data it describes instead", rel)
 	}
 	fi, err := os.Stat(abs)
 	if err != nil {
-		return AddResult{}, fmt.Errorf("add %s: %w", rel, err)
+		return addPlan{}, fmt.Errorf("output '%s' does not exist: %w; nothing was added", rel, err)
 	}
 	if err := r.Ignore.Check(rel, fi.IsDir()); err != nil {
-		return AddResult{}, err
+		return addPlan{}, err
 	}
 	h := r.Hasher(opts.Jobs)
-	o := Out{Path: filepath.Base(abs), Hash: "md5"}
+	pl := addPlan{abs: abs, rel: rel, out: Out{Path: filepath.Base(abs), Hash: "md5"}}
 	if fi.IsDir() {
 		t, err := h.Dir(ctx, abs)
 		if err != nil {
-			return AddResult{}, err
+			return addPlan{}, fmt.Errorf("cannot add %s: %w; nothing was added", rel, err)
 		}
-		for _, f := range t.Files {
+		pl.tree = t
+		pl.out.MD5, pl.out.Size, pl.out.NFiles = t.ID, t.Size, t.NFiles
+		return pl, nil
+	}
+	fh, err := h.file(abs, fi)
+	if err != nil {
+		return addPlan{}, err
+	}
+	pl.out.MD5, pl.out.Size, pl.out.IsExec = fh.ID, fh.Size, fh.Exec
+	return pl, nil
+}
+
+func (r *Repo) commitAdd(ctx context.Context, pl addPlan) (AddResult, error) {
+	abs, rel, o := pl.abs, pl.rel, pl.out
+	if pl.tree != nil {
+		for _, f := range pl.tree.Files {
 			if err := ctx.Err(); err != nil {
 				return AddResult{}, err
 			}
@@ -91,19 +144,11 @@ func (r *Repo) add(ctx context.Context, path string, opts AddOptions) (AddResult
 				return AddResult{}, err
 			}
 		}
-		if err := r.Cache.AddBytes(t.ID, t.Manifest.Encode()); err != nil {
+		if err := r.Cache.AddBytes(pl.tree.ID, pl.tree.Manifest.Encode()); err != nil {
 			return AddResult{}, err
 		}
-		o.MD5, o.Size, o.NFiles = t.ID, t.Size, t.NFiles
-	} else {
-		fh, err := h.file(abs, fi)
-		if err != nil {
-			return AddResult{}, err
-		}
-		if err := r.Cache.AddFile(abs, fh.ID); err != nil {
-			return AddResult{}, err
-		}
-		o.MD5, o.Size, o.IsExec = fh.ID, fh.Size, fh.Exec
+	} else if err := r.Cache.AddFile(abs, o.MD5); err != nil {
+		return AddResult{}, err
 	}
 
 	// The objects must be on disk before a .dvc file points at them.

@@ -505,3 +505,74 @@ func TestLockSweepsAKilledHoldersTemporaryFiles(t *testing.T) {
 		t.Errorf("the killed holder's temporary file is still there: %v", err)
 	}
 }
+
+// TestAddIsAllOrNothing: a target DVC cannot record stops the whole add
+// before anything is written. Real DVC 3.64.0 on the same trees:
+//
+//	$ dvc add $'top\xe9'      # and d/ holding $'in\xe9', and $'dir\xe9'/ok
+//	ERROR: unexpected error - 'utf-8' codec can't encode character '\udce9' in position 11: surrogates not allowed
+//	$ ln -s nowhere t/dangle && dvc add good t
+//	ERROR: [Errno 2] No such file or directory: '/tmp/r2/t/dangle'
+//
+// (DVC has by then written good.dvc and cached good; housectl writes
+// nothing: docs/FORMATS.md.)
+func TestAddIsAllOrNothing(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		setup func(r *Repo) string // returns the bad target
+		want  string
+	}{
+		{"a name that is not UTF-8", func(r *Repo) string {
+			write(t, r.abs("top\xe9"), "x\n")
+			return r.abs("top\xe9")
+		}, `"top\xe9": the name is not UTF-8`},
+		{"a name that is not UTF-8, inside a directory", func(r *Repo) string {
+			write(t, r.abs("d/in\xe9"), "y\n")
+			return r.abs("d")
+		}, `"d/in\xe9": the name is not UTF-8`},
+		{"a directory name that is not UTF-8", func(r *Repo) string {
+			write(t, r.abs("dir\xe9/ok"), "z\n")
+			return r.abs("dir\xe9")
+		}, `"dir\xe9": the name is not UTF-8`},
+		{"a line break in a name", func(r *Repo) string {
+			write(t, r.abs("a\nb"), "x\n")
+			return r.abs("a\nb")
+		}, "holds a line break (U+000A)"},
+		{"a broken symlink inside a directory", func(r *Repo) string {
+			write(t, r.abs("t/a"), "a\n")
+			if err := os.Symlink("nowhere", r.abs("t/dangle")); err != nil {
+				t.Fatal(err)
+			}
+			return r.abs("t")
+		}, `t/dangle is a symbolic link to "nowhere", which does not exist`},
+		{"a missing target", func(r *Repo) string { return r.abs("nothere") }, "output 'nothere' does not exist"},
+	} {
+		r := newRepo(t)
+		write(t, r.abs("good"), "good\n")
+		bad := tt.setup(r)
+		_, err := r.Add(t.Context(), []string{r.abs("good"), bad}, AddOptions{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+		for _, p := range []string{"good.dvc", ".gitignore"} {
+			if _, err := os.Stat(r.abs(p)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s: %s written (%v)", tt.name, p, err)
+			}
+		}
+		if ents, _ := os.ReadDir(r.Cache.Dir + "/files/md5"); len(ents) != 0 {
+			t.Errorf("%s: %d cache entries written", tt.name, len(ents))
+		}
+	}
+	// The checks above can fail: the good target alone is added.
+	r := newRepo(t)
+	write(t, r.abs("good"), "good\n")
+	if _, err := r.Add(t.Context(), []string{r.abs("good")}, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(r.Cache.Dir + "/files/md5"); len(ents) == 0 {
+		t.Error("no cache entry after a good add")
+	}
+	if _, err := os.Stat(r.abs("good.dvc")); err != nil {
+		t.Error(err)
+	}
+}

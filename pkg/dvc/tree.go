@@ -2,6 +2,7 @@ package dvc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -140,6 +141,9 @@ func (h *Hasher) Dir(ctx context.Context, abs string) (*Tree, error) {
 				return nil
 			}
 		}
+		if err := CheckName(rel); err != nil {
+			return err
+		}
 		if d.Name() == IgnoreFile {
 			return fmt.Errorf(".dvcignore file should not be in collected dir path: '%s'", relDir)
 		}
@@ -150,6 +154,10 @@ func (h *Hasher) Dir(ctx context.Context, abs string) (*Tree, error) {
 			// A symlink counts when it leads to a regular file (DVC hashes
 			// its target's content); devices, sockets and pipes do not.
 			fi, err := os.Stat(p)
+			if errors.Is(err, fs.ErrNotExist) && d.Type()&fs.ModeSymlink != 0 {
+				target, _ := os.Readlink(p)
+				return fmt.Errorf("%s is a symbolic link to %q, which does not exist (DVC stops at it too): fix or remove the link, or add it to .dvcignore", rel, target)
+			}
 			if err != nil || !fi.Mode().IsRegular() {
 				return nil
 			}
