@@ -56,6 +56,26 @@ func (c Cache) pathFor(id ID, legacy bool) string {
 	return c.Path(id)
 }
 
+// Object is one object of a cache or a remote: its id, and whether it is
+// DVC 2's (legacy layout <2>/<30>; a file's id is its md5-dos2unix hash)
+// or DVC 3's (files/md5/<2>/<30>; the raw MD5).
+type Object struct {
+	ID     ID
+	Legacy bool
+}
+
+// Key is the object's path under a cache or remote root, slash-separated.
+func (o Object) Key() string {
+	s := string(o.ID)
+	if o.Legacy {
+		return s[:2] + "/" + s[2:]
+	}
+	return "files/md5/" + s[:2] + "/" + s[2:]
+}
+
+// ObjectPath is where the object lives in this cache.
+func (c Cache) ObjectPath(o Object) string { return c.pathFor(o.ID, o.Legacy) }
+
 // SyncFS flushes the filesystem that holds dir (syncfs(2)): one call makes
 // every object written before it durable.
 func SyncFS(dir string) error {
@@ -186,15 +206,17 @@ func (c Cache) AddBytes(id ID, data []byte) error {
 	return writeObject(dst, data)
 }
 
-// ReadManifest loads a cached .dir object, checking that it is intact.
-func (c Cache) ReadManifest(id ID) (Manifest, error) {
-	b, err := os.ReadFile(c.Path(id))
+// ReadManifest loads a cached .dir object (from the legacy layout for a
+// DVC 2 output), checking that it is intact.
+func (c Cache) ReadManifest(id ID, legacy bool) (Manifest, error) {
+	p := c.pathFor(id, legacy)
+	b, err := os.ReadFile(p)
 	if err != nil {
 		return nil, err
 	}
 	sum := md5.Sum(b) //nolint:gosec
 	if got := ID(hex.EncodeToString(sum[:]) + DirSuffix); got != id {
-		return nil, &CorruptError{ID: id, Path: c.Path(id), Got: got}
+		return nil, &CorruptError{ID: id, Path: p, Got: got}
 	}
 	return DecodeManifest(b)
 }

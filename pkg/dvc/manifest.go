@@ -122,3 +122,29 @@ func appendU(b []byte, r rune) []byte {
 	}
 	return append(b, h...)
 }
+
+// StatusJSON renders status as `dvc status --json` prints it when its
+// output is not a terminal: Python's json.dumps, one line, ASCII only:
+// {"data/raw.dvc": [{"changed outs": {"data/raw": "modified"}}]}. Files
+// and paths are in st's order.
+func StatusJSON(st []OutStatus) []byte {
+	b := []byte{'{'}
+	for i, s := range st {
+		if i == 0 || s.DvcFile != st[i-1].DvcFile {
+			if i > 0 {
+				b = append(b, "}}], "...)
+			}
+			b = appendPyJSONString(b, s.DvcFile)
+			b = append(b, `: [{"changed outs": {`...)
+		} else {
+			b = append(b, ", "...)
+		}
+		b = appendPyJSONString(b, s.Path)
+		b = append(b, ": "...)
+		b = appendPyJSONString(b, s.Status)
+	}
+	if len(st) > 0 {
+		b = append(b, "}}]"...)
+	}
+	return append(b, '}')
+}

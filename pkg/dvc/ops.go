@@ -313,18 +313,26 @@ func (r *Repo) inCache(t Tracked, m Manifest) bool {
 	if !r.Cache.Has(t.Out.MD5, legacy) {
 		return false
 	}
-	if !t.Out.MD5.IsDir() || legacy {
+	if !t.Out.MD5.IsDir() {
 		return true
 	}
 	if m == nil {
 		var err error
-		if m, err = r.Cache.ReadManifest(t.Out.MD5); err != nil {
+		if m, err = r.Cache.ReadManifest(t.Out.MD5, legacy); err != nil {
 			return false
 		}
 	}
 	ids := make([]ID, len(m))
 	for i, e := range m {
 		ids[i] = e.MD5
+	}
+	if legacy {
+		for _, id := range ids {
+			if !r.Cache.Has(id, true) {
+				return false
+			}
+		}
+		return true
 	}
 	// Objects are write-once: once all were found, an unchanged fan-out
 	// signature proves none has been removed since.
@@ -359,14 +367,19 @@ func (r *Repo) Status(ctx context.Context, targets []string, jobs int) ([]OutSta
 		if err != nil {
 			return nil, err
 		}
+		// DVC's order (output.py status): an object missing from the cache
+		// is reported first, whatever the workspace holds.
+		if id != t.Out.MD5 {
+			m = nil
+		}
 		st := ""
 		switch {
+		case !r.inCache(t, m):
+			st = StatusNotInCache
 		case id == "":
 			st = StatusDeleted
 		case id != t.Out.MD5:
 			st = StatusModified
-		case !r.inCache(t, m):
-			st = StatusNotInCache
 		}
 		if st != "" {
 			out = append(out, OutStatus{DvcFile: t.DvcFile, Path: t.Rel(r), Status: st})
@@ -375,10 +388,16 @@ func (r *Repo) Status(ctx context.Context, targets []string, jobs int) ([]OutSta
 	return out, nil
 }
 
-// Change is one line of checkout output: A (added), M (modified).
+// Change is one line of checkout output: A (added), M (modified), for one
+// output, with the number of its files added, modified and deleted (DVC's
+// summary counts files; an empty directory counts none).
 type Change struct {
-	Kind string `json:"kind"`
-	Path string `json:"path"`
+	Kind     string `json:"kind"`
+	Path     string `json:"path"`
+	Dir      bool   `json:"dir,omitempty"`
+	Added    int    `json:"added"`
+	Modified int    `json:"modified"`
+	Deleted  int    `json:"deleted"`
 }
 
 // CheckoutOptions configure Checkout.
@@ -435,14 +454,15 @@ func (r *Repo) checkout(ctx context.Context, targets []string, opts CheckoutOpti
 				continue
 			}
 		}
-		if err := r.checkoutOut(ctx, t); err != nil {
+		c := Change{Kind: kind, Path: t.Rel(r), Dir: t.Out.MD5.IsDir()}
+		if err := r.checkoutOut(ctx, t, &c); err != nil {
 			if errors.Is(err, ErrCorrupt) || errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, fmt.Errorf("%s: %w", t.Rel(r), err))
 				continue
 			}
 			return changes, err
 		}
-		changes = append(changes, Change{Kind: kind, Path: t.Rel(r)})
+		changes = append(changes, c)
 	}
 	if len(changes) > 0 {
 		if err := SyncFS(r.Root); err != nil {
@@ -452,7 +472,9 @@ func (r *Repo) checkout(ctx context.Context, targets []string, opts CheckoutOpti
 	return changes, errors.Join(errs...)
 }
 
-func (r *Repo) checkoutOut(ctx context.Context, t Tracked) error {
+// checkoutOut restores one output, counting the files it adds, replaces
+// and removes in c.
+func (r *Repo) checkoutOut(ctx context.Context, t Tracked, c *Change) error {
 	legacy := t.Out.Legacy()
 	if !t.Out.MD5.IsDir() {
 		if fi, err := os.Stat(t.Abs); err == nil && fi.IsDir() {
@@ -463,15 +485,17 @@ func (r *Repo) checkoutOut(ctx context.Context, t Tracked) error {
 		if !r.Cache.Has(t.Out.MD5, legacy) {
 			return fmt.Errorf("%w: %s is not in the cache; run `housectl data pull`", fs.ErrNotExist, t.Out.MD5)
 		}
+		if c.Kind == "A" {
+			c.Added++
+		} else {
+			c.Modified++
+		}
 		return r.Cache.CheckoutFile(t.Out.MD5, legacy, t.Abs, t.Out.IsExec)
 	}
-	if legacy {
-		return fmt.Errorf("%s is a DVC 2 directory output: re-add it with `housectl data add` (or `dvc cache migrate`) before checking it out", t.Rel(r))
-	}
-	if !r.Cache.Has(t.Out.MD5, false) {
+	if !r.Cache.Has(t.Out.MD5, legacy) {
 		return fmt.Errorf("%w: directory manifest %s is not in the cache; run `housectl data pull`", fs.ErrNotExist, t.Out.MD5)
 	}
-	m, err := r.Cache.ReadManifest(t.Out.MD5)
+	m, err := r.Cache.ReadManifest(t.Out.MD5, legacy)
 	if err != nil {
 		return err
 	}
@@ -480,21 +504,32 @@ func (r *Repo) checkoutOut(ctx context.Context, t Tracked) error {
 			return err
 		}
 	}
+	// An empty directory has no file to create it.
+	if err := os.MkdirAll(t.Abs, 0o755); err != nil {
+		return err
+	}
 	want := map[string]bool{}
 	h := r.Hasher(0)
+	h.Legacy = legacy
 	for _, e := range m {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		want[e.RelPath] = true
 		dst := filepath.Join(t.Abs, filepath.FromSlash(e.RelPath))
-		if fh, err := h.File(dst); err == nil && fh.ID == e.MD5 {
+		fh, err := h.File(dst)
+		switch {
+		case err == nil && fh.ID == e.MD5:
 			continue
+		case err == nil:
+			c.Modified++
+		default:
+			c.Added++
 		}
-		if !r.Cache.Has(e.MD5, false) {
+		if !r.Cache.Has(e.MD5, legacy) {
 			return fmt.Errorf("%w: %s (of %s) is not in the cache; run `housectl data pull`", fs.ErrNotExist, e.MD5, e.RelPath)
 		}
-		if err := r.Cache.CheckoutFile(e.MD5, false, dst, false); err != nil {
+		if err := r.Cache.CheckoutFile(e.MD5, legacy, dst, false); err != nil {
 			return err
 		}
 	}
@@ -505,6 +540,7 @@ func (r *Repo) checkoutOut(ctx context.Context, t Tracked) error {
 		}
 		rel, _ := filepath.Rel(t.Abs, p)
 		if ignored, _ := r.Ignore.Match(r.Rel(p), false); !want[filepath.ToSlash(rel)] && !ignored {
+			c.Deleted++
 			return os.Remove(p)
 		}
 		return nil

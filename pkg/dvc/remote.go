@@ -16,18 +16,19 @@ import (
 )
 
 // Remote is a store with the cache's layout that objects are pushed to and
-// pulled from. LocalRemote is a directory; an S3 remote implements the same
-// three calls.
+// pulled from: DVC 3 objects under files/md5/, DVC 2 ones at the root
+// (Object.Key). LocalRemote is a directory; an S3 remote implements the
+// same three calls.
 type Remote interface {
 	// Name is the remote's name in .dvc/config.
 	Name() string
 	// Has reports whether the object is stored.
-	Has(ctx context.Context, id ID) (bool, error)
-	// Put uploads the local file src as id. It must verify that src hashes
-	// to id and store the object atomically.
-	Put(ctx context.Context, id ID, src string) error
-	// Get downloads id into the local path dst atomically, verifying it.
-	Get(ctx context.Context, id ID, dst string) error
+	Has(ctx context.Context, o Object) (bool, error)
+	// Put uploads the local file src as o. It must verify that src hashes
+	// to o's id and store the object atomically.
+	Put(ctx context.Context, o Object, src string) error
+	// Get downloads o into the local path dst atomically, verifying it.
+	Get(ctx context.Context, o Object, dst string) error
 }
 
 // ErrNoRemote is returned when no remote is named and none is the default.
@@ -94,8 +95,9 @@ func (r *Repo) AddRemote(name, url string, makeDefault, force bool) error {
 	return cfg.Save()
 }
 
-// LocalRemote is a remote in a local (or mounted) directory:
-// <dir>/files/md5/<2>/<30>, the layout DVC 3 uses on every remote.
+// LocalRemote is a remote in a local (or mounted) directory, in the layout
+// DVC uses on every remote: <dir>/files/md5/<2>/<30>, and <dir>/<2>/<30>
+// for DVC 2 objects.
 type LocalRemote struct {
 	name string
 	Dir  string
@@ -104,11 +106,11 @@ type LocalRemote struct {
 // Name implements Remote.
 func (l *LocalRemote) Name() string { return l.name }
 
-func (l *LocalRemote) path(id ID) string { return objectPath(filepath.Join(l.Dir, "files", "md5"), id) }
+func (l *LocalRemote) path(o Object) string { return filepath.Join(l.Dir, filepath.FromSlash(o.Key())) }
 
 // Has implements Remote.
-func (l *LocalRemote) Has(_ context.Context, id ID) (bool, error) {
-	_, err := os.Stat(l.path(id))
+func (l *LocalRemote) Has(_ context.Context, o Object) (bool, error) {
+	_, err := os.Stat(l.path(o))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -116,17 +118,36 @@ func (l *LocalRemote) Has(_ context.Context, id ID) (bool, error) {
 }
 
 // Put implements Remote.
-func (l *LocalRemote) Put(_ context.Context, id ID, src string) error {
-	return putVerified(src, l.path(id), id)
+func (l *LocalRemote) Put(_ context.Context, o Object, src string) error {
+	return putVerified(src, l.path(o), o)
 }
 
 // Get implements Remote.
-func (l *LocalRemote) Get(_ context.Context, id ID, dst string) error {
-	return putVerified(l.path(id), dst, id)
+func (l *LocalRemote) Get(_ context.Context, o Object, dst string) error {
+	return putVerified(l.path(o), dst, o)
 }
 
 // putVerified copies an object, refusing one whose content is not its id.
-func putVerified(src, dst string, id ID) error {
+// A DVC 2 file's id is of its dos2unix-converted bytes: it is checked
+// before the copy.
+func putVerified(src, dst string, o Object) error {
+	id := o.ID
+	if o.Legacy && !id.IsDir() {
+		f, err := os.Open(src)
+		if err != nil {
+			return err
+		}
+		got, _, err := HashLegacyReader(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("hash %s: %w", src, err)
+		}
+		if got != id {
+			return &CorruptError{ID: id, Path: src, Got: got}
+		}
+		_, err = copyVerified(src, dst, 0o444)
+		return err
+	}
 	want := id
 	if id.IsDir() {
 		want = ID(id.Hex())
@@ -175,39 +196,39 @@ type TransferResult struct {
 	Changes     []Change `json:"changes,omitempty"` // Pull's checkout
 }
 
-// objects lists the ids an output needs: the output's own and, for a
-// directory, its files'. need loads a manifest (from the cache, or by
+// objects lists the objects an output needs: the output's own and, for a
+// directory, its files'. manifest loads a manifest (from the cache, or by
 // fetching it first).
-func objects(t Tracked, manifest func(ID) (Manifest, error)) ([]ID, error) {
-	ids := []ID{t.Out.MD5}
+func objects(t Tracked, manifest func(Object) (Manifest, error)) ([]Object, error) {
+	legacy := t.Out.Legacy()
+	objs := []Object{{t.Out.MD5, legacy}}
 	if !t.Out.MD5.IsDir() {
-		return ids, nil
+		return objs, nil
 	}
-	m, err := manifest(t.Out.MD5)
+	m, err := manifest(objs[0])
 	if err != nil {
 		return nil, err
 	}
 	for _, e := range m {
-		ids = append(ids, e.MD5)
+		objs = append(objs, Object{e.MD5, legacy})
 	}
-	return ids, nil
+	return objs, nil
 }
 
 // Push uploads the objects of the tracked outputs (all, or the targets)
-// that the remote lacks, in parallel.
+// that the remote lacks, in parallel. DVC 2 outputs go to the legacy
+// layout, as DVC 3 pushes them.
 func (r *Repo) Push(ctx context.Context, rem Remote, targets []string, opts TransferOptions) (*TransferResult, error) {
 	tracked, err := r.Tracked(targets)
 	if err != nil {
 		return nil, err
 	}
 	res := &TransferResult{Remote: rem.Name()}
-	seen := map[ID]bool{}
-	var want []ID
+	seen := map[Object]bool{}
+	var want []Object
+	cached := func(o Object) (Manifest, error) { return r.Cache.ReadManifest(o.ID, o.Legacy) }
 	for _, t := range tracked {
-		if t.Out.Legacy() {
-			return nil, fmt.Errorf("%s is a DVC 2 output: re-add it with `housectl data add %s` before pushing", t.DvcFile, t.Rel(r))
-		}
-		ids, err := objects(t, r.Cache.ReadManifest)
+		objs, err := objects(t, cached)
 		if errors.Is(err, fs.ErrNotExist) {
 			res.Missing = append(res.Missing, t.Out.MD5.String())
 			continue
@@ -215,23 +236,23 @@ func (r *Repo) Push(ctx context.Context, rem Remote, targets []string, opts Tran
 		if err != nil {
 			return nil, err
 		}
-		for _, id := range ids {
-			if !seen[id] {
-				seen[id] = true
-				if r.Cache.Has(id, false) {
-					want = append(want, id)
+		for _, o := range objs {
+			if !seen[o] {
+				seen[o] = true
+				if r.Cache.Has(o.ID, o.Legacy) {
+					want = append(want, o)
 				} else {
-					res.Missing = append(res.Missing, id.String())
+					res.Missing = append(res.Missing, o.ID.String())
 				}
 			}
 		}
 	}
-	todo, err := r.missingOn(ctx, want, opts.jobs(), func(id ID) (bool, error) { return rem.Has(ctx, id) })
+	todo, err := r.missingOn(ctx, want, opts.jobs(), func(o Object) (bool, error) { return rem.Has(ctx, o) })
 	if err != nil {
 		return nil, err
 	}
 	res.UpToDate = len(want) - len(todo)
-	n, err := transfer(ctx, todo, opts, func(id ID) (bool, error) { return true, rem.Put(ctx, id, r.Cache.Path(id)) })
+	n, err := transfer(ctx, todo, opts, func(o Object) (bool, error) { return true, rem.Put(ctx, o, r.Cache.ObjectPath(o)) })
 	res.Transferred = n
 	if err == nil && n > 0 {
 		if l, ok := rem.(*LocalRemote); ok {
@@ -254,25 +275,22 @@ func (r *Repo) Pull(ctx context.Context, rem Remote, targets []string, opts Tran
 	}
 	res := &TransferResult{Remote: rem.Name()}
 	// Directory manifests first: they name the rest.
-	manifest := func(id ID) (Manifest, error) {
-		if !r.Cache.Has(id, false) {
-			if ok, err := rem.Has(ctx, id); err != nil || !ok {
-				return nil, fmt.Errorf("%w: %s is in neither the cache nor remote %q", fs.ErrNotExist, id, rem.Name())
+	manifest := func(o Object) (Manifest, error) {
+		if !r.Cache.Has(o.ID, o.Legacy) {
+			if ok, err := rem.Has(ctx, o); err != nil || !ok {
+				return nil, fmt.Errorf("%w: %s is in neither the cache nor remote %q", fs.ErrNotExist, o.ID, rem.Name())
 			}
-			if err := rem.Get(ctx, id, r.Cache.Path(id)); err != nil {
+			if err := rem.Get(ctx, o, r.Cache.ObjectPath(o)); err != nil {
 				return nil, err
 			}
 			res.Transferred++
 		}
-		return r.Cache.ReadManifest(id)
+		return r.Cache.ReadManifest(o.ID, o.Legacy)
 	}
-	seen := map[ID]bool{}
-	var need []ID
+	seen := map[Object]bool{}
+	var need []Object
 	for _, t := range tracked {
-		if t.Out.Legacy() {
-			return nil, fmt.Errorf("%s is a DVC 2 output: pull it with DVC, or re-add it with housectl", t.DvcFile)
-		}
-		ids, err := objects(t, manifest)
+		objs, err := objects(t, manifest)
 		if errors.Is(err, fs.ErrNotExist) {
 			res.Missing = append(res.Missing, t.Out.MD5.String())
 			continue
@@ -280,19 +298,19 @@ func (r *Repo) Pull(ctx context.Context, rem Remote, targets []string, opts Tran
 		if err != nil {
 			return nil, err
 		}
-		for _, id := range ids {
-			if !seen[id] && !r.Cache.Has(id, false) {
-				seen[id] = true
-				need = append(need, id)
+		for _, o := range objs {
+			if !seen[o] && !r.Cache.Has(o.ID, o.Legacy) {
+				seen[o] = true
+				need = append(need, o)
 			}
 		}
 	}
-	n, err := transfer(ctx, need, opts, func(id ID) (bool, error) {
-		ok, err := rem.Has(ctx, id)
+	n, err := transfer(ctx, need, opts, func(o Object) (bool, error) {
+		ok, err := rem.Has(ctx, o)
 		if err != nil || !ok {
 			return false, err // a missing object is reported below
 		}
-		return true, rem.Get(ctx, id, r.Cache.Path(id))
+		return true, rem.Get(ctx, o, r.Cache.ObjectPath(o))
 	})
 	res.Transferred += n
 	if err == nil && n > 0 {
@@ -301,17 +319,18 @@ func (r *Repo) Pull(ctx context.Context, rem Remote, targets []string, opts Tran
 	if err != nil {
 		return res, err
 	}
-	for _, id := range need {
-		if !r.Cache.Has(id, false) {
-			res.Missing = append(res.Missing, id.String())
+	for _, o := range need {
+		if !r.Cache.Has(o.ID, o.Legacy) {
+			res.Missing = append(res.Missing, o.ID.String())
 		}
 	}
 	res.Changes, err = r.checkout(ctx, targets, co)
 	return res, err
 }
 
-// missingOn returns the ids for which has reports false, checked in parallel.
-func (r *Repo) missingOn(ctx context.Context, ids []ID, jobs int, has func(ID) (bool, error)) ([]ID, error) {
+// missingOn returns the objects for which has reports false, checked in
+// parallel.
+func (r *Repo) missingOn(ctx context.Context, ids []Object, jobs int, has func(Object) (bool, error)) ([]Object, error) {
 	present := make([]bool, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(jobs)
@@ -328,7 +347,7 @@ func (r *Repo) missingOn(ctx context.Context, ids []ID, jobs int, has func(ID) (
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	var out []ID
+	var out []Object
 	for i, id := range ids {
 		if !present[i] {
 			out = append(out, id)
@@ -337,9 +356,9 @@ func (r *Repo) missingOn(ctx context.Context, ids []ID, jobs int, has func(ID) (
 	return out, nil
 }
 
-// transfer runs move for every id, in parallel, with progress, and counts
-// the ids that move reports as moved.
-func transfer(ctx context.Context, ids []ID, opts TransferOptions, move func(ID) (bool, error)) (int, error) {
+// transfer runs move for every object, in parallel, with progress, and
+// counts the objects that move reports as moved.
+func transfer(ctx context.Context, ids []Object, opts TransferOptions, move func(Object) (bool, error)) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}

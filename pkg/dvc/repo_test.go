@@ -209,7 +209,7 @@ func TestStatusAndCheckout(t *testing.T) {
 
 	// The changed README is not cached: checkout refuses to destroy it...
 	changes, err := r.Checkout(ctx, nil, CheckoutOptions{})
-	if !errors.Is(err, ErrUncommitted) || len(changes) != 1 || changes[0] != (Change{"A", "data/model.bin"}) {
+	if !errors.Is(err, ErrUncommitted) || len(changes) != 1 || changes[0] != (Change{Kind: "A", Path: "data/model.bin", Added: 1}) {
 		t.Errorf("checkout without force: %v %v", changes, err)
 	}
 	if read(t, r.abs("data/raw/docs/README.md")) != "changed\n" {
@@ -218,7 +218,7 @@ func TestStatusAndCheckout(t *testing.T) {
 	// ...unless forced. An extra file in the directory goes too.
 	write(t, r.abs("data/raw/extra.txt"), "x")
 	changes, err = r.Checkout(ctx, nil, CheckoutOptions{Force: true})
-	if err != nil || len(changes) != 1 || changes[0] != (Change{"M", "data/raw"}) {
+	if err != nil || len(changes) != 1 || changes[0] != (Change{Kind: "M", Path: "data/raw", Dir: true, Modified: 1, Deleted: 1}) {
 		t.Errorf("forced checkout: %v %v", changes, err)
 	}
 	if read(t, r.abs("data/raw/docs/README.md")) != readmeMD || read(t, r.abs("data/model.bin")) != "weights" {
@@ -342,7 +342,7 @@ func TestPushPull(t *testing.T) {
 	}
 	crem, _ := c.Remote("storage")
 	res, err = c.Pull(ctx, crem, nil, TransferOptions{}, CheckoutOptions{})
-	if err != nil || res.Transferred != 3 || len(res.Changes) != 1 || res.Changes[0] != (Change{"A", "data/raw"}) {
+	if err != nil || res.Transferred != 3 || len(res.Changes) != 1 || res.Changes[0] != (Change{Kind: "A", Path: "data/raw", Dir: true, Added: 2}) {
 		t.Fatalf("pull: %+v %v", res, err)
 	}
 	if read(t, filepath.Join(clone, "data/raw/housing.csv")) != housingCSV {
@@ -574,5 +574,134 @@ func TestAddIsAllOrNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(r.abs("good.dvc")); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestLegacyDirectoryRoundTrip: a DVC 2 directory output and a DVC 2 file
+// are checked out from the legacy cache layout, pushed to the legacy
+// remote layout and pulled back, as real DVC 3.64.0 does. The repository
+// is the one it was checked with (old/ holding a CRLF file, and f.txt; ids
+// from DVC 2's md5-dos2unix); with it, `dvc checkout` printed "A old/" and
+// "A f.txt", `dvc push` "4 files pushed" into <remote>/<2>/<30>, and, with
+// the cache and workspace removed, `dvc pull` "4 files fetched and 3 files
+// added".
+func TestLegacyDirectoryRoundTrip(t *testing.T) {
+	r := newRepo(t)
+	ctx := t.Context()
+	crlf, plain, f := "a,b\r\n1,2\r\n", "plain\n", "x\r\ny\r\n"
+	m := Manifest{{MD5: "e5ebd4c02cefbe7955977c67ada242b7", RelPath: "a.csv"}, {MD5: "5839145a19c13f3ffb0a3b9527e0a912", RelPath: "b.txt"}}
+	const dirID, fileID = "0304eb9de000503a129d87a7027670d1.dir", "1b5bb282b8f8792875e3c4203cfa9c57"
+	if m.ID() != dirID {
+		t.Fatalf("legacy manifest id %s, DVC's is %s", m.ID(), dirID)
+	}
+	write(t, r.abs(".dvc/cache/03/04eb9de000503a129d87a7027670d1.dir"), string(m.Encode()))
+	write(t, r.abs(".dvc/cache/e5/ebd4c02cefbe7955977c67ada242b7"), crlf)
+	write(t, r.abs(".dvc/cache/58/39145a19c13f3ffb0a3b9527e0a912"), plain)
+	write(t, r.abs(".dvc/cache/1b/5bb282b8f8792875e3c4203cfa9c57"), f)
+	write(t, r.abs("old.dvc"), "outs:\n- md5: "+dirID+"\n  size: 16\n  nfiles: 2\n  path: old\n")
+	write(t, r.abs("f.txt.dvc"), "outs:\n- md5: "+fileID+"\n  size: 6\n  path: f.txt\n")
+
+	ch, err := r.Checkout(ctx, []string{r.abs("old.dvc"), r.abs("f.txt.dvc")}, CheckoutOptions{})
+	if err != nil || len(ch) != 2 {
+		t.Fatalf("checkout: %+v %v", ch, err)
+	}
+	if read(t, r.abs("old/a.csv")) != crlf || read(t, r.abs("old/b.txt")) != plain || read(t, r.abs("f.txt")) != f {
+		t.Fatal("legacy checkout did not restore the raw bytes")
+	}
+	if st, err := r.Status(ctx, []string{r.abs("old.dvc"), r.abs("f.txt.dvc")}, 0); err != nil || len(st) != 0 {
+		t.Errorf("status after checkout: %v %v", st, err)
+	}
+
+	store := t.TempDir()
+	if err := r.AddRemote("st", store, true, false); err != nil {
+		t.Fatal(err)
+	}
+	rem, _ := r.Remote("")
+	res, err := r.Push(ctx, rem, []string{r.abs("old.dvc"), r.abs("f.txt.dvc")}, TransferOptions{})
+	if err != nil || res.Transferred != 4 {
+		t.Fatalf("push: %+v %v", res, err)
+	}
+	for _, k := range []string{"03/04eb9de000503a129d87a7027670d1.dir", "e5/ebd4c02cefbe7955977c67ada242b7", "58/39145a19c13f3ffb0a3b9527e0a912", "1b/5bb282b8f8792875e3c4203cfa9c57"} {
+		if _, err := os.Stat(filepath.Join(store, k)); err != nil {
+			t.Errorf("not in the legacy remote layout: %v", err)
+		}
+	}
+
+	for _, p := range []string{".dvc/cache", "old", "f.txt"} {
+		if err := os.RemoveAll(r.abs(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Gone from the cache too: "not in cache", as DVC says.
+	st, _ := r.Status(ctx, []string{r.abs("f.txt.dvc")}, 0)
+	if len(st) != 1 || st[0].Status != StatusNotInCache {
+		t.Errorf("status with neither workspace nor cache: %v", st)
+	}
+	res, err = r.Pull(ctx, rem, []string{r.abs("old.dvc"), r.abs("f.txt.dvc")}, TransferOptions{}, CheckoutOptions{})
+	if err != nil || res.Transferred != 4 {
+		t.Fatalf("pull: %+v %v", res, err)
+	}
+	added := 0
+	for _, c := range res.Changes {
+		added += c.Added
+	}
+	if added != 3 || read(t, r.abs("old/a.csv")) != crlf {
+		t.Errorf("pull added %d files: %+v", added, res.Changes)
+	}
+}
+
+// TestEmptyDirectoryRoundTrip: DVC restores an empty directory output
+// (`dvc checkout` printed "A empty/"); housectl failed with an lstat error.
+func TestEmptyDirectoryRoundTrip(t *testing.T) {
+	r := newRepo(t)
+	ctx := t.Context()
+	if err := os.Mkdir(r.abs("empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Add(ctx, []string{r.abs("empty")}, AddOptions{})
+	if err != nil || res[0].MD5 != "d751713988987e9331980363e24189ce.dir" {
+		t.Fatalf("add: %+v %v", res, err)
+	}
+	store := t.TempDir()
+	if err := r.AddRemote("st", store, true, false); err != nil {
+		t.Fatal(err)
+	}
+	rem, _ := r.Remote("")
+	if _, err := r.Push(ctx, rem, nil, TransferOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(r.abs("empty")); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := r.Checkout(ctx, []string{r.abs("empty")}, CheckoutOptions{})
+	if err != nil || len(ch) != 1 || ch[0] != (Change{Kind: "A", Path: "empty", Dir: true}) {
+		t.Fatalf("checkout: %+v %v", ch, err)
+	}
+	if fi, err := os.Stat(r.abs("empty")); err != nil || !fi.IsDir() {
+		t.Fatalf("not restored: %v", err)
+	}
+	for _, p := range []string{".dvc/cache", "empty"} {
+		if err := os.RemoveAll(r.abs(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.Pull(ctx, rem, []string{r.abs("empty")}, TransferOptions{}, CheckoutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(r.abs("empty")); err != nil || !fi.IsDir() {
+		t.Fatalf("not pulled: %v", err)
+	}
+}
+
+func TestStatusJSONIsDVCs(t *testing.T) {
+	// `dvc status --json | cat` on the same three outputs (DVC lists them in
+	// its index's order; housectl sorts).
+	got := StatusJSON([]OutStatus{{"f.dvc", "f", StatusDeleted}, {"g.dvc", "g", StatusModified}, {"h.dvc", "h", StatusNotInCache}, {"h.dvc", "h2/é", StatusDeleted}})
+	want := `{"f.dvc": [{"changed outs": {"f": "deleted"}}], "g.dvc": [{"changed outs": {"g": "modified"}}], "h.dvc": [{"changed outs": {"h": "not in cache", "h2/\u00e9": "deleted"}}]}`
+	if string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if string(StatusJSON(nil)) != "{}" {
+		t.Error("empty status is not {}")
 	}
 }

@@ -3,6 +3,10 @@ package datacmd
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -61,18 +65,121 @@ func runAdd(opts *DVCOptions, args []string) error {
 			detail = fmt.Sprintf("%d files, %s", a.NFiles, detail)
 		}
 		fmt.Fprintf(opts.IO.Out, "%s %s (%s, %s)\n", st.Success.Render(verb), a.Path, a.MD5.Short(), detail)
-		toGit = append(toGit, a.DvcFile)
+		toGit = append(toGit, displayPath(r, a.DvcFile))
 		if a.Gitignore != "" {
-			toGit = append(toGit, a.Gitignore)
+			toGit = append(toGit, displayPath(r, a.Gitignore))
 		}
 	}
 	if err != nil {
 		return err
 	}
 	if len(toGit) > 0 {
-		fmt.Fprintf(opts.IO.ErrOut, "\nTo track the changes with git, run:\n\n\tgit add %s\n", strings.Join(toGit, " "))
+		fmt.Fprintf(opts.IO.Out, "\nTo track the changes with git, run:\n\n%s\n", gitAddLine(toGit))
 	}
 	return nil
+}
+
+// gitAddLine is DVC's hint, its paths shell-quoted as Python's shlex.quote
+// does; sorted and de-duplicated (DVC prints a set, in no fixed order).
+func gitAddLine(paths []string) string {
+	paths = slices.Clone(paths)
+	slices.Sort(paths)
+	paths = slices.Compact(paths)
+	for i, p := range paths {
+		paths[i] = shellQuote(p)
+	}
+	return "\tgit add " + strings.Join(paths, " ")
+}
+
+// shellQuote is Python's shlex.quote.
+func shellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_@%+=:,./-", c) >= 0) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+}
+
+// displayPath is a path relative to the repository root as DVC prints it:
+// relative to the working directory.
+func displayPath(r *dvc.Repo, rel string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return rel
+	}
+	p, err := filepath.Rel(wd, filepath.Join(r.Root, filepath.FromSlash(rel)))
+	if err != nil {
+		return rel
+	}
+	return p
+}
+
+// printChanges prints checkout's lines as DVC does: modified, then added,
+// then deleted outputs; in each group directories first (with a final
+// slash), then files, alphabetically; the letter then a tab, which DVC's
+// console expands to the eighth column.
+func printChanges(w io.Writer, r *dvc.Repo, cs []dvc.Change) {
+	type line struct {
+		dir  bool
+		path string
+	}
+	for _, kind := range []string{"M", "A", "D"} {
+		var lines []line
+		for _, c := range cs {
+			if c.Kind == kind {
+				p := displayPath(r, c.Path)
+				if c.Dir {
+					p += string(filepath.Separator)
+				}
+				lines = append(lines, line{c.Dir, p})
+			}
+		}
+		slices.SortFunc(lines, func(a, b line) int {
+			if a.dir != b.dir {
+				if a.dir {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a.path, b.path)
+		})
+		for _, l := range lines {
+			fmt.Fprintf(w, "%s       %s\n", kind, l.path)
+		}
+	}
+}
+
+// tally is a number of files and what happened to them.
+type tally struct {
+	n    int
+	what string
+}
+
+// summary is DVC's: "4 files fetched and 3 files added", the counts that
+// are not zero, in order.
+func summary(ts ...tally) string {
+	var words []string
+	for _, t := range ts {
+		switch {
+		case t.n == 1:
+			words = append(words, "1 file "+t.what)
+		case t.n > 1:
+			words = append(words, fmt.Sprintf("%d files %s", t.n, t.what))
+		}
+	}
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 func humanBytes(n int64) string {
@@ -135,8 +242,13 @@ func runStatus(opts *StatusOptions, args []string) error {
 	}
 	switch {
 	case opts.Quiet:
+	case opts.JSON && !opts.IO.IsStdoutTTY():
+		// DVC's shape and bytes: {"data/raw.dvc": [{"changed outs": {"data/raw": "modified"}}]}
+		if _, err := fmt.Fprintf(opts.IO.Out, "%s\n", dvc.StatusJSON(st)); err != nil {
+			return err
+		}
 	case opts.JSON:
-		// DVC's shape: {"data/raw.dvc": [{"changed outs": {"data/raw": "modified"}}]}
+		// On a terminal DVC indents by 2.
 		out := map[string][]map[string]map[string]string{}
 		for _, s := range st {
 			if len(out[s.DvcFile]) == 0 {
@@ -153,7 +265,7 @@ func runStatus(opts *StatusOptions, args []string) error {
 			return err
 		}
 		if len(tracked) == 0 {
-			fmt.Fprintln(opts.IO.Out, "There are no data or pipelines tracked in this project yet.")
+			fmt.Fprintln(opts.IO.Out, "There are no data or pipelines tracked in this project yet.\nSee <https://dvc.org/doc/start> to get started!")
 		} else {
 			fmt.Fprintln(opts.IO.Out, "Data and pipelines are up to date.")
 		}
@@ -214,9 +326,7 @@ func runCheckout(opts *CheckoutOptions, args []string) error {
 		return err
 	}
 	changes, err := r.Checkout(opts.Context, args, dvc.CheckoutOptions{Jobs: opts.Jobs, Force: opts.Force})
-	for _, c := range changes {
-		fmt.Fprintf(opts.IO.Out, "%s\t%s\n", c.Kind, c.Path)
-	}
+	printChanges(opts.IO.Out, r, changes)
 	return err
 }
 
@@ -296,8 +406,8 @@ func newTransferCmd(f *cmdutil.Factory, runF func(*TransferOptions, []string) er
 		Use:   "push [<target>...] [-r <remote>] [-j <jobs>] [--json]",
 		Short: "Upload cached data that the remote lacks",
 		Long: `Upload the objects of the tracked outputs (all, or the targets) that the
-remote does not have, in parallel, with DVC 3's layout (files/md5/<2>/<30>).
-Objects are verified as they are copied.`,
+remote does not have, in parallel, with DVC's layout (files/md5/<2>/<30>;
+<2>/<30> for DVC 2 outputs). Objects are verified as they are copied.`,
 		Example: `  housectl data push
   housectl data push -r backup data/california.csv`,
 	}
@@ -305,7 +415,8 @@ Objects are verified as they are copied.`,
 		cmd.Use = "pull [<target>...] [-r <remote>] [-j <jobs>] [--force] [--json]"
 		cmd.Short = "Download missing data from the remote and check it out"
 		cmd.Long = `Download the objects the cache lacks from the remote, in parallel, verifying
-each, then check the outputs out (A/M lines as in checkout).`
+each, then check the outputs out (A/M lines as in checkout, then DVC's
+summary: "4 files fetched and 3 files added").`
 		cmd.Example = `  housectl data pull
   housectl data pull -r backup data/california.csv`
 		cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "discard workspace changes that are not in the cache")
@@ -353,17 +464,19 @@ func runTransfer(opts *TransferOptions, args []string, push bool) error {
 		}
 		return err
 	}
+	printChanges(opts.IO.Out, r, res.Changes)
+	var added, modified, deleted int
 	for _, c := range res.Changes {
-		fmt.Fprintf(opts.IO.Out, "%s\t%s\n", c.Kind, c.Path)
+		added, modified, deleted = added+c.Added, modified+c.Modified, deleted+c.Deleted
 	}
-	switch {
-	case res.Transferred == 0 && len(res.Changes) == 0 && len(res.Missing) == 0 && err == nil:
-		fmt.Fprintln(opts.IO.Out, "Everything is up to date.")
-	case push:
-		fmt.Fprintf(opts.IO.Out, "%d file(s) pushed\n", res.Transferred)
-	default:
-		fmt.Fprintf(opts.IO.Out, "%d file(s) fetched and %d output(s) checked out\n", res.Transferred, len(res.Changes))
+	msg := summary(tally{res.Transferred, "pushed"})
+	if !push {
+		msg = summary(tally{res.Transferred, "fetched"}, tally{modified, "modified"}, tally{added, "added"}, tally{deleted, "deleted"})
 	}
+	if msg == "" {
+		msg = "Everything is up to date."
+	}
+	fmt.Fprintln(opts.IO.Out, msg)
 	if len(res.Missing) > 0 {
 		err = errors.Join(err, fmt.Errorf("%d object(s) are in neither the cache nor remote %q: %s", len(res.Missing), res.Remote, strings.Join(res.Missing, ", ")))
 	}

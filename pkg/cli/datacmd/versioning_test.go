@@ -68,3 +68,32 @@ func TestHumanBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestDVCWording(t *testing.T) {
+	// python3 -c 'import shlex; print([shlex.quote(s) for s in ["", "a", "a b", "it'"'"'s", "x/y.dvc", "é", "a@b%c+d=e:f,g"]])'
+	for in, want := range map[string]string{
+		"": "''", "a": "a", "a b": "'a b'", "it's": `'it'"'"'s'`, "x/y.dvc": "x/y.dvc", "é": "'é'", "a@b%c+d=e:f,g": "a@b%c+d=e:f,g",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+	// dvc add "sub/a b" "it's" zz printed these paths, in a set's order.
+	if got := gitAddLine([]string{"sub/.gitignore", ".gitignore", "it's.dvc", "sub/a b.dvc", "zz.dvc", ".gitignore"}); got != "\tgit add .gitignore 'it'\"'\"'s.dvc' sub/.gitignore 'sub/a b.dvc' zz.dvc" {
+		t.Errorf("gitAddLine: %s", got)
+	}
+	// dvc.utils.humanize.get_summary
+	for _, tt := range []struct {
+		in   []tally
+		want string
+	}{
+		{[]tally{{4, "fetched"}, {0, "modified"}, {3, "added"}}, "4 files fetched and 3 files added"},
+		{[]tally{{1, "pushed"}}, "1 file pushed"},
+		{[]tally{{0, "pushed"}}, ""},
+		{[]tally{{2, "fetched"}, {1, "modified"}, {1, "added"}, {5, "deleted"}}, "2 files fetched, 1 file modified, 1 file added and 5 files deleted"},
+	} {
+		if got := summary(tt.in...); got != tt.want {
+			t.Errorf("summary(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
