@@ -1,14 +1,12 @@
 package dvc
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 )
 
 // IgnoreFile is the name of DVC's ignore files.
@@ -17,19 +15,12 @@ const IgnoreFile = ".dvcignore"
 // alwaysIgnored are never data, whatever .dvcignore says.
 var alwaysIgnored = map[string]bool{".git": true, ".hg": true, ".dvc": true}
 
-type rule struct {
-	pattern pattern
-	source  string // .dvcignore path relative to the repo root
-	line    int
-	text    string
-}
-
 // Ignore decides which paths DVC operations skip: .git, .hg and .dvc
 // always, and whatever the .dvcignore files say (gitignore syntax; a
 // nested file applies to its subtree; the last matching rule wins).
 type Ignore struct {
 	root  string
-	rules []rule
+	rules rules
 	read  map[string]bool // directories whose .dvcignore was read
 }
 
@@ -46,27 +37,7 @@ func (ig *Ignore) load(dir string) error {
 		return nil
 	}
 	ig.read[dir] = true
-	p := filepath.Join(ig.root, filepath.FromSlash(dir), IgnoreFile)
-	f, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	src := path.Join(dir, IgnoreFile)
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		text := strings.TrimRight(sc.Text(), "\r")
-		if pt, ok := parsePattern(text, dir); ok {
-			ig.rules = append(ig.rules, rule{pattern: pt, source: src, line: n, text: strings.TrimSpace(text)})
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read %s: %w", p, err)
-	}
-	return nil
+	return ig.rules.readRules(filepath.Join(ig.root, filepath.FromSlash(dir), IgnoreFile), dir, path.Join(dir, IgnoreFile), true)
 }
 
 // Match reports whether rel (slash-separated, relative to the root) is
@@ -82,14 +53,8 @@ func (ig *Ignore) Match(rel string, isDir bool) (bool, string) {
 			return true, ""
 		}
 	}
-	for i := len(ig.rules) - 1; i >= 0; i-- {
-		r := ig.rules[i]
-		if r.pattern.match(rel, isDir) {
-			if r.pattern.negate {
-				return false, ""
-			}
-			return true, fmt.Sprintf("%s:%d:%s", r.source, r.line, r.text)
-		}
+	if res, why := ig.rules.match(rel, isDir); res == gitignore.Exclude {
+		return true, why
 	}
 	return false, ""
 }

@@ -111,6 +111,12 @@ func (r *Repo) planAdd(ctx context.Context, path string, opts AddOptions) (addPl
 	if err != nil {
 		return addPlan{}, fmt.Errorf("output '%s' does not exist: %w; nothing was added", rel, err)
 	}
+	// As DVC: a .dvc file git ignores would never be committed.
+	if ignored, why, err := GitIgnored(abs+FileSuffix, false); err != nil {
+		return addPlan{}, err
+	} else if ignored {
+		return addPlan{}, fmt.Errorf("bad DVC file name '%s' is git-ignored (by %s): change that pattern, or keep the data outside the ignored path; nothing was added", rel+FileSuffix, why)
+	}
 	if err := r.Ignore.Check(rel, fi.IsDir()); err != nil {
 		return addPlan{}, err
 	}
@@ -180,7 +186,7 @@ func (r *Repo) commitAdd(ctx context.Context, pl addPlan) (AddResult, error) {
 			return AddResult{}, err
 		}
 	}
-	gi, wrote, err := addGitignore(abs)
+	gi, wrote, err := addGitignore(abs, pl.tree != nil)
 	if err != nil {
 		return AddResult{}, err
 	}

@@ -167,18 +167,22 @@ func (r *Repo) Hasher(jobs int) *Hasher {
 }
 
 // addGitignore appends "/name" to the .gitignore in abs's parent directory,
-// as DVC does for every cached output, unless a line already says it. It
-// reports whether it wrote.
-func addGitignore(abs string) (string, bool, error) {
+// as DVC does for every cached output, unless git already ignores abs (a
+// line says it, or another pattern covers it: DVC's scm.ignore asks
+// is_ignored first). It reports whether it wrote.
+func addGitignore(abs string, isDir bool) (string, bool, error) {
 	gi := filepath.Join(filepath.Dir(abs), ".gitignore")
 	entry := "/" + gitignoreEscape(filepath.Base(abs))
+	if ignored, _, err := GitIgnored(abs, isDir); err != nil || ignored {
+		return gi, false, err
+	}
 	old, err := os.ReadFile(gi)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return gi, false, err
 	}
 	sc := bufio.NewScanner(bytes.NewReader(old))
 	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) == entry {
+		if sc.Text() == entry {
 			return gi, false, nil
 		}
 	}
@@ -191,11 +195,16 @@ func addGitignore(abs string) (string, bool, error) {
 	return gi, true, atomicfile.WriteFile(gi, b.Bytes(), 0o644)
 }
 
-// gitignoreEscape escapes the characters gitignore treats specially.
+// gitignoreEscape escapes a name for a .gitignore line as DVC does
+// (pathspec's GitWildMatchPattern.escape: "[]!*#?" anywhere), and also
+// what DVC leaves bare but git reads specially: a backslash, and spaces at
+// the end, which git would strip (DVC writes "/trail ", which ignores
+// "trail"; docs/FORMATS.md).
 func gitignoreEscape(name string) string {
 	var b strings.Builder
+	trail := len(name) - len(strings.TrimRight(name, " "))
 	for i, c := range name {
-		if strings.ContainsRune(`*?[]\`, c) || (i == 0 && (c == '!' || c == '#')) {
+		if strings.ContainsRune(`[]!*#?\`, c) || (c == ' ' && i >= len(name)-trail) {
 			b.WriteByte('\\')
 		}
 		b.WriteRune(c)
