@@ -1,6 +1,7 @@
 package dvc
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,14 +66,15 @@ func TestIgnoreMatchesGitCheckIgnore(t *testing.T) {
 		write(t, filepath.Join(root, name), ignoreCorpus)
 		write(t, filepath.Join(root, "sub", name), nestedCorpus)
 	}
-	cmd := exec.Command(gitBin, "init", "-q", root)
+	cmd := exec.CommandContext(t.Context(), gitBin, "init", "-q", root)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("git init: %v\n%s", err, out)
 	}
-	cmd = exec.Command(gitBin, "-C", root, "check-ignore", "--no-index", "--stdin")
+	cmd = exec.CommandContext(t.Context(), gitBin, "-C", root, "check-ignore", "--no-index", "--stdin")
 	cmd.Stdin = strings.NewReader(strings.Join(ignorePaths, "\n") + "\n")
 	out, err := cmd.Output()
-	if ee, ok := err.(*exec.ExitError); err != nil && !(ok && ee.ExitCode() == 1) {
+	var ee *exec.ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
 		t.Fatalf("git check-ignore: %v", err)
 	}
 	byGit := map[string]bool{}
@@ -159,7 +161,7 @@ func TestGitignoreEntriesAsDVC(t *testing.T) {
 	r := newRepo(t)
 	gitBin, gitErr := exec.LookPath("git")
 	if gitErr == nil {
-		if out, err := exec.Command(gitBin, "init", "-q", r.Root).CombinedOutput(); err != nil {
+		if out, err := exec.CommandContext(t.Context(), gitBin, "init", "-q", r.Root).CombinedOutput(); err != nil {
 			t.Fatalf("git init: %v\n%s", err, out)
 		}
 	} else if err := os.Mkdir(r.abs(".git"), 0o755); err != nil {
@@ -194,7 +196,7 @@ func TestGitignoreEntriesAsDVC(t *testing.T) {
 	if gitErr != nil {
 		return
 	}
-	cmd := exec.Command(gitBin, "-C", r.Root, "check-ignore", "--no-index", "--stdin")
+	cmd := exec.CommandContext(t.Context(), gitBin, "-C", r.Root, "check-ignore", "--no-index", "--stdin")
 	cmd.Stdin = strings.NewReader(strings.Join(names, "\n") + "\n")
 	out, _ := cmd.Output()
 	if got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n"); len(got) != len(names) {
