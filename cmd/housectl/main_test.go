@@ -77,6 +77,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("HOUSECTL_DATA_RETRY_BACKOFF", "10ms")
 			env.Setenv("NO_COLOR", "")
 			env.Setenv("HOUSECTL_FORCE_TTY", "")
+			// DVC's user and machine configuration files, isolated from this machine's.
+			env.Setenv("DVC_GLOBAL_CONFIG_DIR", filepath.Join(env.WorkDir, ".dvc-global"))
+			env.Setenv("DVC_SYSTEM_CONFIG_DIR", filepath.Join(env.WorkDir, ".dvc-system"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -98,7 +98,42 @@ Configuration precedence: flags > HOUSECTL_* environment > config file > default
 		monitorcmd.NewCmdMonitor(f),
 		predictionscmd.NewCmdPredictions(f),
 	)
+	refuseUnknownSubcommands(cmd)
 	return cmd
+}
+
+// refuseUnknownSubcommands makes every command group (a command that has
+// subcommands and no action of its own) refuse an argument that names no
+// subcommand, as a usage error (exit 2): cobra would print the group's help
+// and exit 0, so that `housectl data remote modfy` in a script would seem
+// to succeed. With no argument a group prints its help.
+func refuseUnknownSubcommands(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		refuseUnknownSubcommands(c)
+	}
+	if !cmd.HasSubCommands() || cmd.Run != nil || cmd.RunE != nil || !cmd.HasParent() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return c.Help()
+		}
+		var names []string
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() {
+				names = append(names, sub.Name())
+			}
+		}
+		msg := fmt.Sprintf("unknown command %q for %q; the commands are %s", args[0], c.CommandPath(), strings.Join(names, ", "))
+		if c.SuggestionsMinimumDistance <= 0 {
+			c.SuggestionsMinimumDistance = 2
+		}
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+		}
+		return cmdutil.FlagErrorf("%s", msg)
+	}
 }
 
 // Main runs housectl with the process's arguments and returns the exit code.

@@ -51,6 +51,10 @@ func (r *Repo) Add(ctx context.Context, paths []string, opts AddOptions) ([]AddR
 	}
 	defer unlock()
 	defer func() { _ = r.State.Save() }()
+	noSCM, err := r.noSCM()
+	if err != nil {
+		return nil, err
+	}
 	plans := make([]addPlan, 0, len(paths))
 	for _, p := range paths {
 		pl, err := r.planAdd(ctx, p, opts)
@@ -61,13 +65,22 @@ func (r *Repo) Add(ctx context.Context, paths []string, opts AddOptions) ([]AddR
 	}
 	var out []AddResult
 	for _, pl := range plans {
-		res, err := r.commitAdd(ctx, pl)
+		res, err := r.commitAdd(ctx, pl, noSCM)
 		if err != nil {
 			return out, err
 		}
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// noSCM reports core.no_scm.
+func (r *Repo) noSCM() (bool, error) {
+	cfg, err := r.Config()
+	if err != nil {
+		return false, err
+	}
+	return cfg.Bool("core", "no_scm", false)
 }
 
 // addPlan is one hashed target of Add, not yet written anywhere.
@@ -139,7 +152,7 @@ func (r *Repo) planAdd(ctx context.Context, path string, opts AddOptions) (addPl
 	return pl, nil
 }
 
-func (r *Repo) commitAdd(ctx context.Context, pl addPlan) (AddResult, error) {
+func (r *Repo) commitAdd(ctx context.Context, pl addPlan, noSCM bool) (AddResult, error) {
 	abs, rel, o := pl.abs, pl.rel, pl.out
 	if pl.tree != nil {
 		for _, f := range pl.tree.Files {
@@ -185,6 +198,10 @@ func (r *Repo) commitAdd(ctx context.Context, pl addPlan) (AddResult, error) {
 		if err := atomicfile.WriteFile(dvcPath, b, 0o644); err != nil {
 			return AddResult{}, err
 		}
+	}
+	// As DVC: with core.no_scm there is no git, and no .gitignore.
+	if noSCM {
+		return res, nil
 	}
 	gi, wrote, err := addGitignore(abs, pl.tree != nil)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -35,64 +37,263 @@ type Remote interface {
 var ErrNoRemote = errors.New("no remote provided and no default remote set")
 
 // Remote returns the named remote, or the default (core.remote) when name
-// is empty.
+// is empty, from the merged configuration.
 func (r *Repo) Remote(name string) (Remote, error) {
 	cfg, err := r.Config()
 	if err != nil {
 		return nil, err
 	}
 	if name == "" {
-		name = cfg.Get("core", "remote")
+		if name, _, err = cfg.Lookup("core", "remote"); err != nil {
+			return nil, err
+		}
 		if name == "" {
 			return nil, fmt.Errorf("%w: run `housectl data remote add -d NAME URL`, or pass --remote", ErrNoRemote)
 		}
 	}
 	if !cfg.HasSection(RemoteSection(name)) {
-		return nil, fmt.Errorf("remote %q is not in %s; the configured remotes are %q", name, cfg.path, cfg.Remotes())
+		return nil, fmt.Errorf("remote %q is not configured; the configured remotes are %q (housectl data remote list)", name, cfg.Remotes())
 	}
-	url := cfg.Get(RemoteSection(name), "url")
+	url, f, err := cfg.Lookup(RemoteSection(name), "url")
+	if err != nil {
+		return nil, err
+	}
 	switch {
 	case url == "":
-		return nil, fmt.Errorf("remote %q has no url in %s", name, cfg.path)
+		return nil, fmt.Errorf("remote %q has no url: run `housectl data remote modify %s url URL`", name, name)
 	case strings.Contains(url, "://") && !strings.HasPrefix(url, "file://"):
 		scheme, _, _ := strings.Cut(url, "://")
 		return nil, fmt.Errorf("remote %q: %s:// remotes are not supported yet; use a local directory", name, scheme)
 	}
 	dir := strings.TrimPrefix(url, "file://")
 	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(r.Dir(), dir) // DVC resolves relative URLs against .dvc/
+		dir = filepath.Join(filepath.Dir(f.Path), dir) // as DVC: relative to the file that says it
 	}
-	return &LocalRemote{name: name, Dir: dir}, nil
+	return &LocalRemote{name: strings.ToLower(name), Dir: dir}, nil
 }
 
-// AddRemote records a remote in .dvc/config, and makes it the default when
-// asked. A relative local path is stored relative to .dvc/, as DVC does.
-func (r *Repo) AddRemote(name, url string, makeDefault, force bool) error {
-	if name == "" || strings.ContainsAny(name, "\"'[]\n") {
+// RemoteOptions are the options `dvc remote modify` accepts, by URL scheme
+// (dvc/config_schema.py), with their kinds: "str", "int" (at least 1),
+// "bool" (true or false), "num" (a number of seconds, at least 0).
+var RemoteOptions = map[string]map[string]string{
+	"local": {"url": "str", "checksum_jobs": "int", "jobs": "int", "worktree": "bool", "no_traverse": "bool",
+		"version_aware": "bool", "type": "str", "protected": "bool", "shared": "str", "slow_link_warning": "bool", "verify": "bool"},
+	"s3": {"url": "str", "checksum_jobs": "int", "jobs": "int", "worktree": "bool", "no_traverse": "bool", "version_aware": "bool",
+		"region": "str", "profile": "str", "credentialpath": "str", "configpath": "str", "endpointurl": "str",
+		"access_key_id": "str", "secret_access_key": "str", "session_token": "str", "listobjects": "bool", "use_ssl": "bool",
+		"allow_anonymous_login": "bool", "ssl_verify": "str", "sse": "str", "sse_kms_key_id": "str", "sse_customer_algorithm": "str",
+		"sse_customer_key": "str", "acl": "str", "grant_read": "str", "grant_read_acp": "str", "grant_write_acp": "str",
+		"grant_full_control": "str", "cache_regions": "bool", "read_timeout": "num", "connect_timeout": "num", "verify": "bool"},
+}
+
+// remoteScheme is the option table's key for a URL.
+func remoteScheme(url string) string {
+	if scheme, _, ok := strings.Cut(url, "://"); ok && scheme != "file" {
+		return strings.ToLower(scheme)
+	}
+	return "local"
+}
+
+// checkRemoteOption refuses an option or value DVC's schema refuses, with
+// the options it would take.
+func checkRemoteOption(name, url, option, value string) error {
+	scheme := remoteScheme(url)
+	opts, ok := RemoteOptions[scheme]
+	if !ok {
+		return fmt.Errorf("remote %q: %s:// remotes are not supported", name, scheme)
+	}
+	kind, ok := opts[option]
+	if !ok {
+		names := make([]string, 0, len(opts))
+		for k := range opts {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		return fmt.Errorf("remote %q: %s is not an option of a %s remote (DVC: extra keys not allowed); the options are %s", name, option, scheme, strings.Join(names, ", "))
+	}
+	switch kind {
+	case "int":
+		if n, err := strconv.Atoi(value); err != nil || n < 1 {
+			return fmt.Errorf("remote %q: %s must be a whole number of at least 1, got %q", name, option, value)
+		}
+	case "num":
+		if f, err := strconv.ParseFloat(value, 64); err != nil || f < 0 {
+			return fmt.Errorf("remote %q: %s must be a number of seconds of at least 0, got %q", name, option, value)
+		}
+	case "bool":
+		if v := strings.ToLower(value); v != "true" && v != "false" {
+			return fmt.Errorf("remote %q: %s must be true or false, got %q", name, option, value)
+		}
+	}
+	return nil
+}
+
+// relativeURL stores a local path as DVC does: relative to the directory
+// of the file it goes in, unless absolute.
+func relativeURL(url, fileDir string) (string, error) {
+	if strings.Contains(url, "://") || filepath.IsAbs(url) {
+		return url, nil
+	}
+	abs, err := filepath.Abs(url)
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(fileDir, abs)
+	if err != nil {
+		return "", err
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+// checkRemoteName refuses a name that cannot be a section name.
+func checkRemoteName(name string) error {
+	if name == "" || strings.ContainsAny(name, "\"'[]\n\r#") {
 		return fmt.Errorf("remote name %q: use letters, digits, - and _", name)
+	}
+	return nil
+}
+
+// AddRemote records a remote in a level's file (LevelRepo: .dvc/config),
+// and makes it the default there when asked. A relative local path is
+// stored relative to the file's directory, as DVC does.
+func (r *Repo) AddRemote(level ConfigLevel, name, url string, makeDefault, force bool) error {
+	if err := checkRemoteName(name); err != nil {
+		return err
 	}
 	cfg, err := r.Config()
 	if err != nil {
 		return err
 	}
-	if cfg.HasSection(RemoteSection(name)) && !force {
-		return fmt.Errorf("remote %q already exists in %s; use --force to replace its url", name, cfg.path)
+	f := cfg.File(level)
+	if f.HasSection(RemoteSection(name)) && !force {
+		return fmt.Errorf("remote %q already exists in %s; use --force to replace its url", name, f.Path)
 	}
-	if !strings.Contains(url, "://") && !filepath.IsAbs(url) {
-		abs, err := filepath.Abs(url)
-		if err != nil {
-			return err
-		}
-		if url, err = filepath.Rel(r.Dir(), abs); err != nil {
-			return err
-		}
-		url = filepath.ToSlash(url)
+	if err := checkRemoteOption(name, url, "url", url); err != nil {
+		return err
 	}
-	cfg.Set(RemoteSection(name), "url", url)
+	if url, err = relativeURL(url, filepath.Dir(f.Path)); err != nil {
+		return err
+	}
+	if err := f.Set(RemoteSection(name), "url", url); err != nil {
+		return err
+	}
 	if makeDefault {
-		cfg.Set("core", "remote", name)
+		if err := f.Set("core", "remote", strings.ToLower(name)); err != nil {
+			return err
+		}
 	}
-	return cfg.Save()
+	return f.Save()
+}
+
+// ModifyRemote sets (or, with unset, removes) one option of a remote in a
+// level's file, as `dvc remote modify` does: the remote must exist at that
+// level or one it shadows, the option must be one DVC takes for the
+// remote's kind, and the remote must keep a url.
+func (r *Repo) ModifyRemote(level ConfigLevel, name, option, value string, unset bool) error {
+	cfg, err := r.Config()
+	if err != nil {
+		return err
+	}
+	option = strings.ToLower(option)
+	exists := false
+	for _, f := range cfg.Files {
+		if f.HasSection(RemoteSection(name)) {
+			exists = true
+		}
+		if f.Level == level {
+			break
+		}
+	}
+	if !exists {
+		return fmt.Errorf("remote %q does not exist at the %s level or those it shadows; the configured remotes are %q", name, level, cfg.Remotes())
+	}
+	f := cfg.File(level)
+	if unset {
+		f.Unset(RemoteSection(name), option)
+		if url, _, _ := (&Config{Files: upTo(cfg, level)}).Lookup(RemoteSection(name), "url"); url == "" {
+			return fmt.Errorf("remote %q would have no url (DVC: expected 'url' for dictionary value); set another one instead", name)
+		}
+		return f.Save()
+	}
+	url := cfg.Get(RemoteSection(name), "url")
+	if option == "url" {
+		url = value
+	}
+	if err := checkRemoteOption(name, url, option, value); err != nil {
+		return err
+	}
+	if option == "url" {
+		if value, err = relativeURL(value, filepath.Dir(f.Path)); err != nil {
+			return err
+		}
+	}
+	if err := f.Set(RemoteSection(name), option, value); err != nil {
+		return err
+	}
+	return f.Save()
+}
+
+// upTo returns the files of the levels up to and including level.
+func upTo(cfg *Config, level ConfigLevel) []*ConfigFile {
+	var out []*ConfigFile
+	for _, f := range cfg.Files {
+		out = append(out, f)
+		if f.Level == level {
+			break
+		}
+	}
+	return out
+}
+
+// RemoveRemote removes a remote from a level's file, and core.remote where
+// it names the remote in that level and the ones that shadow it, as `dvc
+// remote remove` does.
+func (r *Repo) RemoveRemote(level ConfigLevel, name string) error {
+	cfg, err := r.Config()
+	if err != nil {
+		return err
+	}
+	f := cfg.File(level)
+	if !f.RemoveSection(RemoteSection(name)) {
+		return fmt.Errorf("remote %q is not in %s (the %s level); the configured remotes are %q", name, f.Path, level, cfg.Remotes())
+	}
+	if err := f.Save(); err != nil {
+		return err
+	}
+	for i := len(cfg.Files) - 1; i >= 0; i-- {
+		g := cfg.Files[i]
+		if def, ok, _ := g.Lookup("core", "remote"); ok && strings.EqualFold(def, name) {
+			g.Unset("core", "remote")
+			if err := g.Save(); err != nil {
+				return err
+			}
+		}
+		if g.Level == level {
+			break
+		}
+	}
+	return nil
+}
+
+// SetDefaultRemote sets (or with name "", unsets) core.remote in a level's
+// file, as `dvc remote default` does.
+func (r *Repo) SetDefaultRemote(level ConfigLevel, name string) error {
+	cfg, err := r.Config()
+	if err != nil {
+		return err
+	}
+	f := cfg.File(level)
+	if name == "" {
+		f.Unset("core", "remote")
+		return f.Save()
+	}
+	if !cfg.HasSection(RemoteSection(name)) {
+		return fmt.Errorf("remote %q is not configured; the configured remotes are %q", name, cfg.Remotes())
+	}
+	if err := f.Set("core", "remote", strings.ToLower(name)); err != nil {
+		return err
+	}
+	return f.Save()
 }
 
 // LocalRemote is a remote in a local (or mounted) directory, in the layout

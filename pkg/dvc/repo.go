@@ -65,9 +65,14 @@ func Open(root string) (*Repo, error) {
 		return nil, err
 	}
 	cacheDir := filepath.Join(r.Dir(), "cache")
-	if d := cfg.Get("cache", "dir"); d != "" {
+	d, f, err := cfg.Lookup("cache", "dir")
+	if err != nil {
+		return nil, err
+	}
+	if d != "" {
+		// As DVC: a relative path is relative to the file that says it.
 		if !filepath.IsAbs(d) {
-			d = filepath.Join(r.Dir(), d)
+			d = filepath.Join(filepath.Dir(f.Path), d)
 		}
 		cacheDir = d
 	}

@@ -301,10 +301,10 @@ func TestPushPull(t *testing.T) {
 	if _, err := r.Remote(""); !errors.Is(err, ErrNoRemote) {
 		t.Errorf("no remote: %v", err)
 	}
-	if err := r.AddRemote("storage", store, true, false); err != nil {
+	if err := r.AddRemote(LevelRepo, "storage", store, true, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.AddRemote("storage", store, true, false); err == nil {
+	if err := r.AddRemote(LevelRepo, "storage", store, true, false); err == nil {
 		t.Error("adding a remote twice succeeded")
 	}
 	if got := read(t, r.abs(".dvc/config")); got != "[core]\n    remote = storage\n['remote \"storage\"']\n    url = "+store+"\n" &&
@@ -613,7 +613,7 @@ func TestLegacyDirectoryRoundTrip(t *testing.T) {
 	}
 
 	store := t.TempDir()
-	if err := r.AddRemote("st", store, true, false); err != nil {
+	if err := r.AddRemote(LevelRepo, "st", store, true, false); err != nil {
 		t.Fatal(err)
 	}
 	rem, _ := r.Remote("")
@@ -663,7 +663,7 @@ func TestEmptyDirectoryRoundTrip(t *testing.T) {
 		t.Fatalf("add: %+v %v", res, err)
 	}
 	store := t.TempDir()
-	if err := r.AddRemote("st", store, true, false); err != nil {
+	if err := r.AddRemote(LevelRepo, "st", store, true, false); err != nil {
 		t.Fatal(err)
 	}
 	rem, _ := r.Remote("")
@@ -704,4 +704,18 @@ func TestStatusJSONIsDVCs(t *testing.T) {
 	if string(StatusJSON(nil)) != "{}" {
 		t.Error("empty status is not {}")
 	}
+}
+
+// TestMain keeps DVC's user and machine configuration files of this
+// machine out of the tests.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dvc-config")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("DVC_GLOBAL_CONFIG_DIR", filepath.Join(dir, "global"))
+	os.Setenv("DVC_SYSTEM_CONFIG_DIR", filepath.Join(dir, "system"))
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }

@@ -330,42 +330,181 @@ func runCheckout(opts *CheckoutOptions, args []string) error {
 	return err
 }
 
-// NewCmdRemote groups the remote verbs.
+// levelFlags are DVC's --system, --global, --project and --local: which
+// configuration file a remote verb writes (default: .dvc/config).
+type levelFlags struct{ system, global, project, local bool }
+
+func (l *levelFlags) bind(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&l.system, "system", false, "use the system configuration ($DVC_SYSTEM_CONFIG_DIR or /etc/xdg/dvc/config)")
+	cmd.Flags().BoolVar(&l.global, "global", false, "use the global configuration ($DVC_GLOBAL_CONFIG_DIR or ~/.config/dvc/config)")
+	cmd.Flags().BoolVar(&l.project, "project", false, "use the project's configuration, .dvc/config (the default)")
+	cmd.Flags().BoolVar(&l.local, "local", false, "use the local configuration, .dvc/config.local (not committed: for credentials)")
+	cmd.MarkFlagsMutuallyExclusive("system", "global", "project", "local")
+}
+
+func (l *levelFlags) level() dvc.ConfigLevel {
+	switch {
+	case l.system:
+		return dvc.LevelSystem
+	case l.global:
+		return dvc.LevelGlobal
+	case l.local:
+		return dvc.LevelLocal
+	}
+	return dvc.LevelRepo
+}
+
+// tabTo8 is DVC's "name<TAB>value" as its console prints it: the tab
+// expanded to the next multiple of eight columns.
+func tabTo8(s string) string {
+	return s + strings.Repeat(" ", 8-len([]rune(s))%8)
+}
+
+// NewCmdRemote groups the remote verbs, as `dvc remote`.
 func NewCmdRemote(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:     "remote <command>",
-		Short:   "Configure DVC remotes in .dvc/config",
-		Example: "  housectl data remote add -d storage /mnt/dvc-store",
+		Use:   "remote <command>",
+		Short: "Configure DVC remotes: add, modify, remove, default, list",
+		Long: `Configure remotes in DVC's configuration files, as ` + "`dvc remote`" + ` does, with its
+option names. --local writes .dvc/config.local (not committed: the place for
+credentials), --global and --system the user's and the machine's files; the
+default is the project's .dvc/config. Reads merge all four, the most local
+winning.`,
+		Example: `  housectl data remote add -d storage /mnt/dvc-store
+  housectl data remote modify storage jobs 8
+  housectl data remote modify --local storage url /mnt/my-copy
+  housectl data remote remove storage`,
 	}
+	repo := func() (*dvc.Repo, error) { return dvc.Find(".") }
+
+	var addLevel levelFlags
 	var def, force bool
 	add := &cobra.Command{
-		Use:   "add <name> <url> [-d] [-f]",
+		Use:   "add <name> <url> [-d] [-f] [--local|--global|--system]",
 		Short: "Add a remote (a local or mounted directory)",
-		Long: `Record a remote in .dvc/config in DVC's format. A relative path is stored
-relative to .dvc/, as DVC does. -d makes it the default remote.`,
+		Long: `Record a remote in DVC's format. A relative path is stored relative to the
+configuration file's directory, as DVC does. -d makes it the default remote.`,
 		Example: "  housectl data remote add -d storage /mnt/dvc-store",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(_ *cobra.Command, args []string) error {
-			r, err := dvc.Find(".")
+			r, err := repo()
 			if err != nil {
 				return err
 			}
-			if err := r.AddRemote(args[0], args[1], def, force); err != nil {
+			if err := r.AddRemote(addLevel.level(), args[0], args[1], def, force); err != nil {
 				return err
 			}
-			fmt.Fprintf(f.IOStreams.Out, "remote %q added\n", args[0])
+			if def {
+				fmt.Fprintf(f.IOStreams.Out, "Setting '%s' as a default remote.\n", strings.ToLower(args[0]))
+			}
 			return nil
 		},
 	}
+	addLevel.bind(add)
 	add.Flags().BoolVarP(&def, "default", "d", false, "make it the default remote")
 	add.Flags().BoolVarP(&force, "force", "f", false, "replace an existing remote's url")
+
+	var modLevel levelFlags
+	var unset bool
+	modify := &cobra.Command{
+		Use:   "modify <name> <option> [<value>] [-u] [--local|--global|--system]",
+		Short: "Set or unset one option of a remote",
+		Long: `Set one option of a remote, with DVC's option names: url, jobs,
+checksum_jobs, verify, ...; for s3:// remotes also endpointurl, region,
+profile, access_key_id, secret_access_key, ... An option DVC would refuse is
+refused, with the list of the remote's options. -u removes the option.`,
+		Example: `  housectl data remote modify storage jobs 8
+  housectl data remote modify --local storage url /mnt/my-copy
+  housectl data remote modify -u storage jobs`,
+		Args: func(c *cobra.Command, args []string) error {
+			want := 3
+			if unset {
+				want = 2
+			}
+			if len(args) != want {
+				if unset {
+					return cmdutil.FlagErrorf("modify -u takes a remote and an option, got %d argument(s)", len(args))
+				}
+				return cmdutil.FlagErrorf("modify takes a remote, an option and a value (or -u to unset the option), got %d argument(s)", len(args))
+			}
+			return nil
+		},
+		RunE: func(_ *cobra.Command, args []string) error {
+			r, err := repo()
+			if err != nil {
+				return err
+			}
+			value := ""
+			if !unset {
+				value = args[2]
+			}
+			return usageErr(r.ModifyRemote(modLevel.level(), args[0], args[1], value, unset))
+		},
+	}
+	modLevel.bind(modify)
+	modify.Flags().BoolVarP(&unset, "unset", "u", false, "remove the option")
+
+	var rmLevel levelFlags
+	remove := &cobra.Command{
+		Use:     "remove <name> [--local|--global|--system]",
+		Short:   "Remove a remote (and make it no longer the default)",
+		Example: "  housectl data remote remove storage",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			r, err := repo()
+			if err != nil {
+				return err
+			}
+			return usageErr(r.RemoveRemote(rmLevel.level(), args[0]))
+		},
+	}
+	rmLevel.bind(remove)
+
+	var defLevel levelFlags
+	var defUnset bool
+	defCmd := &cobra.Command{
+		Use:   "default [<name>] [-u] [--local|--global|--system]",
+		Short: "Print, set or unset the default remote",
+		Example: `  housectl data remote default
+  housectl data remote default storage`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			r, err := repo()
+			if err != nil {
+				return err
+			}
+			switch {
+			case defUnset:
+				return r.SetDefaultRemote(defLevel.level(), "")
+			case len(args) == 1:
+				return usageErr(r.SetDefaultRemote(defLevel.level(), args[0]))
+			}
+			cfg, err := r.Config()
+			if err != nil {
+				return err
+			}
+			name, _, err := cfg.Lookup("core", "remote")
+			if err != nil {
+				return err
+			}
+			if name == "" {
+				return fmt.Errorf("%w: run `housectl data remote default NAME`", dvc.ErrNoRemote)
+			}
+			fmt.Fprintln(f.IOStreams.Out, name)
+			return nil
+		},
+	}
+	defLevel.bind(defCmd)
+	defCmd.Flags().BoolVarP(&defUnset, "unset", "u", false, "unset the default remote")
+
+	var listLevel levelFlags
 	list := &cobra.Command{
-		Use:     "list",
-		Short:   "List the remotes and their urls",
+		Use:     "list [--local|--global|--system|--project]",
+		Short:   "List the remotes and their urls (all levels merged, unless one is named)",
 		Example: "  housectl data remote list",
 		Args:    cmdutil.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			r, err := dvc.Find(".")
+		RunE: func(c *cobra.Command, _ []string) error {
+			r, err := repo()
 			if err != nil {
 				return err
 			}
@@ -373,14 +512,31 @@ relative to .dvc/, as DVC does. -d makes it the default remote.`,
 			if err != nil {
 				return err
 			}
+			if listLevel != (levelFlags{}) {
+				cfg = &dvc.Config{Files: []*dvc.ConfigFile{cfg.File(listLevel.level())}}
+			}
 			for _, name := range cfg.Remotes() {
-				fmt.Fprintf(f.IOStreams.Out, "%s\t%s\n", name, cfg.Get(dvc.RemoteSection(name), "url"))
+				url, _, err := cfg.Lookup(dvc.RemoteSection(name), "url")
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(f.IOStreams.Out, "%s%s\n", tabTo8(name), url)
 			}
 			return nil
 		},
 	}
-	cmd.AddCommand(add, list)
+	listLevel.bind(list)
+	cmd.AddCommand(add, modify, remove, defCmd, list)
 	return cmd
+}
+
+// usageErr makes a remote verb's refusal of its arguments a usage error
+// (exit 2).
+func usageErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &cmdutil.FlagError{Err: err}
 }
 
 // TransferOptions are the flags of push and pull.
