@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,8 +24,26 @@ type Table struct {
 	limit  int
 	locPre []any // e.g. "body"
 	// AllowExtra takes rows with columns or keys that are not features
-	// (they are ignored) instead of listing each as a problem.
+	// (they are ignored, their names kept in Extras) instead of listing
+	// each as a problem.
 	AllowExtra bool
+	// Lenient is MLflow's scoring policy, pandas' conversions with no
+	// range check: a JSON string is read as Python's float() reads text,
+	// true and false are 1 and 0 (CSV's True and False too), and a value
+	// outside its feature's range is taken and counted in OutOfRange.
+	Lenient bool
+	// OutOfRange counts, by feature, the values Lenient took outside
+	// their range.
+	OutOfRange []int
+	// Extras are the names given that are not features (AllowExtra), in
+	// the order first seen, at most MaxListed.
+	Extras []string
+	// absent counts, by feature, the rows read as objects that lack it;
+	// missingCol marks the features a header lacks.
+	absent     []int
+	missingCol []bool
+	headered   bool
+	ncols      int
 }
 
 // NewTable starts a table of at most limit rows; every problem's location
@@ -76,8 +95,14 @@ func (t *Table) Value(row []float64, j int, raw []byte, loc ...any) {
 	case len(raw) == 0 || string(raw) == "null":
 		t.Fail(Null, "Input should be a finite number, not null", nil, loc...)
 		return
+	case raw[0] == '"' && t.Lenient:
+		t.pyText(row, j, Unquote(raw), loc...)
+		return
 	case raw[0] == '"':
 		t.Fail(NotNum, "Input should be a valid number, not a string: send numbers unquoted", Unquote(raw), loc...)
+		return
+	case t.Lenient && (string(raw) == "true" || string(raw) == "false"):
+		t.Number(row, j, b2f(raw[0] == 't'), loc...)
 		return
 	case raw[0] == '{' || raw[0] == '[' || raw[0] == 't' || raw[0] == 'f':
 		t.Fail(NotNum, "Input should be a valid number", json.RawMessage(raw), loc...)
@@ -91,11 +116,39 @@ func (t *Table) Value(row []float64, j int, raw []byte, loc ...any) {
 	t.Number(row, j, v, loc...)
 }
 
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// pyText reads a JSON string as Python's float() does: surrounding
+// space is ignored, inf and nan are words, hexadecimal is not a number.
+// The problem's input is the string as given, which MLflow quotes.
+func (t *Table) pyText(row []float64, j int, s string, loc ...any) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) || strings.ContainsAny(s, "xX") {
+		t.Fail(NotNum, "Input should be a valid number, unable to parse string as a number", s, loc...)
+		return
+	}
+	t.Number(row, j, v, loc...)
+}
+
 // Text checks a cell given as text (CSV, or a JSON string).
 func (t *Table) Text(row []float64, j int, s string, loc ...any) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		t.Fail(Null, "Input should be a finite number, not empty", s, loc...)
+		return
+	}
+	if t.Lenient {
+		switch s {
+		case "True", "TRUE", "true", "False", "FALSE", "false": // pandas' true_values and false_values
+			t.Number(row, j, b2f(s[0] == 'T' || s[0] == 't'), loc...)
+		default:
+			t.pyText(row, j, s, loc...)
+		}
 		return
 	}
 	v, err := strconv.ParseFloat(s, 64)
@@ -112,6 +165,12 @@ func (t *Table) Number(row []float64, j int, v float64, loc ...any) {
 	switch {
 	case math.IsNaN(v) || math.IsInf(v, 0):
 		t.Fail(Finite, "Input should be a finite number", fmt.Sprint(v), loc...)
+	case t.Lenient && (v < t.s.Lo[j] || v > t.s.Hi[j]):
+		if t.OutOfRange == nil {
+			t.OutOfRange = make([]int, len(t.s.Features))
+		}
+		t.OutOfRange[j]++
+		row[j] = v
 	case v < t.s.Lo[j]:
 		t.Fail(TooLow, fmt.Sprintf("Input should be greater than or equal to %g (the training data's range, widened)", t.s.Lo[j]), v, loc...)
 	case v > t.s.Hi[j]:
@@ -145,7 +204,9 @@ func (t *Table) Object(in *JSON, loc ...any) error {
 	err = in.Members(func(key string) error {
 		j, ok := t.s.index[key]
 		if !ok {
-			if !t.AllowExtra {
+			if t.AllowExtra {
+				t.extra(key)
+			} else {
 				extra = append(extra, key)
 			}
 			return in.Skip()
@@ -163,6 +224,10 @@ func (t *Table) Object(in *JSON, loc ...any) error {
 	}
 	for j, f := range feats {
 		if !seen[j] {
+			if t.absent == nil {
+				t.absent = make([]int, len(feats))
+			}
+			t.absent[j]++
 			t.Fail(Missing, "Field required", nil, append(loc, f)...)
 		}
 	}
@@ -267,6 +332,7 @@ func (in *JSON) Strings(limit int, what string) ([]string, error) {
 // (-1: not one). It records unknown, repeated and missing columns and
 // reports whether there were none.
 func (t *Table) Header(cols []string, where string) ([]int, bool) {
+	t.headered, t.ncols = true, len(cols)
 	idx := make([]int, len(cols))
 	seen := make(map[string]bool, len(cols))
 	feats := t.s.Features
@@ -275,7 +341,9 @@ func (t *Table) Header(cols []string, where string) ([]int, bool) {
 		idx[c] = j
 		if !ok {
 			idx[c] = -1
-			if !t.AllowExtra {
+			if t.AllowExtra {
+				t.extra(name)
+			} else {
 				t.Fail(Extra, "Extra inputs are not permitted: the model's features are "+strings.Join(feats, ", "), nil, where, name)
 			}
 		}
@@ -284,8 +352,12 @@ func (t *Table) Header(cols []string, where string) ([]int, bool) {
 		}
 		seen[name] = true
 	}
-	for _, f := range feats {
+	for j, f := range feats {
 		if !seen[f] {
+			if t.missingCol == nil {
+				t.missingCol = make([]bool, len(feats))
+			}
+			t.missingCol[j] = true
 			t.Fail(Missing, "Field required", nil, where, f)
 		}
 	}
@@ -329,7 +401,7 @@ func (t *Table) NamedRow(in *JSON, cols []string, idx []int, loc ...any) error {
 		return err
 	}
 	if n != len(cols) {
-		t.Fail(RowShape, fmt.Sprintf("row has %d values for %d columns", n, len(cols)), nil, loc...)
+		t.Fail(RowShape, fmt.Sprintf("row has %d values for %d columns", n, len(cols)), n, loc...)
 		return nil
 	}
 	row, err := t.NewRow()
@@ -348,12 +420,15 @@ func (t *Table) NamedRow(in *JSON, cols []string, idx []int, loc ...any) error {
 // holds column cols[c]'s cells.
 func (t *Table) Columnar(cols []string, data [][]jsontext.Value, where string) error {
 	idx, ok := t.Header(cols, where)
-	if !ok {
+	if !ok && !t.Lenient {
 		return nil
 	}
 	n := 0
-	if len(data) > 0 {
-		n = len(data[0])
+	for c := range cols {
+		if idx[c] >= 0 {
+			n = len(data[c])
+			break
+		}
 	}
 	for i := range n {
 		row, err := t.NewRow()
@@ -367,6 +442,34 @@ func (t *Table) Columnar(cols []string, data [][]jsontext.Value, where string) e
 		}
 	}
 	return nil
+}
+
+// extra keeps the name of a column or key that is not a feature.
+func (t *Table) extra(name string) {
+	if len(t.Extras) < MaxListed && !slices.Contains(t.Extras, name) {
+		t.Extras = append(t.Extras, name)
+	}
+}
+
+// Columns is the number of columns the header named.
+func (t *Table) Columns() int { return t.ncols }
+
+// Rows is the number of rows read so far.
+func (t *Table) Rows() int { return len(t.rows) }
+
+// MissingInputs are the features no row has: missing from the header,
+// or, with no header, from every row read as an object (an empty batch
+// of objects lacks them all).
+// A feature some rows lack is not one (those rows have a null).
+func (t *Table) MissingInputs() []string {
+	var out []string
+	for j, f := range t.s.Features {
+		if t.headered && t.missingCol != nil && t.missingCol[j] ||
+			!t.headered && (len(t.rows) == 0 || t.absent != nil && t.absent[j] == len(t.rows)) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Limit is the most rows the table takes.

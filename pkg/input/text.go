@@ -47,6 +47,7 @@ func itoa(n int) string {
 // "row" and its number (the header is not one).
 func (t *Table) CSV(body []byte) error {
 	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))))
+	r.FieldsPerRecord = -1 // a row of another length is the row's problem
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) {
 		return Malformed("the CSV body is empty: it needs a header row")
@@ -56,9 +57,12 @@ func (t *Table) CSV(body []byte) error {
 	}
 	for c := range header {
 		header[c] = strings.TrimSpace(header[c])
+		if header[c] == "" && t.Lenient {
+			header[c] = "Unnamed: " + itoa(c) // pandas' name for it (DataFrame.to_csv's index)
+		}
 	}
 	idx, ok := t.Header(header, "header")
-	if !ok {
+	if !ok && !t.Lenient { // Lenient reads on: a value that is not a number is the first error
 		return nil
 	}
 	for line := 1; ; line++ {

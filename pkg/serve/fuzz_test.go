@@ -3,6 +3,7 @@ package serve
 import (
 	"errors"
 	"math"
+	"strconv"
 	"testing"
 
 	"github.com/housectl/housectl/pkg/model"
@@ -21,6 +22,12 @@ func fuzzModel(f *testing.F) *Model {
 // checkDecoded is what every decoder promises: an error, or at least one
 // row of finite, in-range values in the model's feature order.
 func checkDecoded(t *testing.T, m *Model, X model.Matrix, err error) {
+	checkDecodedRange(t, m, X, err, true)
+}
+
+// checkDecodedRange is checkDecoded, the range checked or not (MLflow's
+// /invocations predicts values out of range).
+func checkDecodedRange(t *testing.T, m *Model, X model.Matrix, err error, inRange bool) {
 	if err != nil {
 		var re *requestError
 		if !errors.As(err, &re) {
@@ -33,7 +40,7 @@ func checkDecoded(t *testing.T, m *Model, X model.Matrix, err error) {
 	}
 	for j := range X.Cols {
 		for _, v := range X.Col(j) {
-			if math.IsNaN(v) || math.IsInf(v, 0) || v < m.Schema.Lo[j] || v > m.Schema.Hi[j] {
+			if math.IsNaN(v) || math.IsInf(v, 0) || inRange && (v < m.Schema.Lo[j] || v > m.Schema.Hi[j]) {
 				t.Fatalf("feature %d: %v passed validation (bounds %v, %v)", j, v, m.Schema.Lo[j], m.Schema.Hi[j])
 			}
 		}
@@ -73,9 +80,10 @@ func FuzzDecodeInvocations(f *testing.F) {
 	}
 	f.Add([]byte("a,b,c\n1,2,3\n"), true)
 	f.Add([]byte("a,b\n1,\"2\n"), true)
+	f.Add([]byte(`{"instances": [{"a": 11, "b": "2", "c": true, "d": 1}], "params": {"x": 1}, "z": 0}`), false)
 	f.Fuzz(func(t *testing.T, body []byte, isCSV bool) {
-		X, err := DecodeInvocations(m, body, isCSV, 50)
-		checkDecoded(t, m, X, err)
+		inv, err := DecodeInvocations(m, body, isCSV, 50)
+		checkDecodedRange(t, m, inv.X, err, false)
 	})
 }
 
@@ -87,11 +95,14 @@ func FuzzDecodeOIP(f *testing.F) {
 		`{"inputs": [{"name": "a", "shape": [-1], "datatype": "FP64", "data": []}]}`,
 		`{"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP64", "data": [[1, 2, 3], [4]]}]}`,
 	} {
-		f.Add([]byte(s))
+		f.Add([]byte(s), "")
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		X, _, err := DecodeOIP(m, body, 50)
-		checkDecoded(t, m, X, err)
+	// The binary tensor extension: a JSON header, then FP64 a, b, c.
+	h := `{"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64", "parameters": {"binary_data_size": 24}}]}`
+	f.Add(append([]byte(h), appendOIPBinary(nil, []float64{1, 2, 3})...), strconv.Itoa(len(h)))
+	f.Fuzz(func(t *testing.T, body []byte, headerLength string) {
+		req, err := DecodeOIP(m, body, headerLength, 50)
+		checkDecoded(t, m, req.X, err)
 	})
 }
 

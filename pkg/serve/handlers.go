@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/json"
 	"math"
 	"net/http"
 	"slices"
@@ -51,7 +52,7 @@ func (s *Server) run(w http.ResponseWriter, m *Model, X model.Matrix) []float64 
 }
 
 // decodeAndRun is the shared path of every predict route.
-func (s *Server) decodeAndRun(w http.ResponseWriter, r *http.Request, csvOK bool,
+func (s *Server) decodeAndRun(w http.ResponseWriter, r *http.Request, proto errorStyle,
 	decode func(m *Model, body []byte, isCSV bool) (model.Matrix, error)) (*Model, []float64, bool) {
 	m := s.served(w, r)
 	if m == nil {
@@ -63,7 +64,7 @@ func (s *Server) decodeAndRun(w http.ResponseWriter, r *http.Request, csvOK bool
 		return nil, nil, false
 	}
 	defer release()
-	body, isCSV, err := s.readBody(w, r, csvOK)
+	body, isCSV, err := s.readBody(w, r, proto)
 	if err != nil {
 		s.fail(w, r, err)
 		return nil, nil, false
@@ -81,7 +82,7 @@ func (s *Server) decodeAndRun(w http.ResponseWriter, r *http.Request, csvOK bool
 var jsonContentType = []string{"application/json"}
 
 func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
-	m, pred, ok := s.decodeAndRun(w, r, false, func(m *Model, body []byte, _ bool) (model.Matrix, error) {
+	m, pred, ok := s.decodeAndRun(w, r, styleFastAPI, func(m *Model, body []byte, _ bool) (model.Matrix, error) {
 		return DecodePredict(m, body, 1)
 	})
 	if !ok {
@@ -104,7 +105,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
-	m, pred, ok := s.decodeAndRun(w, r, false, func(m *Model, body []byte, _ bool) (model.Matrix, error) {
+	m, pred, ok := s.decodeAndRun(w, r, styleFastAPI, func(m *Model, body []byte, _ bool) (model.Matrix, error) {
 		return DecodeBatch(m, body, s.o.MaxBatchRows)
 	})
 	if ok {
@@ -113,13 +114,24 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleInvocations(w http.ResponseWriter, r *http.Request) {
-	withStyle(w, styleMLflow)
-	_, pred, ok := s.decodeAndRun(w, r, true, func(m *Model, body []byte, isCSV bool) (model.Matrix, error) {
-		return DecodeInvocations(m, body, isCSV, s.o.MaxBatchRows)
+	var inv Invocation
+	m, pred, ok := s.decodeAndRun(w, r, styleMLflow, func(m *Model, body []byte, isCSV bool) (model.Matrix, error) {
+		var err error
+		inv, err = DecodeInvocations(m, body, isCSV, s.o.MaxBatchRows)
+		return inv.X, err
 	})
-	if ok {
-		writeJSON(w, http.StatusOK, map[string]any{"predictions": pred})
+	if !ok {
+		return
 	}
+	for _, msg := range inv.Ignored {
+		s.o.Logger.Warn(msg, "request_id", state(w).id, "route", "/invocations")
+	}
+	for j, n := range inv.OutOfRange {
+		if n > 0 {
+			s.metrics.outOfRange.WithLabelValues(m.Schema.Features[j]).Add(float64(n))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"predictions": pred})
 }
 
 // oipModel checks the {name} (and {version}) of an OIP path.
@@ -140,30 +152,41 @@ func (s *Server) oipModel(w http.ResponseWriter, r *http.Request) *Model {
 }
 
 func (s *Server) handleOIPInfer(w http.ResponseWriter, r *http.Request) {
-	withStyle(w, styleOIP)
 	if s.oipModel(w, r) == nil {
 		return
 	}
-	var reqID string
-	m, pred, ok := s.decodeAndRun(w, r, false, func(m *Model, body []byte, _ bool) (model.Matrix, error) {
-		X, id, err := DecodeOIP(m, body, s.o.MaxBatchRows)
-		reqID = id
-		return X, err
+	var req OIPRequest
+	m, pred, ok := s.decodeAndRun(w, r, styleOIP, func(m *Model, body []byte, _ bool) (model.Matrix, error) {
+		var err error
+		req, err = DecodeOIP(m, body, r.Header.Get(oipHeaderLength), s.o.MaxBatchRows)
+		return req.X, err
 	})
 	if !ok {
 		return
 	}
-	if reqID == "" {
-		reqID = state(w).id
+	if req.ID == "" {
+		req.ID = state(w).id
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"model_name": m.Name, "model_version": m.Version, "id": reqID,
-		"outputs": []map[string]any{{"name": oipOutputName, "datatype": "FP64", "shape": []int{len(pred)}, "data": pred}},
-	})
+	out := map[string]any{"name": oipOutputName, "datatype": "FP64", "shape": []int{len(pred)}}
+	resp := map[string]any{"model_name": m.Name, "model_version": m.Version, "id": req.ID, "outputs": []map[string]any{out}}
+	if !req.Binary {
+		out["data"] = pred
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	out["parameters"] = map[string]any{"binary_data_size": 8 * len(pred)}
+	header, err := json.Marshal(resp)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set(oipHeaderLength, strconv.Itoa(len(header)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(appendOIPBinary(header, pred))
 }
 
 func (s *Server) handleOIPModel(w http.ResponseWriter, r *http.Request) {
-	withStyle(w, styleOIP)
 	m := s.oipModel(w, r)
 	if m == nil {
 		return
@@ -179,14 +202,13 @@ func (s *Server) handleOIPModel(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleOIPModelReady(w http.ResponseWriter, r *http.Request) {
-	withStyle(w, styleOIP)
 	if m := s.oipModel(w, r); m != nil {
 		writeJSON(w, http.StatusOK, map[string]any{"name": m.Name, "ready": true})
 	}
 }
 
 func (s *Server) handleOIPServer(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"name": "housectl", "version": s.o.Version, "extensions": []string{}})
+	writeJSON(w, http.StatusOK, map[string]any{"name": "housectl", "version": s.o.Version, "extensions": []string{"binary_tensor_data"}})
 }
 
 func (s *Server) handleOIPReady(w http.ResponseWriter, _ *http.Request) {
@@ -265,7 +287,7 @@ func (s *Server) handleFeedback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	body, _, err := s.readBody(w, r, false)
+	body, _, err := s.readBody(w, r, styleFastAPI)
 	if err != nil {
 		s.fail(w, r, err)
 		return

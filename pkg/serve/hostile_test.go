@@ -66,11 +66,11 @@ func TestHostileBatchesStopAtTheLimit(t *testing.T) {
 			return err
 		},
 		"/v2 infer, one tensor": func(b []byte) error {
-			_, _, err := DecodeOIP(m, wrap(`{"inputs": [{"name": "x", "shape": [3333, 3], "datatype": "FP64", "data": `, b, `}]}`), limit)
+			_, err := DecodeOIP(m, wrap(`{"inputs": [{"name": "x", "shape": [3333, 3], "datatype": "FP64", "data": `, b, `}]}`), "", limit)
 			return err
 		},
 		"/v2 infer, a shape over the limit": func(b []byte) error {
-			_, _, err := DecodeOIP(m, wrap(`{"inputs": [{"name": "a", "shape": [2000000], "datatype": "FP64", "data": `, b, `}]}`), limit)
+			_, err := DecodeOIP(m, wrap(`{"inputs": [{"name": "a", "shape": [2000000], "datatype": "FP64", "data": `, b, `}]}`), "", limit)
 			return err
 		},
 		"/feedback": func(b []byte) error { _, err := DecodeFeedback(wrap(`{"feedback": `, b, `}`), maxFeedback); return err },

@@ -17,10 +17,13 @@ type metrics struct {
 	values      prometheus.Histogram
 	modelInfo   *prometheus.GaugeVec
 	validation  *prometheus.CounterVec
-	reloads     *prometheus.CounterVec
-	logWritten  prometheus.Counter
-	logDropped  prometheus.Counter
-	inflight    prometheus.Gauge
+	// outOfRange counts values outside a feature's range that were
+	// predicted anyway (MLflow's /invocations has no range check).
+	outOfRange *prometheus.CounterVec
+	reloads    *prometheus.CounterVec
+	logWritten prometheus.Counter
+	logDropped prometheus.Counter
+	inflight   prometheus.Gauge
 	// budgetRefused counts large bodies refused (503) for want of body
 	// budget.
 	budgetRefused prometheus.Counter
@@ -71,6 +74,9 @@ func newMetrics(reg *prometheus.Registry, queueDepth func() float64) *metrics {
 		validation: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "housectl_serve_validation_failures_total", Help: "Invalid input fields, by reason.",
 		}, []string{"reason"}),
+		outOfRange: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "housectl_serve_out_of_range_values_total", Help: "Input values outside the model's range that were predicted anyway (/invocations, as MLflow does), by feature.",
+		}, []string{"feature"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "housectl_serve_model_reloads_total", Help: "Model (re)loads by result: loaded or error.",
 		}, []string{"result"}),
@@ -90,7 +96,7 @@ func newMetrics(reg *prometheus.Registry, queueDepth func() float64) *metrics {
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "housectl_serve_prediction_log_queue_depth", Help: "Predictions waiting to be written to the log.",
 	}, queueDepth)
-	reg.MustRegister(m.requests, m.duration, m.predictions, m.values, m.modelInfo, m.validation, m.reloads,
+	reg.MustRegister(m.requests, m.duration, m.predictions, m.values, m.modelInfo, m.validation, m.outOfRange, m.reloads,
 		m.logWritten, m.logDropped, m.inflight, m.budgetRefused, depth,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -59,7 +59,26 @@ func (s *Server) OpenAPI() map[string]any {
 		"429": obj{"description": "Rate limit exceeded, or too many failed authentications from this address; see Retry-After", "headers": obj{"Retry-After": obj{"schema": obj{"type": "integer"}}}},
 		"503": resp("No model loaded, or no share of serve.body_budget for a large body in time", ref("Error")),
 	}
-	with := func(ok obj) obj {
+	// The MLflow and OIP routes answer errors in their protocol's shape,
+	// and never 422.
+	mlflowErrs, oipErrs := obj{}, obj{}
+	for code, v := range errs {
+		switch code {
+		case "422":
+		case "415":
+			mlflowErrs[code] = obj{"description": "Wrong Content-Type (MLflow's text)", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}
+			oipErrs[code] = resp("Wrong Content-Type", ref("OIPError"))
+		case "429":
+			mlflowErrs[code], oipErrs[code] = v, v
+		default:
+			d := v.(obj)["description"].(string)
+			mlflowErrs[code], oipErrs[code] = resp(d, ref("MLflowError")), resp(d, ref("OIPError"))
+		}
+	}
+	mlflowErrs["400"] = resp("Invalid input, with MLflow's error_code and message (each problem listed in detail)", ref("MLflowError"))
+	oipErrs["400"] = resp("Invalid inference request", ref("OIPError"))
+	oipErrs["404"] = resp("Model or version not served", ref("OIPError"))
+	with := func(ok obj, errs obj) obj {
 		out := obj{"200": ok}
 		for k, v := range errs {
 			out[k] = v
@@ -77,27 +96,38 @@ func (s *Server) OpenAPI() map[string]any {
 	if s.o.MetricsPublic {
 		metricsSecured = []obj{}
 	}
-	post := func(summary string, body obj, ok obj) obj {
-		return obj{"post": obj{"summary": summary, "requestBody": body, "responses": with(resp("Predictions", ok)), "security": secured}}
+	post := func(summary string, body obj, ok obj, errs obj) obj {
+		return obj{"post": obj{"summary": summary, "requestBody": body, "responses": with(resp("Predictions", ok), errs), "security": secured}}
+	}
+	nameParam := obj{"name": "name", "in": "path", "required": true, "schema": obj{"type": "string"}}
+	versionParam := obj{"name": "version", "in": "path", "required": true, "schema": obj{"type": "string"}}
+	oipGet := func(summary string, params []obj, ok obj) obj {
+		return obj{"get": obj{"summary": summary, "security": secured, "parameters": params,
+			"responses": obj{"200": resp("OK", ok), "401": oipErrs["401"], "404": oipErrs["404"], "429": oipErrs["429"], "503": oipErrs["503"]}}}
+	}
+	oipInfer := func(params []obj) obj {
+		return obj{"post": obj{"summary": "Open Inference Protocol (KServe v2) inference", "security": secured, "parameters": params,
+			"requestBody": obj{"required": true, "content": obj{"application/json": obj{"schema": ref("InferRequest")}}},
+			"responses":   with(resp("Inference response", ref("InferResponse")), oipErrs)}}
 	}
 	return obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "housectl prediction server", "version": s.o.Version,
 			"description": "Predictions from the served model (" + s.o.URI + "). Every prediction is logged; metrics at /metrics."},
 		"paths": obj{
-			"/predict":       post("Predict one row", jsonBody(ref("Features")), ref("Prediction")),
-			"/predict/batch": post("Predict many rows", jsonBody(obj{"oneOf": []obj{{"type": "object", "properties": obj{"instances": obj{"type": "array", "items": ref("Features")}}, "required": []string{"instances"}}, {"type": "array", "items": ref("Features")}}}), ref("Predictions")),
-			"/invocations": post("MLflow scoring protocol (dataframe_split, dataframe_records, instances, inputs, or CSV)",
+			"/predict":       post("Predict one row", jsonBody(ref("Features")), ref("Prediction"), errs),
+			"/predict/batch": post("Predict many rows", jsonBody(obj{"oneOf": []obj{{"type": "object", "properties": obj{"instances": obj{"type": "array", "items": ref("Features")}}, "required": []string{"instances"}}, {"type": "array", "items": ref("Features")}}}), ref("Predictions"), errs),
+			"/invocations": post("MLflow scoring protocol (dataframe_split, dataframe_records, instances, inputs, or CSV), as MLflow's server answers it",
 				obj{"required": true, "content": obj{"application/json": obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}},
-				obj{"type": "object", "properties": obj{"predictions": obj{"type": "array", "items": obj{"type": "number"}}}}),
-			"/v2/models/{name}/infer": obj{"post": obj{"summary": "Open Inference Protocol (KServe v2) inference", "security": secured,
-				"parameters":  []obj{{"name": "name", "in": "path", "required": true, "schema": obj{"type": "string"}}},
-				"requestBody": jsonBody(ref("InferRequest")), "responses": with(resp("Inference response", ref("InferResponse")))}},
-			"/v2/models/{name}": obj{"get": obj{"summary": "OIP model metadata", "security": secured,
-				"parameters": []obj{{"name": "name", "in": "path", "required": true, "schema": obj{"type": "string"}}},
-				"responses":  obj{"200": resp("Metadata", obj{"type": "object"}), "404": resp("Not served", obj{"type": "object"})}}},
-			"/v2/health/live":  obj{"get": obj{"summary": "OIP liveness", "responses": obj{"200": obj{"description": "Live"}}}},
-			"/v2/health/ready": obj{"get": obj{"summary": "OIP readiness", "responses": obj{"200": obj{"description": "Ready"}, "503": obj{"description": "No model"}}}},
+				obj{"type": "object", "properties": obj{"predictions": obj{"type": "array", "items": obj{"type": "number"}}}}, mlflowErrs),
+			"/v2/models/{name}/infer":                    oipInfer([]obj{nameParam}),
+			"/v2/models/{name}/versions/{version}/infer": oipInfer([]obj{nameParam, versionParam}),
+			"/v2/models/{name}":                          oipGet("OIP model metadata", []obj{nameParam}, ref("ModelMetadata")),
+			"/v2/models/{name}/versions/{version}":       oipGet("OIP model metadata of a version", []obj{nameParam, versionParam}, ref("ModelMetadata")),
+			"/v2/models/{name}/ready":                    oipGet("OIP model readiness", []obj{nameParam}, ref("ModelReady")),
+			"/v2/models/{name}/versions/{version}/ready": oipGet("OIP model readiness of a version", []obj{nameParam, versionParam}, ref("ModelReady")),
+			"/v2/health/live":                            obj{"get": obj{"summary": "OIP liveness", "responses": obj{"200": obj{"description": "Live"}}}},
+			"/v2/health/ready":                           obj{"get": obj{"summary": "OIP readiness", "responses": obj{"200": obj{"description": "Ready"}, "503": obj{"description": "No model"}}}},
 			"/feedback": obj{"post": obj{"summary": "Actual values of logged predictions (request_id, row, actual), for live accuracy", "security": secured,
 				"requestBody": jsonBody(obj{"oneOf": []obj{ref("Feedback"), {"type": "object", "properties": obj{"feedback": obj{"type": "array", "items": ref("Feedback")}}}}}),
 				"responses": obj{"202": resp("Accepted: how many items, and how many matched a logged prediction", obj{"type": "object", "properties": obj{"accepted": obj{"type": "integer"}, "matched": obj{"type": "integer"}}}),
@@ -117,6 +147,14 @@ func (s *Server) OpenAPI() map[string]any {
 				"Prediction":  obj{"type": "object", "properties": obj{"prediction": obj{"type": "number"}, "model": obj{"type": "string"}, "version": obj{"type": "string"}, "request_id": obj{"type": "string"}}},
 				"Predictions": obj{"type": "object", "properties": obj{"predictions": obj{"type": "array", "items": obj{"type": "number"}}, "model": obj{"type": "string"}, "version": obj{"type": "string"}, "request_id": obj{"type": "string"}}},
 				"Error":       obj{"type": "object", "properties": obj{"detail": obj{"type": "string"}, "request_id": obj{"type": "string"}}},
+				"MLflowError": obj{"type": "object", "required": []string{"error_code", "message"}, "properties": obj{
+					"error_code": obj{"type": "string", "examples": []string{"BAD_REQUEST", "INVALID_PARAMETER_VALUE"}}, "message": obj{"type": "string"},
+					"detail": ref("Problems")}},
+				"OIPError":      obj{"type": "object", "required": []string{"error"}, "properties": obj{"error": obj{"type": "string"}, "detail": ref("Problems")}},
+				"ModelMetadata": obj{"type": "object", "properties": obj{"name": obj{"type": "string"}, "versions": obj{"type": "array", "items": obj{"type": "string"}}, "platform": obj{"type": "string"}, "inputs": obj{"type": "array"}, "outputs": obj{"type": "array"}}},
+				"ModelReady":    obj{"type": "object", "properties": obj{"name": obj{"type": "string"}, "ready": obj{"type": "boolean"}}},
+				"Problems": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+					"loc": obj{"type": "array", "items": obj{"type": []string{"string", "integer"}}}, "msg": obj{"type": "string"}, "type": obj{"type": "string"}}}},
 				"Feedback": obj{"type": "object", "required": []string{"request_id", "actual"}, "properties": obj{
 					"request_id": obj{"type": "string"}, "row": obj{"type": "integer", "minimum": 0}, "actual": obj{"type": "number"}}},
 				"ValidationError": obj{"type": "object", "properties": obj{

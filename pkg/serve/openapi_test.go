@@ -75,7 +75,7 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 		{"POST", "/invocations", js, `{"instances": [[1, 2, 3]]}`, 200},
 		{"POST", "/invocations", js, `{"inputs": {"a": [1], "b": [2], "c": [3]}}`, 200},
 		{"POST", "/invocations", "text/csv", "a,b,c\n1,2,3\n", 200},
-		{"POST", "/invocations", js, `{"instances": [[1, 2]]}`, 422},
+		{"POST", "/invocations", js, `{"instances": [[1, 2]]}`, 400},
 		{"POST", "/v2/models/m/infer", js, `{"id": "q", "inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64", "data": [1, 2, 3]}]}`, 200},
 		{"POST", "/v2/models/m/infer", js, `{"inputs": [{"name": "x", "shape": [1, 3], "datatype": "BYTES", "data": [1, 2, 3]}]}`, 400},
 		{"GET", "/v2/models/m", "", "", 200},

@@ -43,6 +43,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/housectl/housectl/pkg/monitor"
+	"github.com/housectl/housectl/pkg/pyfmt"
 	"github.com/housectl/housectl/pkg/store"
 )
 
@@ -250,6 +251,8 @@ func (s *Server) routes() http.Handler {
 	handle("POST /v2/models/{name}/versions/{version}/infer", protect(s.handleOIPInfer))
 	handle("GET /v2/models/{name}", protect(s.handleOIPModel))
 	handle("GET /v2/models/{name}/ready", protect(s.handleOIPModelReady))
+	handle("GET /v2/models/{name}/versions/{version}", protect(s.handleOIPModel))
+	handle("GET /v2/models/{name}/versions/{version}/ready", protect(s.handleOIPModelReady))
 	handle("GET /model", protect(s.handleModel))
 	handle("POST /feedback", protect(s.handleFeedback))
 	handle("GET /v2", http.HandlerFunc(s.handleOIPServer))
@@ -355,6 +358,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			st.id = s.reqPre + "-" + strconv.FormatUint(s.reqSeq.Add(1), 36)
 		}
 		w.Header()["X-Request-Id"] = []string{st.id}
+		st.style = styleOf(r.URL.Path)
 		s.metrics.inflight.Inc()
 		defer func() {
 			s.metrics.inflight.Dec()
@@ -572,27 +576,53 @@ func (s *Server) rateLimit(next http.HandlerFunc) http.Handler {
 }
 
 // readBody checks the content type and reads the body within the limit.
-// csvOK allows text/csv (MLflow).
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request, csvOK bool) ([]byte, bool, error) {
+// MLflow's /invocations takes text/csv too, and refuses a content type in
+// MLflow's words (its 415s are text/plain). The OIP takes a body without
+// a content type as JSON (tritonclient sends none), and a binary one
+// with the binary tensor extension's header.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, proto errorStyle) ([]byte, bool, error) {
 	ct := r.Header.Get("Content-Type")
 	mt := ct
+	mlflow := proto == styleMLflow
+	if proto == styleOIP {
+		if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+			return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: fmt.Sprintf("Content-Encoding %q is not supported: send the body uncompressed", enc), Code: "BAD_REQUEST"}
+		}
+		if ct == "" || r.Header.Get(oipHeaderLength) != "" && strings.HasPrefix(ct, "application/octet-stream") {
+			ct, mt = "application/json", "application/json"
+		}
+	}
 	if ct != "application/json" { // the usual header needs no parsing
 		var params map[string]string
 		var err error
 		mt, params, err = mime.ParseMediaType(ct)
-		if ct == "" || err != nil || mt != "application/json" && !(csvOK && mt == "text/csv") {
-			want := "application/json"
-			if csvOK {
-				want = "application/json or text/csv"
+		if mlflow && err == nil {
+			// MLflow checks the parameters before the type.
+			var unknown []string
+			for k, v := range params {
+				if k != "charset" {
+					unknown = append(unknown, k)
+				} else if !strings.EqualFold(v, "utf-8") {
+					return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: "The scoring server only supports UTF-8", Code: "BAD_REQUEST"}
+				}
 			}
-			return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: fmt.Sprintf("Content-Type must be %s, got %q", want, ct), Code: "BAD_REQUEST"}
+			if len(unknown) > 0 {
+				slices.Sort(unknown)
+				return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: "Unrecognized content type parameters: " + strings.Join(unknown, ", ") + ". " + mlflowProtocolChange, Code: "BAD_REQUEST"}
+			}
+		}
+		if ct == "" || err != nil || mt != "application/json" && !(mlflow && mt == "text/csv") {
+			if mlflow {
+				return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: "This predictor only supports the following content types: Types: ['text/csv', 'application/json']. Got " + pyfmt.Repr(ct) + ".", Code: "BAD_REQUEST"}
+			}
+			return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: fmt.Sprintf("Content-Type must be application/json, got %q", ct), Code: "BAD_REQUEST"}
 		}
 		for k, v := range params {
 			if k != "charset" {
-				return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: fmt.Sprintf("Unrecognized content type parameters: %s", k), Code: "BAD_REQUEST"}
+				return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: fmt.Sprintf("Content-Type has an unknown parameter %q: send application/json", k), Code: "BAD_REQUEST"}
 			}
 			if !strings.EqualFold(v, "utf-8") {
-				return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: "The scoring server only supports UTF-8", Code: "BAD_REQUEST"}
+				return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: "the body must be UTF-8 (Content-Type: application/json; charset=utf-8)", Code: "BAD_REQUEST"}
 			}
 		}
 	}
@@ -666,7 +696,17 @@ const (
 	styleOIP                       // {"error"}
 )
 
-func withStyle(w http.ResponseWriter, st errorStyle) { state(w).style = st }
+// styleOf is the error style of a path's protocol: every answer under
+// /v2, even a 401 or a 404, is the Open Inference Protocol's.
+func styleOf(path string) errorStyle {
+	switch {
+	case path == "/v2" || strings.HasPrefix(path, "/v2/"):
+		return styleOIP
+	case path == "/invocations":
+		return styleMLflow
+	}
+	return styleFastAPI
+}
 
 // fail writes a client or server error in the route's protocol, and
 // counts validation failures by reason. Nothing internal leaks.
@@ -690,7 +730,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if re.Status == http.StatusUnsupportedMediaType {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(re.Status)
-			_, _ = fmt.Fprintf(w, "This predictor only supports the following content types: Types: ['text/csv', 'application/json']. %s", re.Msg)
+			_, _ = io.WriteString(w, re.Msg)
 			return
 		}
 		body := map[string]any{"error_code": re.Code, "message": re.Msg}

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,6 +52,7 @@ func fitModel(t testing.TB, shift float64) *model.Artifact {
 // fakeSource serves whatever version it holds.
 type fakeSource struct {
 	mu      sync.Mutex
+	name    string // "m" when empty
 	version string
 	art     *model.Artifact
 	fail    error
@@ -59,7 +61,7 @@ type fakeSource struct {
 func (f *fakeSource) Resolve() (Ident, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return Ident{Name: "m", Version: f.version, SHA256: "sha-" + f.version}, nil
+	return Ident{Name: cmp.Or(f.name, "m"), Version: f.version, SHA256: "sha-" + f.version}, nil
 }
 
 func (f *fakeSource) Load(id Ident) (*Model, error) {
@@ -68,7 +70,7 @@ func (f *fakeSource) Load(id Ident) (*Model, error) {
 	if f.fail != nil {
 		return nil, f.fail
 	}
-	return &Model{Name: "m", Version: id.Version, RunID: "run-" + id.Version, URI: "models:/m@prod", SHA256: id.SHA256, Artifact: f.art}, nil
+	return &Model{Name: id.Name, Version: id.Version, RunID: "run-" + id.Version, URI: "models:/" + id.Name + "@prod", SHA256: id.SHA256, Artifact: f.art}, nil
 }
 
 // waitLogged waits until the log holds n rows (the writer flushes every
@@ -257,8 +259,10 @@ func TestErrors(t *testing.T) {
 		{"mlflow keys", "POST", "/invocations", js, `{"instances": [[1,2,3]], "inputs": [[1,2,3]]}`, 400, []string{`"error_code":"BAD_REQUEST"`, "exactly one of the input fields"}},
 		{"mlflow invalid JSON", "POST", "/invocations", js, `{`, 400, []string{"Ensure that input is a valid JSON formatted string"}},
 		{"mlflow content type", "POST", "/invocations", "text/xml", `x`, 415, []string{"This predictor only supports the following content types"}},
-		{"mlflow 422", "POST", "/invocations", js, `{"instances": [[1, 2]]}`, 422, []string{`"error_code":"INVALID_PARAMETER_VALUE"`, `"type":"row_shape"`}},
-		{"mlflow csv missing column", "POST", "/invocations", "text/csv", "a,b\n1,2\n", 422, []string{`"loc":["csv","header","c"]`}},
+		// Issue 19: /invocations answers as MLflow does, 400s with its
+		// error codes (TestInvocationsAsMLflow has the recorded cases).
+		{"mlflow short row", "POST", "/invocations", js, `{"instances": [[1, 2]]}`, 400, []string{`"error_code":"BAD_REQUEST"`, `"type":"row_shape"`, "Row should have 3 values (a, b, c), got 2 (instances/0)"}},
+		{"mlflow csv missing column", "POST", "/invocations", "text/csv", "a,b\n1,2\n", 400, []string{`"error_code":"INVALID_PARAMETER_VALUE"`, "Model is missing inputs ['c'].", `"loc":["csv","header","c"]`}},
 		{"oip unknown output", "POST", "/v2/models/m/infer", js, `{"inputs": [{"name": "a", "shape": [1], "datatype": "FP64", "data": [1]}], "outputs": [{"name": "proba"}]}`, 400, []string{`"error":"requested output \"proba\" does not exist: the model has one output, \"prediction\""`}},
 		{"oip bytes", "POST", "/v2/models/m/infer", js, `{"inputs": [{"name": "a", "shape": [1], "datatype": "BYTES", "data": ["x"]}]}`, 400, []string{`"error":"input \"a\": datatype \"BYTES\" is not numeric`}},
 		{"oip shape", "POST", "/v2/models/m/infer", js, `{"inputs": [{"name": "a", "shape": [2], "datatype": "FP64", "data": [1]}]}`, 400, []string{"shape [2] does not match"}},
