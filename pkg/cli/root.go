@@ -35,6 +35,7 @@ import (
 	"github.com/housectl/housectl/pkg/dvc"
 	"github.com/housectl/housectl/pkg/exitcode"
 	"github.com/housectl/housectl/pkg/model"
+	"github.com/housectl/housectl/pkg/model/all"
 	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/tracking"
 	"github.com/housectl/housectl/pkg/train"
@@ -49,6 +50,10 @@ const exitCodesHelp = `Exit status:
   5    a gate failed: runs compare --fail-if/--max-regression, models promote --if-better
   6    a monitoring alert: monitor drift found drift at or above monitor.*_alert
   130  interrupted (Ctrl-C or SIGTERM); nothing half-written is left behind`
+
+// Runs recorded before params were text are read with their kind's
+// parameter types (tracking.ParamTypes).
+func init() { tracking.ParamTypes = all.DefaultParams }
 
 // NewCmdRoot returns the root command with every verb attached.
 func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {

@@ -4,8 +4,11 @@
 package pyfmt
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -119,4 +122,148 @@ func Set(items []string) string {
 	}
 	l := List(items)
 	return "{" + l[1:len(l)-1] + "}"
+}
+
+// Str is Python's str() of a value as MLflow's log_param stores it: a
+// string as it is, and anything else as repr() prints it. Go values map
+// to Python's as json.Marshal would map them: bool to bool, integers to
+// int, floats to float (1.0, 1e-07), nil to None, slices to lists, maps
+// (sorted by key) and structs (their JSON names, in field order) to
+// dicts. A json.Number is a float when it has a fraction or an exponent.
+func Str(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	var b strings.Builder
+	writeRepr(&b, reflect.ValueOf(v))
+	return b.String()
+}
+
+// Params is Str of each field of a struct (by its JSON name), or of each
+// value of a map: a model's parameters as MLflow records them.
+func Params(v any) map[string]string {
+	out := map[string]string{}
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
+		if rv.IsNil() {
+			return out
+		}
+		rv = rv.Elem()
+	}
+	switch rv.Kind() {
+	case reflect.Struct:
+		eachField(rv, func(name string, f reflect.Value) { out[name] = Str(f.Interface()) })
+	case reflect.Map:
+		for it := rv.MapRange(); it.Next(); {
+			out[fmt.Sprint(it.Key().Interface())] = Str(it.Value().Interface())
+		}
+	}
+	return out
+}
+
+// eachField calls f with the JSON name and value of each exported field.
+func eachField(rv reflect.Value, f func(name string, v reflect.Value)) {
+	t := rv.Type()
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		f(name, rv.Field(i))
+	}
+}
+
+var numberType = reflect.TypeFor[json.Number]()
+
+func writeRepr(b *strings.Builder, rv reflect.Value) {
+	for rv.Kind() == reflect.Interface || rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			b.WriteString("None")
+			return
+		}
+		rv = rv.Elem()
+	}
+	if rv.IsValid() && rv.Type() == numberType {
+		s := rv.String()
+		if strings.ContainsAny(s, ".eE") {
+			if f, err := strconv.ParseFloat(s, 64); err == nil {
+				b.WriteString(Float(f))
+				return
+			}
+		}
+		b.WriteString(s)
+		return
+	}
+	switch rv.Kind() {
+	case reflect.Invalid:
+		b.WriteString("None")
+	case reflect.String:
+		b.WriteString(Repr(rv.String()))
+	case reflect.Bool:
+		if rv.Bool() {
+			b.WriteString("True")
+		} else {
+			b.WriteString("False")
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		b.WriteString(strconv.FormatInt(rv.Int(), 10))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		b.WriteString(strconv.FormatUint(rv.Uint(), 10))
+	case reflect.Float32, reflect.Float64:
+		b.WriteString(Float(rv.Float()))
+	case reflect.Slice, reflect.Array:
+		if rv.Kind() == reflect.Slice && rv.IsNil() {
+			b.WriteString("None") // json.Marshal writes a nil slice as null
+			return
+		}
+		b.WriteByte('[')
+		for i := range rv.Len() {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeRepr(b, rv.Index(i))
+		}
+		b.WriteByte(']')
+	case reflect.Map:
+		if rv.IsNil() {
+			b.WriteString("None")
+			return
+		}
+		keys := rv.MapKeys()
+		slices.SortFunc(keys, func(x, y reflect.Value) int {
+			return strings.Compare(fmt.Sprint(x.Interface()), fmt.Sprint(y.Interface()))
+		})
+		b.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeRepr(b, k)
+			b.WriteString(": ")
+			writeRepr(b, rv.MapIndex(k))
+		}
+		b.WriteByte('}')
+	case reflect.Struct:
+		b.WriteByte('{')
+		first := true
+		eachField(rv, func(name string, f reflect.Value) {
+			if !first {
+				b.WriteString(", ")
+			}
+			first = false
+			b.WriteString(Repr(name))
+			b.WriteString(": ")
+			writeRepr(b, f)
+		})
+		b.WriteByte('}')
+	default:
+		b.WriteString(Repr(fmt.Sprint(rv.Interface())))
+	}
 }

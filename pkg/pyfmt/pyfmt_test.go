@@ -1,6 +1,8 @@
 package pyfmt
 
 import (
+	"encoding/json"
+	"maps"
 	"math"
 	"testing"
 )
@@ -83,5 +85,53 @@ func TestReprAsPython(t *testing.T) {
 	}
 	if got := Set([]string{"columns", "data"}); got != "{'columns', 'data'}" {
 		t.Errorf("Set = %s", got)
+	}
+}
+
+// The wants are Python 3.11.2's str() of the values json.loads makes of
+// the same JSON (what MLflow's log_param stores):
+//
+//	/usr/bin/python3 -c "print(str(1e-07), str(1.0), str(True), str(None),
+//	  str([{'features': ['Latitude', 'Longitude'], 'angles': [45.0, 22.5]}]), str([]),
+//	  str({'a': 'x', 'b': 1}), str(100), str(0.1), str(\"it's\"), str([\"it's\"]))"
+func TestStrAsPython(t *testing.T) {
+	type rotation struct {
+		Features []string  `json:"features"`
+		Angles   []float64 `json:"angles"`
+	}
+	for _, c := range []struct {
+		v    any
+		want string
+	}{
+		{1e-07, "1e-07"},
+		{1.0, "1.0"},
+		{true, "True"},
+		{nil, "None"},
+		{[]rotation{{[]string{"Latitude", "Longitude"}, []float64{45, 22.5}}}, "[{'features': ['Latitude', 'Longitude'], 'angles': [45.0, 22.5]}]"},
+		{[]int{}, "[]"},
+		{map[string]any{"b": 1, "a": "x"}, "{'a': 'x', 'b': 1}"},
+		{100, "100"},
+		{0.1, "0.1"},
+		{"it's", "it's"},
+		{[]string{"it's"}, `["it's"]`},
+		{json.Number("1"), "1"},
+		{json.Number("1e-7"), "1e-07"},
+		{json.Number("1.0"), "1.0"},
+	} {
+		if got := Str(c.v); got != c.want {
+			t.Errorf("Str(%#v) = %s, Python prints %s", c.v, got, c.want)
+		}
+	}
+	type params struct {
+		Tol         float64 `json:"tol"`
+		MaxFeatures float64 `json:"max_features"`
+		MaxIter     int     `json:"max_iter"`
+		Early       bool    `json:"early_stopping"`
+		hidden      int     // not exported: not a param
+	}
+	got := Params(params{Tol: 1e-7, MaxFeatures: 1, MaxIter: 100, hidden: 1})
+	want := map[string]string{"tol": "1e-07", "max_features": "1.0", "max_iter": "100", "early_stopping": "False"}
+	if !maps.Equal(got, want) {
+		t.Errorf("Params = %v, want %v", got, want)
 	}
 }

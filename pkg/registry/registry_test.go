@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +23,7 @@ func newRuns(t *testing.T, n int) (*Registry, []*tracking.Run) {
 	s := &tracking.Store{Dir: dir, Now: time.Now}
 	var runs []*tracking.Run
 	for i := range n {
-		r, err := s.Start("california", "gradient_boosting", "gradient_boosting", map[string]any{"max_iter": float64(10 * (i + 1))}, nil,
+		r, err := s.Start("california", "gradient_boosting", "gradient_boosting", map[string]string{"max_iter": strconv.Itoa(10 * (i + 1))}, nil,
 			tracking.Lineage{DataMD5: "ca5b757f0729c68d74d05bf9d9ca8486", Seed: 42, TestFraction: 0.2})
 		if err != nil {
 			t.Fatal(err)

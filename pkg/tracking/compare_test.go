@@ -15,11 +15,11 @@ func comparedRuns() []*Run {
 	lin := Lineage{DataMD5: "d", Seed: 42, TestFraction: 0.2}
 	return []*Run{
 		{ID: "r1", Name: "gradient_boosting", Model: "gradient_boosting", Status: StatusFinished, StartTime: start, EndTime: &end,
-			Params: map[string]any{"max_iter": float64(100), "tol": 1e-07}, Metrics: map[string]float64{"rmse": 0.50, "r2": 0.80, "fit_seconds": 3}, Lineage: lin},
+			Params: map[string]string{"max_iter": "100", "tol": "1e-07"}, Metrics: map[string]float64{"rmse": 0.50, "r2": 0.80, "fit_seconds": 3}, Lineage: lin},
 		{ID: "r2", Name: "gradient_boosting", Model: "gradient_boosting", Status: StatusFinished, StartTime: start, EndTime: &end,
-			Params: map[string]any{"max_iter": float64(200), "tol": 1e-07}, Metrics: map[string]float64{"rmse": 0.52, "r2": 0.82, "fit_seconds": 2}, Lineage: lin},
+			Params: map[string]string{"max_iter": "200", "tol": "1e-07"}, Metrics: map[string]float64{"rmse": 0.52, "r2": 0.82, "fit_seconds": 2}, Lineage: lin},
 		{ID: "r3", Name: "linear", Model: "linear", Status: StatusRunning, StartTime: start,
-			Params: map[string]any{}, Metrics: map[string]float64{"rmse": 0.74}, Lineage: Lineage{DataMD5: "d", Seed: 7, TestFraction: 0.2}},
+			Params: map[string]string{}, Metrics: map[string]float64{"rmse": 0.74}, Lineage: Lineage{DataMD5: "d", Seed: 7, TestFraction: 0.2}},
 	}
 }
 
@@ -36,7 +36,7 @@ func TestCompare(t *testing.T) {
 	if c.Best["rmse"] != "r1" || c.Best["r2"] != "r2" || c.Best["fit_seconds"] != "r2" {
 		t.Errorf("best %v", c.Best)
 	}
-	if !Differs(c.Params["max_iter"]) || Differs(c.Params["tol"][:2]) || *c.Params["tol"][0] != "0.0000001" {
+	if !Differs(c.Params["max_iter"]) || Differs(c.Params["tol"][:2]) || *c.Params["tol"][0] != "1e-07" {
 		t.Errorf("params %v", c.Params)
 	}
 	if c.Params["max_iter"][2] != nil || !Differs(c.Params["max_iter"]) {

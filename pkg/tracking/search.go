@@ -2,8 +2,8 @@ package tracking
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -463,50 +463,19 @@ func (r *Run) String(kind, key string) (string, bool) {
 	return "", false
 }
 
-// Param returns a parameter as a string (see String).
+// Param returns a parameter as MLflow stores it (see String).
 func (r *Run) Param(key string) (string, bool) {
-	if key == "model" {
-		if v, ok := r.Params["model"]; !ok || v == nil {
-			return r.Model, true
-		}
-	}
 	v, ok := r.Params[key]
-	if !ok {
-		return "", false
+	if !ok && key == "model" {
+		return r.Model, true
 	}
-	return ParamString(v), true
+	return v, ok
 }
 
-// ParamString formats a parameter value as MLflow stores params: text.
-func ParamString(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case string:
-		return x
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case json.Number:
-		return x.String()
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
-}
-
-// ParamStrings returns every parameter as a string, with model.
+// ParamStrings returns every parameter, with model.
 func (r *Run) ParamStrings() map[string]string {
 	out := make(map[string]string, len(r.Params)+1)
-	for k, v := range r.Params {
-		out[k] = ParamString(v)
-	}
+	maps.Copy(out, r.Params)
 	if _, ok := out["model"]; !ok {
 		out["model"] = r.Model
 	}

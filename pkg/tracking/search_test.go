@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,15 +18,15 @@ func testRuns() []*Run {
 	end := t0.Add(time.Minute)
 	return []*Run{
 		{ID: "a1", Name: "gradient_boosting", Model: "gradient_boosting", Status: StatusFinished, StartTime: t0, EndTime: &end,
-			Params:  map[string]any{"learning_rate": 0.22, "max_iter": 50.0, "early_stopping": false},
+			Params:  map[string]string{"learning_rate": "0.22", "max_iter": "50", "early_stopping": "False"},
 			Metrics: map[string]float64{"rmse": 0.477, "r2": 0.83, "val rmse": 0.5},
 			Tags:    map[string]string{"stage": "production", "max-depth": "x"}, Lineage: Lineage{GitCommit: "abc123", DataMD5: "ca5b"}},
 		{ID: "b2", Name: "random_forest", Model: "random_forest", Status: StatusFinished, StartTime: t0.Add(time.Second),
-			Params:  map[string]any{"n_estimators": 100.0, "max_features": 0.333},
+			Params:  map[string]string{"n_estimators": "100", "max_features": "0.333"},
 			Metrics: map[string]float64{"rmse": 0.51, "r2": math.NaN()},
 			Tags:    map[string]string{"stage": "Staging"}, Lineage: Lineage{GitCommit: "def456"}},
 		{ID: "c3", Name: "linear", Model: "linear", Status: StatusRunning, StartTime: t0.Add(2 * time.Second),
-			Params: map[string]any{"alpha": 0.0}},
+			Params: map[string]string{"alpha": "0.0"}},
 	}
 }
 
@@ -170,7 +171,7 @@ func writeRuns(tb testing.TB, dir string, n int) {
 	for i := range n {
 		s.Now = func() time.Time { return t0.Add(time.Duration(i) * time.Second) }
 		r, err := s.Start("bench", "gradient_boosting", "gradient_boosting",
-			map[string]any{"learning_rate": 0.1, "max_iter": float64(i % 100), "max_leaf_nodes": 63.0},
+			map[string]string{"learning_rate": "0.1", "max_iter": strconv.Itoa(i % 100), "max_leaf_nodes": "63"},
 			map[string]string{"i": fmt.Sprint(i)}, Lineage{DataMD5: "ca5b757f0729c68d74d05bf9d9ca8486", Seed: 42, Host: "h", GitCommit: "abc"})
 		if err != nil {
 			tb.Fatal(err)

@@ -101,7 +101,7 @@ type Run struct {
 	Error      string             `json:"error,omitempty"`
 	StartTime  time.Time          `json:"start_time"`
 	EndTime    *time.Time         `json:"end_time,omitempty"`
-	Params     map[string]any     `json:"params"`
+	Params     map[string]string  `json:"params"` // as MLflow stores them: Python's str()
 	Metrics    map[string]float64 `json:"metrics,omitempty"`
 	CV         []Fold             `json:"cv,omitempty"`
 	Tags       map[string]string  `json:"tags,omitempty"`
@@ -169,7 +169,7 @@ func NewID(now time.Time) string {
 }
 
 // Start creates the run directory and writes run.json with status RUNNING.
-func (s *Store) Start(experiment, name, kind string, params map[string]any, tags map[string]string, lin Lineage) (*Run, error) {
+func (s *Store) Start(experiment, name, kind string, params map[string]string, tags map[string]string, lin Lineage) (*Run, error) {
 	if err := ValidateName("experiment", experiment); err != nil {
 		return nil, err
 	}

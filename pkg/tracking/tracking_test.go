@@ -13,7 +13,7 @@ import (
 // and a run.json from before seals (none) still loads.
 func TestRunIsSealed(t *testing.T) {
 	s := &Store{Dir: t.TempDir(), Now: time.Now}
-	r, err := s.Start("california", "gbt", "gradient_boosting", map[string]any{"max_iter": 100, "tol": 1e-07, "seed": uint64(1<<63 + 1)}, nil, Lineage{DataMD5: "ca5b757f0729c68d74d05bf9d9ca8486", Seed: 42})
+	r, err := s.Start("california", "gbt", "gradient_boosting", map[string]string{"max_iter": "100", "tol": "1e-07", "seed": "9223372036854775809"}, nil, Lineage{DataMD5: "ca5b757f0729c68d74d05bf9d9ca8486", Seed: 42})
 	if err != nil {
 		t.Fatal(err)
 	}

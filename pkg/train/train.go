@@ -24,6 +24,7 @@ import (
 	"github.com/housectl/housectl/pkg/model/gbt"
 	"github.com/housectl/housectl/pkg/model/linear"
 	"github.com/housectl/housectl/pkg/plots"
+	"github.com/housectl/housectl/pkg/pyfmt"
 	"github.com/housectl/housectl/pkg/tracking"
 )
 
@@ -61,7 +62,7 @@ type Candidate struct {
 	Model      string             `json:"model"`
 	RunID      string             `json:"run_id"`
 	RunDir     string             `json:"run_dir"`
-	Params     map[string]any     `json:"params"`
+	Params     map[string]string  `json:"params"`
 	CV         map[string]float64 `json:"cv,omitempty"` // mean over folds
 	CVStd      map[string]float64 `json:"cv_std,omitempty"`
 	Metrics    map[string]float64 `json:"metrics"` // on the test rows
@@ -92,7 +93,8 @@ func inputErr(format string, args ...any) error {
 type prepared struct {
 	kind    string
 	trainer model.Trainer
-	params  map[string]any
+	params  map[string]string // as MLflow records them: Python's str()
+	typed   any               // the kind's parameter struct, for the artifact
 }
 
 // Run trains every candidate and returns the results, best first by the
@@ -107,10 +109,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, inputErr("train.candidates/params: %w", err)
 		}
-		var pm map[string]any
-		b, _ := json.Marshal(p)
-		_ = json.Unmarshal(b, &pm)
-		cands = append(cands, prepared{kind: kind, trainer: tr, params: pm})
+		cands = append(cands, prepared{kind: kind, trainer: tr, params: pyfmt.Params(p), typed: p})
 	}
 	for kind := range tc.Params {
 		if !slices.Contains(tc.Candidates, kind) && !slices.Contains(all.Kinds, kind) {
@@ -302,7 +301,7 @@ func (o *Options) candidate(ctx context.Context, c prepared, ci, nc int, trainSe
 
 	// Artifacts: the model (with the training summary), importances, history.
 	X := matrix(trainSet)
-	pj, _ := json.Marshal(c.params)
+	pj, _ := json.Marshal(c.typed)
 	enc, err := model.Encode(&model.Artifact{Header: model.Header{
 		Kind: c.kind, Features: trainSet.Features, Target: trainSet.Target, Params: pj,
 		Training: model.Summarize(X, trainSet.Y, trainSet.Features, trainSet.Target), CreatedWith: o.Version,
