@@ -43,6 +43,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofrs/flock"
 
@@ -177,26 +179,27 @@ func validName(s string) bool {
 	return true
 }
 
-// validAlias is MLflow's ^[\w\-]{1,255}$.
+// validAlias is MLflow's ^[\w\-]*$ (Python's Unicode \w: letters,
+// numbers and '_'), 1 to 255 characters.
 func validAlias(s string) bool {
-	if s == "" || len(s) > 255 {
+	if s == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > 255 {
 		return false
 	}
-	for i := range len(s) {
-		if c := s[i]; !isAlnum(c) && c != '_' && c != '-' {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsNumber(r) && r != '_' && r != '-' {
 			return false
 		}
 	}
 	return true
 }
 
-// reservedV is ^[vV]\d+$.
+// reservedV is ^[vV]\d+$ (Python's Unicode \d: decimal digits).
 func reservedV(s string) bool {
 	if len(s) < 2 || s[0] != 'v' && s[0] != 'V' {
 		return false
 	}
-	for i := 1; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
+	for _, r := range s[1:] {
+		if !unicode.IsDigit(r) {
 			return false
 		}
 	}
@@ -224,12 +227,13 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// ValidateAlias checks an alias by MLflow's rules: letters, digits, '_'
-// and '-', at most 255 characters; "latest" and v<digits> are reserved.
+// ValidateAlias checks an alias by MLflow's rules: letters and numbers of
+// any script, '_' and '-', at most 255 characters; "latest" and
+// v<digits> are reserved.
 func ValidateAlias(alias string) error {
 	switch {
 	case !validAlias(alias):
-		return fmt.Errorf("alias %q: use 1-255 letters, digits, '_' or '-'", alias)
+		return fmt.Errorf("alias %q: use 1-255 letters, digits (of any script), '_' or '-'", alias)
 	case strings.EqualFold(alias, "latest"):
 		return fmt.Errorf("alias %q is reserved: models:/NAME/latest already means the newest version", alias)
 	case reservedV(alias):

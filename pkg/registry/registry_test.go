@@ -192,3 +192,58 @@ func TestParseURIAndAliases(t *testing.T) {
 		}
 	}
 }
+
+// Aliases are MLflow's ^[\w\-]*$, with Python's Unicode \w, 1 to 255
+// characters. What MLflow 2.17.2 says of each, from
+//
+//	from mlflow.utils.validation import _validate_model_alias_name
+//	_validate_model_alias_name(alias)  # raises MlflowException, or not
+func TestAliasesAsMLflow(t *testing.T) {
+	for _, c := range []struct {
+		alias  string
+		ok     bool
+		mlflow string // its error, when it refuses
+	}{
+		{"production", true, ""},
+		{"producción", true, ""},
+		{"本番", true, ""},
+		{"prod-1_a", true, ""},
+		{"Ⅻ", true, ""},  // a letter number (Nl)
+		{"x²", true, ""}, // another number (No)
+		{"١٢", true, ""}, // Arabic-Indic digits
+		{"naïve", true, ""},
+		{"ß", true, ""},
+		{"Ωmega", true, ""},
+		{"ǅ", true, ""}, // title case
+		{"ʰ", true, ""}, // modifier letter
+		{"〇", true, ""},
+		{"_", true, ""},
+		{"-", true, ""},
+		{strings.Repeat("x", 255), true, ""},
+		{strings.Repeat("é", 255), true, ""}, // 255 characters, 510 bytes
+		{"v١", false, "Version alias name 'v١' is reserved."},
+		{"V12", false, "Version alias name 'V12' is reserved."},
+		{"LATEST", false, "'latest' alias name (case insensitive) is reserved."},
+		{"e\u0301", false, "Invalid alias name: 'é'. Names may only contain alphanumerics, underscores (_), and dashes (-)."}, // a combining mark
+		{"a b", false, "Invalid alias name: 'a b'. …"},
+		{"a.b", false, "Invalid alias name: 'a.b'. …"},
+		{"a/b", false, "Invalid alias name: 'a/b'. …"},
+		{"😀", false, "Invalid alias name: '😀'. …"},
+		{"tab\t", false, "Invalid alias name: 'tab\t'. …"},
+		{"", false, "Registered model alias name cannot be empty."},
+		{strings.Repeat("x", 256), false, "… had length 256, which exceeded length limit of 255"},
+		// MLflow takes "prod\n" (Python's $ matches before a final line
+		// break); housectl refuses it, on purpose.
+		{"prod\n", false, ""},
+		{"\xff", false, ""}, // not UTF-8
+	} {
+		err := ValidateAlias(c.alias)
+		if (err == nil) != c.ok {
+			t.Errorf("alias %q: %v; MLflow: ok %v %s", c.alias, err, c.ok, c.mlflow)
+		}
+	}
+	u, err := ParseURI("models:/california@producción")
+	if err != nil || u.Alias != "producción" {
+		t.Errorf("models:/california@producción: %+v %v", u, err)
+	}
+}

@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -20,7 +21,7 @@ func testRuns() []*Run {
 		{ID: "a1", Name: "gradient_boosting", Model: "gradient_boosting", Status: StatusFinished, StartTime: t0, EndTime: &end,
 			Params:  map[string]string{"learning_rate": "0.22", "max_iter": "50", "early_stopping": "False"},
 			Metrics: map[string]float64{"rmse": 0.477, "r2": 0.83, "val rmse": 0.5},
-			Tags:    map[string]string{"stage": "production", "max-depth": "x"}, Lineage: Lineage{GitCommit: "abc123", DataMD5: "ca5b"}},
+			Tags:    map[string]string{"stage": "production", "max-depth": "x"}, Lineage: Lineage{GitCommit: "abc123", DataMD5: "ca5b", DataPath: "data/california.csv", TestDataPath: "data/holdout.csv", TestDataMD5: "9f1e"}, dir: "experiments/california/a1"},
 		{ID: "b2", Name: "random_forest", Model: "random_forest", Status: StatusFinished, StartTime: t0.Add(time.Second),
 			Params:  map[string]string{"n_estimators": "100", "max_features": "0.333"},
 			Metrics: map[string]float64{"rmse": 0.51, "r2": math.NaN()},
@@ -56,6 +57,18 @@ func TestFilterMatches(t *testing.T) {
 		{"end_time > 0", []string{"a1"}},
 		{"tags.mlflow.source.git.commit = 'def456'", []string{"b2"}},
 		{"tags.data_md5 = 'ca5b'", []string{"a1"}},
+		// Issue 19: what MLflow 2.17.2 accepts.
+		{"`metrics`.rmse < 0.5", []string{"a1"}},
+		{"`metrics`.`rmse` < 0.5 and", []string{"a1"}},
+		{"and metrics.rmse < 0.5 AND and", []string{"a1"}},
+		{"attributes.artifact_uri LIKE 'file:///%/a1/artifacts'", []string{"a1"}},
+		{"datasets.name = 'california.csv'", []string{"a1"}},
+		{"datasets.digest IN ('9f1e', 'zzz')", []string{"a1"}},
+		{"datasets.context = 'testing' and datasets.name = 'holdout.csv'", []string{"a1"}},
+		{"dataset.name != 'x'", []string{"a1"}}, // the others have no datasets
+		{"created > 0 and `run name` LIKE 'l%'", []string{"c3"}},
+		{"metrics.rmse < .5", []string{"a1"}},
+		{"metrics.rmse >= 5.e-1", []string{"b2"}},
 	} {
 		f, err := ParseFilter(tc.filter)
 		if err != nil {
@@ -85,13 +98,20 @@ func TestFilterErrorsPointAtTheProblem(t *testing.T) {
 		{"metrics.rmse < 'low'", 16, "needs a number"},
 		{"params.max_iter = 50", 19, "needs a quoted string"},
 		{"params.model > 'a'", 14, "is a string"},
-		{"metrics.rmse < 0.5 and", 23, "expected a comparison after AND"},
-		{"foo.rmse < 1", 1, `unknown identifier type "foo"`},
-		{"duration > 3", 1, `unknown attribute "duration"`},
+		{"foo.rmse < 1", 1, `invalid entity type "foo"`},
+		{"METRICS.rmse < 1", 1, `invalid entity type "METRICS": entity types are lower case (metrics.)`},
+		{"duration > 3", 1, `invalid attribute key "duration"`},
+		{"metrics.rmse == 1", 14, "invalid comparator '=='"},
+		{"metrics.rmse < +1", 16, "needs a number"},
+		{"metrics.rmse < inf", 16, "needs a number"},
+		{"metrics.rmse < nan", 16, "needs a number"},
+		{"attributes.status IN ('FINISHED')", 19, "only attributes.run_id and datasets.* take a list"},
+		{"datasets.size = '1'", 10, `invalid dataset key "size"`},
+		{"run name = 'x'", 1, `invalid attribute key "run"`},
 		{"tags.stage = 'prod", 14, "unterminated"},
 		{"(metrics.rmse < 1)", 1, "parentheses"},
-		{"metrics.rmse < 1 metrics.mae < 1", 18, "join comparisons with AND"},
-		{"params.model IN ('a')", 14, "IN takes a list only for attributes"},
+		{"metrics.rmse < 1 metrics.mae < 1", 18, "expected AND before the next comparison"},
+		{"params.model IN ('a')", 14, "only attributes.run_id and datasets.* take a list"},
 		{"metrics.rmse LIKE '0.%'", 14, "compares numbers"},
 	} {
 		_, err := ParseFilter(tc.filter)
@@ -222,4 +242,82 @@ func BenchmarkList10000(b *testing.B) {
 			b.Fatalf("%d runs, %v", len(runs), errs)
 		}
 	}
+}
+
+// mlflowFilter is one line of testdata/mlflow-filters.jsonl: what a real
+// MLflow 2.17.2 did with a filter over a file store holding one run,
+// recorded with
+//
+//	cd $(mktemp -d) && PYTHONPATH=/opt/realmlflow/site /usr/bin/python3 scripts/realmlflow/search_probe.py < filters.txt
+//
+// (the run: params model=gradient_boosting, tol=1e-07, max_features=1.0;
+// metrics rmse=0.47, "val rmse"=0.5; tags stage=production; named
+// gradient_boosting; FINISHED).
+type mlflowFilter struct {
+	Filter  string `json:"filter"`
+	Matched *int   `json:"matched"`
+	Error   string `json:"error"`
+}
+
+// mlflowFilterDiffers are the filters housectl treats otherwise, on
+// purpose (docs/FORMATS.md lists them).
+var mlflowFilterDiffers = map[string]string{
+	// sqlparse reads two comparisons without AND as two clauses.
+	"metrics.rmse < 1 metrics.mae < 1": "refused: a missing AND is a typo",
+	// An empty key matches nothing in MLflow.
+	"metrics. < 1": "refused: a key is required",
+}
+
+// TestFiltersAsMLflow checks that housectl accepts every filter MLflow
+// accepted, refuses every one it refused (with a caret), and that an
+// accepted filter matches the same run.
+func TestFiltersAsMLflow(t *testing.T) {
+	b, err := os.ReadFile("testdata/mlflow-filters.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	end := t0.Add(time.Second)
+	run := &Run{ID: "0123456789abcdef0123456789abcdef", Name: "gradient_boosting", Experiment: "0", Model: "gradient_boosting", Status: StatusFinished,
+		StartTime: t0, EndTime: &end, Params: map[string]string{"model": "gradient_boosting", "tol": "1e-07", "max_features": "1.0"},
+		Metrics: map[string]float64{"rmse": 0.47, "val rmse": 0.5}, Tags: map[string]string{"stage": "production"}}
+	n := 0
+	for line := range strings.Lines(string(b)) {
+		var c mlflowFilter
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		f, err := ParseFilter(c.Filter)
+		if why, ok := mlflowFilterDiffers[c.Filter]; ok {
+			if err == nil {
+				t.Errorf("%q: accepted, housectl %s", c.Filter, why)
+			}
+			continue
+		}
+		switch {
+		case c.Matched == nil && err == nil:
+			t.Errorf("%q: accepted; MLflow refuses it: %s", c.Filter, c.Error)
+		case c.Matched == nil:
+			if fe, ok := errors.AsType[*FilterError](err); !ok || !strings.Contains(err.Error(), "^") {
+				t.Errorf("%q: %v, want a FilterError with a caret (%v)", c.Filter, err, fe)
+			}
+		case err != nil:
+			t.Errorf("%q: %v; MLflow accepts it", c.Filter, err)
+		default:
+			if got := b2i(f.Match(run)); got != *c.Matched {
+				t.Errorf("%q: matches %d run(s), MLflow %d", c.Filter, got, *c.Matched)
+			}
+		}
+	}
+	if n < 100 {
+		t.Fatalf("%d filters read", n)
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
