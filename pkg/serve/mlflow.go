@@ -335,22 +335,13 @@ func pyConversionError(v any) (string, string) {
 // them, rows in the model's feature order, which MLflow would name 0, 1,
 // ...), rows of cells, an index that is not used.
 func dataframeSplit(t *input.Table, in *input.JSON) error {
-	k, err := in.Peek()
-	if err != nil {
+	if err := frameKind(in, '{', "Dataframe split format must be a dictionary"); err != nil {
 		return err
-	}
-	if k != '{' {
-		what := "list"
-		if k != '[' {
-			v, _ := in.Value()
-			what = "type " + pyType(v)
-		}
-		return mlflowInvalidInput("Dataframe split format must be a dictionary. Got %s.", what)
 	}
 	var cols []string
 	var data jsontext.Value
 	var keys []string
-	err = in.Members(func(key string) error {
+	err := in.Members(func(key string) error {
 		keys = append(keys, key)
 		var err error
 		switch key {
@@ -387,20 +378,26 @@ func dataframeSplit(t *input.Table, in *input.JSON) error {
 	return in.Elems(t.Limit(), "rows", func(i int) error { return t.NamedRow(in, cols, idx, "data", i) })
 }
 
+// frameKind requires the next value to be of kind want (an object or a
+// list), or is MLflow's error, which names what it got as MLflow does.
+func frameKind(in *input.JSON, want jsontext.Kind, must string) error {
+	k, err := in.Peek()
+	if err != nil || k == want {
+		return err
+	}
+	what := map[jsontext.Kind]string{'[': "list", '{': "dictionary"}[k]
+	if what == "" {
+		v, _ := in.Value()
+		what = "type " + pyType(v)
+	}
+	return mlflowInvalidInput("%s. Got %s.", must, what)
+}
+
 // dataframeRecords reads pandas' records orient: a list of objects (a
 // list of lists is rows in the model's feature order).
 func dataframeRecords(t *input.Table, in *input.JSON) error {
-	k, err := in.Peek()
-	if err != nil {
+	if err := frameKind(in, '[', "Dataframe records format must be a list of records"); err != nil {
 		return err
-	}
-	if k != '[' {
-		what := "dictionary"
-		if k != '{' {
-			v, _ := in.Value()
-			what = "type " + pyType(v)
-		}
-		return mlflowInvalidInput("Dataframe records format must be a list of records. Got %s.", what)
 	}
 	return in.Elems(t.Limit(), "rows", func(i int) error { return row(t, in, i) })
 }

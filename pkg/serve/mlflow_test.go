@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"bufio"
 	"encoding/json"
 	"math/rand/v2"
 	"os"
@@ -132,21 +131,12 @@ func normalizeMLflow(msg string) string {
 // housectl's answer with MLflow's: the status, the content type, and for
 // errors the error_code and the message.
 func TestInvocationsAsMLflow(t *testing.T) {
-	f, err := os.Open("testdata/mlflow-scoring.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	s := californiaServer(t)
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	seen := 0
-	for sc.Scan() {
-		var c mlflowCase
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-			t.Fatal(err)
-		}
-		seen++
+	cases := jsonLines[mlflowCase](t, "testdata/mlflow-scoring.jsonl")
+	if len(cases) < 90 {
+		t.Fatalf("%d cases read", len(cases))
+	}
+	for _, c := range cases {
 		ct := ""
 		if c.ContentType != nil {
 			ct = *c.ContentType
@@ -200,12 +190,24 @@ func TestInvocationsAsMLflow(t *testing.T) {
 			t.Errorf("%s: message\n%q\nMLflow's\n%q", c.Name, gotMsg, wantMsg)
 		}
 	}
-	if err := sc.Err(); err != nil {
+}
+
+// jsonLines reads a file of recorded exchanges, one JSON value a line.
+func jsonLines[T any](t *testing.T, name string) []T {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if seen < 90 {
-		t.Fatalf("%d cases read", seen)
+	var out []T
+	for line := range strings.Lines(string(b)) {
+		var v T
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out = append(out, v)
 	}
+	return out
 }
 
 // Item 11: MLflow has no range check, so out-of-range values are

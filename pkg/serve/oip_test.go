@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -10,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,21 +90,12 @@ func oipResult(t *testing.T, r response) []float64 {
 // server: the same status, outputs in the form it asked for, and errors
 // as {"error": "..."}.
 func TestTritonClientRequests(t *testing.T) {
-	f, err := os.Open("testdata/tritonclient.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	s := californiaServer(t)
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	n := 0
-	for sc.Scan() {
-		var e tritonExchange
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatal(err)
-		}
-		n++
+	exchanges := jsonLines[tritonExchange](t, "testdata/tritonclient.jsonl")
+	if len(exchanges) < 18 {
+		t.Fatalf("%d exchanges read", len(exchanges))
+	}
+	for _, e := range exchanges {
 		body, _ := base64.StdEncoding.DecodeString(e.Body)
 		req := httptest.NewRequestWithContext(context.Background(), e.Method, e.Path, bytes.NewReader(body))
 		for k, v := range e.Headers {
@@ -135,9 +124,6 @@ func TestTritonClientRequests(t *testing.T) {
 				t.Errorf("%s: binary output %q, recorded %q", e.Name, r.header.Get(oipHeaderLength), e.ResponseHeaders["inference-header-content-length"])
 			}
 		}
-	}
-	if err := sc.Err(); err != nil || n < 18 {
-		t.Fatalf("%d exchanges: %v", n, err)
 	}
 }
 
