@@ -45,6 +45,7 @@ demo: build ## the pipeline (fetch, validate, train, evaluate, register, promote
 test: ## vet and run every test with the race detector (what CI runs), the crash and abuse suites in short
 	scripts/deps-debian.sh prometheus docker-compose postgresql strace
 	$(GO) mod download
+	scripts/seaweedfs.sh # the real S3 server of the tests, built once into bin/tools (about 5 minutes)
 	$(GO) vet ./...
 	$(MAKE) build
 	HOUSECTL_TEST_BIN=$(abspath $(BIN)) $(GO) test -race -count=1 -timeout 9m ./...
@@ -97,7 +98,8 @@ tidy-check: ## fail if `go mod tidy` would change go.mod or go.sum
 		echo "go mod tidy changes go.mod/go.sum: run it and commit"; exit 1; fi
 
 .PHONY: tools
-tools: $(TOOLS)/golangci-lint $(TOOLS)/actionlint $(TOOLS)/goreleaser ## install the pinned linters and goreleaser
+tools: $(TOOLS)/golangci-lint $(TOOLS)/actionlint $(TOOLS)/goreleaser ## install the pinned linters and goreleaser, and build SeaweedFS (the tests' S3 server)
+	scripts/seaweedfs.sh
 
 $(TOOLS)/golangci-lint:
 	GOBIN=$(abspath $(TOOLS)) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VER)

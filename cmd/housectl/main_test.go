@@ -23,6 +23,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/housectl/housectl/internal/s3test"
 	"github.com/housectl/housectl/internal/testenv"
 	"github.com/housectl/housectl/pkg/cli"
 )
@@ -31,7 +32,7 @@ import (
 // housectl: every script line `exec housectl ...` is a new process running
 // exactly what the installed binary runs.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(s3test.Wrap(m), map[string]func(){
 		"housectl": func() { os.Exit(cli.Main()) },
 	})
 }
@@ -106,6 +107,24 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("usage: postgres")
 				}
 				ts.Setenv("PGDSN", testenv.Postgres(scriptTB{ts}))
+			},
+			// s3: a fresh bucket on the test binary's S3 server
+			// (SeaweedFS); $S3 is its URL, and AWS_* point at the server.
+			"s3": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 0 {
+					ts.Fatalf("usage: s3")
+				}
+				srv := s3test.Get(t)
+				ts.Setenv("S3", srv.Bucket(t))
+				ts.Setenv("S3_ENDPOINT", srv.Endpoint)
+				ts.Setenv("S3_SECRET", srv.SecretKey)
+				ts.Setenv("S3_KEY", srv.AccessKey)
+				for _, kv := range srv.Env() {
+					k, v, _ := strings.Cut(kv, "=")
+					ts.Setenv(k, v)
+				}
+				ts.Setenv("AWS_CONFIG_FILE", ts.MkAbs(".aws-none"))
+				ts.Setenv("AWS_SHARED_CREDENTIALS_FILE", ts.MkAbs(".aws-none"))
 			},
 			"serve-stop": cmdServeStop,
 			"http":       cmdHTTP,

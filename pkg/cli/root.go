@@ -49,6 +49,9 @@ const exitCodesHelp = `Exit status:
   4    the data failed validation
   5    a gate failed: runs compare --fail-if/--max-regression, models promote --if-better
   6    a monitoring alert: monitor drift found drift at or above monitor.*_alert
+  7    object storage refused the credentials or the permission
+  8    object storage has no such bucket
+  9    object storage could not be reached (endpoint, network): retry later
   130  interrupted (Ctrl-C or SIGTERM); nothing half-written is left behind`
 
 // Runs recorded before params were text are read with their kind's

@@ -148,3 +148,23 @@ func StatusJSON(st []OutStatus) []byte {
 	}
 	return append(b, '}')
 }
+
+// CloudStatusJSON is `dvc status -c --json`: {"path": "new", ...} in the
+// entries' order, on one line as DVC writes it off a terminal, or
+// indented by 2 as on one.
+func CloudStatusJSON(st []CloudEntry, indent bool) []byte {
+	sep, open, end := ", ", "{", "}"
+	if indent && len(st) > 0 {
+		sep, open, end = ",\n  ", "{\n  ", "\n}"
+	}
+	b := []byte(open)
+	for i, e := range st {
+		if i > 0 {
+			b = append(b, sep...)
+		}
+		b = appendPyJSONString(b, e.Name)
+		b = append(b, ": "...)
+		b = appendPyJSONString(b, e.Status)
+	}
+	return append(b, end...)
+}

@@ -19,8 +19,7 @@ import (
 
 // Remote is a store with the cache's layout that objects are pushed to and
 // pulled from: DVC 3 objects under files/md5/, DVC 2 ones at the root
-// (Object.Key). LocalRemote is a directory; an S3 remote implements the
-// same three calls.
+// (Object.Key). LocalRemote is a directory, S3Remote a bucket.
 type Remote interface {
 	// Name is the remote's name in .dvc/config.
 	Name() string
@@ -31,6 +30,13 @@ type Remote interface {
 	Put(ctx context.Context, o Object, src string) error
 	// Get downloads o into the local path dst atomically, verifying it.
 	Get(ctx context.Context, o Object, dst string) error
+}
+
+// Inventory is a remote that can list what it holds: Push and cloud
+// status ask it once, a few listing pages, rather than once per object,
+// when there are many objects to check.
+type Inventory interface {
+	Inventory(ctx context.Context, legacy bool) (map[Object]bool, error)
 }
 
 // ErrNoRemote is returned when no remote is named and none is the default.
@@ -61,9 +67,12 @@ func (r *Repo) Remote(name string) (Remote, error) {
 	switch {
 	case url == "":
 		return nil, fmt.Errorf("remote %q has no url: run `housectl data remote modify %s url URL`", name, name)
+	case strings.HasPrefix(url, "s3://"):
+		// Loading the AWS configuration reads files only: no request.
+		return openS3Remote(context.Background(), cfg, name, url)
 	case strings.Contains(url, "://") && !strings.HasPrefix(url, "file://"):
 		scheme, _, _ := strings.Cut(url, "://")
-		return nil, fmt.Errorf("remote %q: %s:// remotes are not supported yet; use a local directory", name, scheme)
+		return nil, fmt.Errorf("remote %q: %s:// remotes are not supported: use s3:// (any S3-compatible storage) or a local directory", name, scheme)
 	}
 	dir := strings.TrimPrefix(url, "file://")
 	if !filepath.IsAbs(dir) {
@@ -448,7 +457,7 @@ func (r *Repo) Push(ctx context.Context, rem Remote, targets []string, opts Tran
 			}
 		}
 	}
-	todo, err := r.missingOn(ctx, want, opts.jobs(), func(o Object) (bool, error) { return rem.Has(ctx, o) })
+	todo, err := missingFrom(ctx, rem, want, opts.jobs())
 	if err != nil {
 		return nil, err
 	}
@@ -478,10 +487,11 @@ func (r *Repo) Pull(ctx context.Context, rem Remote, targets []string, opts Tran
 	// Directory manifests first: they name the rest.
 	manifest := func(o Object) (Manifest, error) {
 		if !r.Cache.Has(o.ID, o.Legacy) {
-			if ok, err := rem.Has(ctx, o); err != nil || !ok {
+			err := rem.Get(ctx, o, r.Cache.ObjectPath(o))
+			if errors.Is(err, fs.ErrNotExist) {
 				return nil, fmt.Errorf("%w: %s is in neither the cache nor remote %q", fs.ErrNotExist, o.ID, rem.Name())
 			}
-			if err := rem.Get(ctx, o, r.Cache.ObjectPath(o)); err != nil {
+			if err != nil {
 				return nil, err
 			}
 			res.Transferred++
@@ -507,11 +517,11 @@ func (r *Repo) Pull(ctx context.Context, rem Remote, targets []string, opts Tran
 		}
 	}
 	n, err := transfer(ctx, need, opts, func(o Object) (bool, error) {
-		ok, err := rem.Has(ctx, o)
-		if err != nil || !ok {
-			return false, err // a missing object is reported below
+		err := rem.Get(ctx, o, r.Cache.ObjectPath(o))
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil // a missing object is reported below
 		}
-		return true, rem.Get(ctx, o, r.Cache.ObjectPath(o))
+		return err == nil, err
 	})
 	res.Transferred += n
 	if err == nil && n > 0 {
@@ -529,9 +539,39 @@ func (r *Repo) Pull(ctx context.Context, rem Remote, targets []string, opts Tran
 	return res, err
 }
 
+// inventoryFrom is how many objects make a listing of the remote cheaper
+// than a HEAD request for each.
+const inventoryFrom = 32
+
+// missingFrom returns the objects the remote lacks: from one listing of
+// the remote when it can list and there are many, by a request per
+// object, in parallel, otherwise.
+func missingFrom(ctx context.Context, rem Remote, want []Object, jobs int) ([]Object, error) {
+	inv, ok := rem.(Inventory)
+	if !ok || len(want) <= inventoryFrom {
+		return missingOn(ctx, want, jobs, func(o Object) (bool, error) { return rem.Has(ctx, o) })
+	}
+	held := map[bool]map[Object]bool{}
+	var out []Object
+	for _, o := range want {
+		set, ok := held[o.Legacy]
+		if !ok {
+			var err error
+			if set, err = inv.Inventory(ctx, o.Legacy); err != nil {
+				return nil, err
+			}
+			held[o.Legacy] = set
+		}
+		if !set[o] {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
 // missingOn returns the objects for which has reports false, checked in
 // parallel.
-func (r *Repo) missingOn(ctx context.Context, ids []Object, jobs int, has func(Object) (bool, error)) ([]Object, error) {
+func missingOn(ctx context.Context, ids []Object, jobs int, has func(Object) (bool, error)) ([]Object, error) {
 	present := make([]bool, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(jobs)
@@ -595,3 +635,111 @@ type nopCounter struct{}
 
 func (nopCounter) Add(int) {}
 func (nopCounter) Finish() {}
+
+// Cloud statuses, as `dvc status -c` names them.
+const (
+	CloudNew     = "new"     // in the cache, not on the remote: push it
+	CloudDeleted = "deleted" // on the remote, not in the cache: pull it
+	CloudMissing = "missing" // in neither
+)
+
+// CloudEntry is one object that differs between the cache and a remote:
+// an output's path, or a file's inside a directory output.
+type CloudEntry struct {
+	Name   string
+	Status string
+}
+
+// CloudStatus compares the cache with a remote for the tracked outputs
+// (all, or the targets), as `dvc status -c` does: the objects that are
+// new (to push), deleted (to pull) or missing, grouped in that order
+// (deleted, new, missing) and sorted by name in each group. In sync, it
+// is empty. A directory's manifest missing from the cache is read from
+// the remote.
+func (r *Repo) CloudStatus(ctx context.Context, rem Remote, targets []string, jobs int) ([]CloudEntry, error) {
+	tracked, err := r.Tracked(targets)
+	if err != nil {
+		return nil, err
+	}
+	type named struct {
+		o    Object
+		name string
+	}
+	var all []named
+	var objs []Object
+	seen := map[Object]bool{}
+	add := func(o Object, name string) {
+		all = append(all, named{o, name})
+		if !seen[o] {
+			seen[o] = true
+			objs = append(objs, o)
+		}
+	}
+	for _, t := range tracked {
+		top := Object{t.Out.MD5, t.Out.Legacy()}
+		add(top, t.Rel(r))
+		if !top.ID.IsDir() {
+			continue
+		}
+		m, err := r.Cache.ReadManifest(top.ID, top.Legacy)
+		if errors.Is(err, fs.ErrNotExist) {
+			if err := os.MkdirAll(r.Cache.Dir, 0o755); err != nil {
+				return nil, err
+			}
+			tmp, terr := os.MkdirTemp(r.Cache.Dir, ".manifest-*")
+			if terr != nil {
+				return nil, terr
+			}
+			p := filepath.Join(tmp, "m")
+			if gerr := rem.Get(ctx, top, p); gerr == nil {
+				var b []byte
+				if b, err = os.ReadFile(p); err == nil {
+					m, err = DecodeManifest(b) // Get checked it against its id
+				}
+			} else if !errors.Is(gerr, fs.ErrNotExist) {
+				err = gerr
+			}
+			os.RemoveAll(tmp)
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // the directory's files cannot be named: only it is reported
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range m {
+			add(Object{e.MD5, top.Legacy}, t.Rel(r)+"/"+e.RelPath)
+		}
+	}
+	missing, err := missingFrom(ctx, rem, objs, max(jobs, 4))
+	if err != nil {
+		return nil, err
+	}
+	remote := map[Object]bool{}
+	for _, o := range objs {
+		remote[o] = true
+	}
+	for _, o := range missing {
+		remote[o] = false
+	}
+	var out []CloudEntry
+	for _, n := range all {
+		cached := r.Cache.Has(n.o.ID, n.o.Legacy)
+		switch {
+		case cached && !remote[n.o]:
+			out = append(out, CloudEntry{n.name, CloudNew})
+		case !cached && remote[n.o]:
+			out = append(out, CloudEntry{n.name, CloudDeleted})
+		case !cached:
+			out = append(out, CloudEntry{n.name, CloudMissing})
+		}
+	}
+	order := map[string]int{CloudDeleted: 0, CloudNew: 1, CloudMissing: 2}
+	slices.SortStableFunc(out, func(a, b CloudEntry) int {
+		if c := order[a.Status] - order[b.Status]; c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return slices.CompactFunc(out, func(a, b CloudEntry) bool { return a == b }), nil
+}

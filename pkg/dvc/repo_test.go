@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/housectl/housectl/internal/s3test"
 )
 
 const (
@@ -715,7 +717,7 @@ func TestMain(m *testing.M) {
 	}
 	os.Setenv("DVC_GLOBAL_CONFIG_DIR", filepath.Join(dir, "global"))
 	os.Setenv("DVC_SYSTEM_CONFIG_DIR", filepath.Join(dir, "system"))
-	code := m.Run()
+	code := s3test.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -12,6 +12,9 @@ const (
 	InvalidData = 4   // the data failed validation
 	Gate        = 5   // a CI gate failed: runs compare --fail-if/--max-regression, models promote --if-better
 	Alert       = 6   // a monitoring alert: monitor drift found drift at or above the alert thresholds
+	Denied      = 7   // object storage refused the credentials or the permission
+	NoBucket    = 8   // object storage has no such bucket
+	Unreachable = 9   // object storage could not be reached (the endpoint, the network); retry later
 	Interrupted = 130 // interrupted (Ctrl-C, SIGTERM)
 )
 

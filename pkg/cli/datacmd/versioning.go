@@ -198,24 +198,32 @@ func humanBytes(n int64) string {
 // StatusOptions are the flags of `housectl data status`.
 type StatusOptions struct {
 	*DVCOptions
-	Quiet bool
+	Quiet  bool
+	Cloud  bool
+	Remote string
 }
 
 // NewCmdStatus returns `housectl data status`.
 func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions, []string) error) *cobra.Command {
 	opts := &StatusOptions{DVCOptions: newDVCOptions(f)}
 	cmd := &cobra.Command{
-		Use:   "status [<target>...] [--json] [-q]",
+		Use:   "status [<target>...] [-c [-r <remote>]] [--json] [-q]",
 		Short: "Show tracked data that changed, in DVC's words",
 		Long: `Compare every tracked output (or the targets) with the workspace and the
 cache, and print what changed as ` + "`dvc status`" + ` does: modified, deleted,
 not in cache. Unchanged files are not re-hashed: a table keyed by (inode,
 mtime, size) remembers their hashes.
 
+With -c (or -r), compare the cache with a remote instead, as ` + "`dvc status -c`" + `:
+new (in the cache only: push it), deleted (on the remote only: pull it),
+missing (in neither). The remote is listed a page of 1,000 objects at a
+time, not asked object by object.
+
 Exit status: 0; with -q, 1 when anything changed (as DVC).`,
 		Example: `  housectl data status
   housectl data status -q || echo "data changed"
-  housectl data status --json`,
+  housectl data status --json
+  housectl data status -c -r storage`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.check(cmd); err != nil {
 				return err
@@ -228,6 +236,8 @@ Exit status: 0; with -q, 1 when anything changed (as DVC).`,
 	}
 	opts.bind(cmd, true)
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing; exit 1 when anything changed")
+	cmd.Flags().BoolVarP(&opts.Cloud, "cloud", "c", false, "compare the cache with a remote (the default, or --remote)")
+	cmd.Flags().StringVarP(&opts.Remote, "remote", "r", "", "the remote to compare with (implies --cloud)")
 	return cmd
 }
 
@@ -235,6 +245,9 @@ func runStatus(opts *StatusOptions, args []string) error {
 	r, err := opts.Repo()
 	if err != nil {
 		return err
+	}
+	if opts.Cloud || opts.Remote != "" {
+		return runCloudStatus(opts, r, args)
 	}
 	st, err := r.Status(opts.Context, args, opts.Jobs)
 	if err != nil {
@@ -277,6 +290,34 @@ func runStatus(opts *StatusOptions, args []string) error {
 				prev = s.DvcFile
 			}
 			fmt.Fprintf(opts.IO.Out, "\t\t%-20s%s\n", s.Status+":", s.Path)
+		}
+	}
+	if opts.Quiet && len(st) > 0 {
+		return &cmdutil.ExitError{Code: cmdutil.ExitFailure}
+	}
+	return nil
+}
+
+// runCloudStatus is `data status -c`: DVC's lines, its JSON, its words
+// when in sync.
+func runCloudStatus(opts *StatusOptions, r *dvc.Repo, args []string) error {
+	rem, err := r.Remote(opts.Remote)
+	if err != nil {
+		return err
+	}
+	st, err := r.CloudStatus(opts.Context, rem, args, opts.Jobs)
+	if err != nil {
+		return err
+	}
+	switch {
+	case opts.Quiet:
+	case opts.JSON:
+		fmt.Fprintf(opts.IO.Out, "%s\n", dvc.CloudStatusJSON(st, opts.IO.IsStdoutTTY()))
+	case len(st) == 0:
+		fmt.Fprintf(opts.IO.Out, "Cache and remote '%s' are in sync.\n", rem.Name())
+	default:
+		for _, e := range st {
+			fmt.Fprintf(opts.IO.Out, "\t%-20s%s\n", e.Status+":", e.Name)
 		}
 	}
 	if opts.Quiet && len(st) > 0 {
