@@ -57,6 +57,10 @@ test: ## vet and run every test with the race detector (what CI runs), the crash
 e2e: ## only the end-to-end scripts (testdata/script/*.txtar against the real binary)
 	$(GO) test -race -count=1 -run TestScripts ./cmd/housectl/
 
+.PHONY: bench-s3
+bench-s3: ## DVC push/pull on S3 against rclone, side by side on one SeaweedFS server: 2,000 small files, a 256 MiB file, a no-op, a pull (ROUNDS=3)
+	scripts/bench-s3.sh
+
 .PHONY: chaos
 chaos: build ## the crash tests at full length: kill -9 at every file system call and at 200 random moments of promote, rollback and register, and at random moments of data add, data push, train and pipeline run
 	scripts/deps-debian.sh strace

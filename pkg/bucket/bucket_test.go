@@ -117,7 +117,7 @@ func TestFilesOnARealServer(t *testing.T) {
 			t.Fatalf("PutFile %d bytes: %v", size, err)
 		}
 		dst := filepath.Join(dir, "out", "dst")
-		if err := b.GetFile(ctx, "f", dst, want); err != nil {
+		if err := b.GetFile(ctx, "f", dst, want, 4); err != nil {
 			t.Fatalf("GetFile %d bytes: %v", size, err)
 		}
 		if got, _ := os.ReadFile(dst); !bytes.Equal(got, data) {
@@ -133,7 +133,7 @@ func TestFilesOnARealServer(t *testing.T) {
 			t.Fatalf("a mismatched upload of %d bytes left an object", size)
 		}
 		bad := filepath.Join(dir, "bad")
-		if err := b.GetFile(ctx, "f", bad, "00000000000000000000000000000000"); !errors.As(err, &me) {
+		if err := b.GetFile(ctx, "f", bad, "00000000000000000000000000000000", 4); !errors.As(err, &me) {
 			t.Fatalf("GetFile under a wrong name: %v", err)
 		}
 		if _, err := os.Stat(bad); !errors.Is(err, fs.ErrNotExist) {

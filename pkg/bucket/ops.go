@@ -10,15 +10,20 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"iter"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	"golang.org/x/sync/errgroup"
 )
 
 // Object is one entry of a listing.
@@ -205,32 +210,136 @@ func md5hexOf(b []byte) string {
 }
 
 // GetFile downloads name into the local path dst, through a temporary
-// file beside it that is renamed only when the content hashes to md5hex:
-// a damaged or wrong download never reaches dst.
-func (b *Bucket) GetFile(ctx context.Context, name, dst, md5hex string) error {
-	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.Bucket, Key: aws.String(b.Key(name))})
-	if err != nil {
-		return b.classify("get", b.Key(name), err)
+// file beside it that is renamed only when the content hashes to md5hex
+// ("" checks nothing): a damaged or wrong download never reaches dst. A
+// large object comes down in parts, jobs at a time, hashed in order as
+// they arrive; the first request asks for the first part, which is the
+// whole of a small object.
+func (b *Bucket) GetFile(ctx context.Context, name, dst, md5hex string, jobs int) error {
+	key := b.Key(name)
+	first, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.Bucket, Key: &key, Range: aws.String(fmt.Sprintf("bytes=0-%d", partSize-1))})
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "InvalidRange" { // an empty object has no byte 0
+		first, err = b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.Bucket, Key: &key})
 	}
-	defer out.Body.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err != nil {
+		return b.classify("get", key, err)
+	}
+	defer first.Body.Close()
+	size := aws.ToInt64(first.ContentLength)
+	if cr := aws.ToString(first.ContentRange); cr != "" { // bytes 0-N/TOTAL
+		if _, total, ok := strings.Cut(cr, "/"); ok {
+			if n, err := strconv.ParseInt(total, 10, 64); err == nil {
+				size = n
+			}
+		}
+	}
+	tmp, err := createReadOnly(dst)
+	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
+	renamed := false
+	defer func() {
+		if !renamed {
+			os.Remove(tmp.Name())
+		}
+	}()
 	h := md5.New() //nolint:gosec // see the import
-	if _, err := io.Copy(io.MultiWriter(tmp, h), out.Body); err != nil {
+	w := io.MultiWriter(tmp, h)
+	if _, err := io.Copy(w, first.Body); err != nil {
 		tmp.Close()
-		return b.classify("get", b.Key(name), err)
+		return b.classify("get", key, err)
+	}
+	if size > partSize {
+		if err := b.getParts(ctx, key, size, max(jobs, 1), w); err != nil {
+			tmp.Close()
+			return err
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != md5hex {
+	if got := hex.EncodeToString(h.Sum(nil)); md5hex != "" && got != md5hex {
 		return &MismatchError{Path: b.String() + "/" + name, Want: md5hex, Got: got}
 	}
-	return os.Rename(tmp.Name(), dst)
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return err
+	}
+	renamed = true
+	return nil
+}
+
+// createReadOnly creates a temporary file beside dst, read-only (a
+// downloaded object is never changed), making dst's directory if needed.
+func createReadOnly(dst string) (*os.File, error) {
+	dir, base := filepath.Split(dst)
+	for try := 0; ; try++ {
+		p := filepath.Join(dir, "."+base+"."+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
+		switch {
+		case err == nil:
+			return f, nil
+		case errors.Is(err, fs.ErrNotExist) && try == 0:
+			if err := os.MkdirAll(filepath.Clean(dir), 0o755); err != nil {
+				return nil, err
+			}
+		case errors.Is(err, fs.ErrExist) && try < 10:
+		default:
+			return nil, err
+		}
+	}
+}
+
+// getParts downloads bytes [partSize, size) of key in parts, jobs at a
+// time, and writes them to w in order. At most jobs+1 parts are held in
+// memory.
+func (b *Bucket) getParts(ctx context.Context, key string, size int64, jobs int, w io.Writer) error {
+	n := int((size + partSize - 1) / partSize)
+	parts := make([]chan []byte, n)
+	for i := range parts {
+		parts[i] = make(chan []byte, 1)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	slots := make(chan struct{}, jobs+1) // parts fetched but not yet written
+	g.Go(func() error {
+		for i := 1; i < n; i++ {
+			select {
+			case slots <- struct{}{}:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			g.Go(func() error {
+				lo := int64(i) * partSize
+				hi := min(lo+partSize, size) - 1
+				out, err := b.client.GetObject(gctx, &s3.GetObjectInput{Bucket: &b.Bucket, Key: &key, Range: aws.String(fmt.Sprintf("bytes=%d-%d", lo, hi))})
+				if err != nil {
+					return b.classify("get", key, err)
+				}
+				buf := make([]byte, hi-lo+1)
+				_, err = io.ReadFull(out.Body, buf)
+				out.Body.Close()
+				if err != nil {
+					return b.classify("get", key, err)
+				}
+				parts[i] <- buf
+				return nil
+			})
+		}
+		return nil
+	})
+	g.Go(func() error {
+		for i := 1; i < n; i++ {
+			select {
+			case buf := <-parts[i]:
+				if _, err := w.Write(buf); err != nil {
+					return err
+				}
+				<-slots
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	return g.Wait()
 }

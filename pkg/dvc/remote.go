@@ -404,6 +404,25 @@ type TransferResult struct {
 	UpToDate    int      `json:"up_to_date"`
 	Missing     []string `json:"missing,omitempty"` // objects in neither place
 	Changes     []Change `json:"changes,omitempty"` // Pull's checkout
+	// Requests is how many requests an object-storage remote was sent.
+	Requests int64 `json:"requests,omitempty"`
+}
+
+// requestCounter is a remote that counts its requests.
+type requestCounter interface{ Requests() int64 }
+
+// countRequests records the requests rem was sent since start.
+func countRequests(res *TransferResult, rem Remote, start int64) {
+	if rc, ok := rem.(requestCounter); ok && res != nil {
+		res.Requests = rc.Requests() - start
+	}
+}
+
+func requestsSoFar(rem Remote) int64 {
+	if rc, ok := rem.(requestCounter); ok {
+		return rc.Requests()
+	}
+	return 0
 }
 
 // objects lists the objects an output needs: the output's own and, for a
@@ -428,12 +447,14 @@ func objects(t Tracked, manifest func(Object) (Manifest, error)) ([]Object, erro
 // Push uploads the objects of the tracked outputs (all, or the targets)
 // that the remote lacks, in parallel. DVC 2 outputs go to the legacy
 // layout, as DVC 3 pushes them.
-func (r *Repo) Push(ctx context.Context, rem Remote, targets []string, opts TransferOptions) (*TransferResult, error) {
+func (r *Repo) Push(ctx context.Context, rem Remote, targets []string, opts TransferOptions) (res *TransferResult, err error) {
+	start := requestsSoFar(rem)
+	defer func() { countRequests(res, rem, start) }()
 	tracked, err := r.Tracked(targets)
 	if err != nil {
 		return nil, err
 	}
-	res := &TransferResult{Remote: rem.Name()}
+	res = &TransferResult{Remote: rem.Name()}
 	seen := map[Object]bool{}
 	var want []Object
 	cached := func(o Object) (Manifest, error) { return r.Cache.ReadManifest(o.ID, o.Legacy) }
@@ -473,7 +494,9 @@ func (r *Repo) Push(ctx context.Context, rem Remote, targets []string, opts Tran
 }
 
 // Pull downloads the objects the cache lacks, then checks the outputs out.
-func (r *Repo) Pull(ctx context.Context, rem Remote, targets []string, opts TransferOptions, co CheckoutOptions) (*TransferResult, error) {
+func (r *Repo) Pull(ctx context.Context, rem Remote, targets []string, opts TransferOptions, co CheckoutOptions) (res *TransferResult, err error) {
+	start := requestsSoFar(rem)
+	defer func() { countRequests(res, rem, start) }()
 	unlock, err := r.Lock(ctx, opts.LockWait)
 	if err != nil {
 		return nil, err
@@ -483,7 +506,7 @@ func (r *Repo) Pull(ctx context.Context, rem Remote, targets []string, opts Tran
 	if err != nil {
 		return nil, err
 	}
-	res := &TransferResult{Remote: rem.Name()}
+	res = &TransferResult{Remote: rem.Name()}
 	// Directory manifests first: they name the rest.
 	manifest := func(o Object) (Manifest, error) {
 		if !r.Cache.Has(o.ID, o.Legacy) {

@@ -53,6 +53,9 @@ func openS3Remote(ctx context.Context, cfg *Config, name, url string) (*S3Remote
 // Name implements Remote.
 func (r *S3Remote) Name() string { return r.name }
 
+// Requests is how many requests the remote has been sent.
+func (r *S3Remote) Requests() int64 { return r.B.Requests() }
+
 // Has implements Remote (a HEAD request).
 func (r *S3Remote) Has(ctx context.Context, o Object) (bool, error) { return r.B.Has(ctx, o.Key()) }
 
@@ -86,7 +89,7 @@ func (r *S3Remote) Get(ctx context.Context, o Object, dst string) error {
 		target = dst + ".legacy"
 		defer os.Remove(target)
 	}
-	if err := r.B.GetFile(ctx, o.Key(), target, want); err != nil {
+	if err := r.B.GetFile(ctx, o.Key(), target, want, r.transferJobs()); err != nil {
 		if me, ok := errors.AsType[*bucket.MismatchError](err); ok {
 			return &CorruptError{ID: o.ID, Path: me.Path, Got: ID(me.Got)}
 		}
@@ -96,11 +99,9 @@ func (r *S3Remote) Get(ctx context.Context, o Object, dst string) error {
 		if err := checkLegacy(target, o.ID); err != nil {
 			return err
 		}
-		if err := os.Rename(target, dst); err != nil {
-			return err
-		}
+		return os.Rename(target, dst)
 	}
-	return os.Chmod(dst, 0o444)
+	return nil // GetFile's file is read-only, as the cache's are
 }
 
 // transferJobs is how many parts of one large file move at once.
