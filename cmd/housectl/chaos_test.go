@@ -33,12 +33,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/housectl/housectl/internal/s3test"
 	"github.com/housectl/housectl/internal/testenv"
+	"github.com/housectl/housectl/pkg/bucket"
 )
 
 // chaosFull reports whether the crash tests run at full length.
@@ -617,4 +620,72 @@ func TestCrashPipeline(t *testing.T) {
 		n = 60
 	}
 	t.Logf("pipeline: %d kills", c.atRandom(t, n, time.Millisecond, 6))
+}
+
+// A kill during a push to S3 leaves no object under its final key that
+// does not match its name (an upload is whole or absent; a large one's
+// parts are never an object), and the rerun completes the remote. The
+// big file here is past the multipart threshold, so kills land in parts
+// too.
+func TestCrashDataPushS3(t *testing.T) {
+	srv := s3test.Get(t)
+	fresh := dataProject(t)
+	base := fresh()
+	big := bytes.Repeat([]byte("multipart "), (bucket.MultipartThreshold+(4<<20))/10)
+	if err := os.WriteFile(filepath.Join(base.dir, "data", "huge.bin"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base.must("data", "add", "data/photos", "data/big.bin", "data/huge.bin")
+	urls := map[string]string{}
+	c := crashCase{args: []string{"data", "push"}, fresh: func() *proj {
+		q := fresh()
+		_ = os.RemoveAll(q.dir)
+		copyTree(t, base.dir, q.dir)
+		q.env = append(slices.Clone(q.env), srv.Env()...)
+		urls[q.dir] = srv.Bucket(t) + "/store"
+		q.must("data", "remote", "add", "-d", "store", urls[q.dir])
+		return q
+	}, check: func(p *proj, killed bool) {
+		b, err := bucket.Open(p.t.Context(), urls[p.dir], bucket.Options{EndpointURL: srv.Endpoint, AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey})
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		s3ObjectsMatch(p.t, b)
+		p.must("data", "push")
+		if n := s3ObjectsMatch(p.t, b); n != 63 {
+			p.t.Errorf("%d objects in the bucket, want 63", n)
+		}
+		if out := p.must("data", "push"); !strings.Contains(out, "Everything is up to date") {
+			p.t.Errorf("a second push: %s", out)
+		}
+	}}
+	n := 6
+	if chaosFull() {
+		n = 60
+	}
+	t.Logf("data push to S3: %d kills", c.atRandom(t, n, time.Millisecond, 5))
+}
+
+// s3ObjectsMatch downloads every object of a DVC remote on S3 and fails
+// the test for any whose content is not its name; it returns their number.
+func s3ObjectsMatch(t *testing.T, b *bucket.Bucket) int {
+	t.Helper()
+	n := 0
+	dir := t.TempDir()
+	for o, err := range b.List(t.Context(), "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		name, ok := strings.CutPrefix(o.Name, "files/md5/")
+		if !ok || len(name) < 33 {
+			t.Errorf("an object outside DVC's layout: %s", o.Name)
+			continue
+		}
+		want := strings.TrimSuffix(strings.Replace(name, "/", "", 1), ".dir")
+		if err := b.GetFile(t.Context(), o.Name, filepath.Join(dir, strconv.Itoa(n)), want, 4); err != nil {
+			t.Errorf("%s: %v", o.Name, err)
+		}
+		n++
+	}
+	return n
 }
