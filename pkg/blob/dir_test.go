@@ -8,11 +8,43 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/housectl/housectl/internal/s3test"
+	"github.com/housectl/housectl/pkg/bucket"
 )
 
-func TestDirConditionalPuts(t *testing.T) {
+// stores are the implementations every behaviour is checked on: a
+// directory, and a bucket on a real S3 server.
+func stores(t *testing.T) map[string]func(*testing.T) Store {
+	return map[string]func(*testing.T) Store{
+		"dir": func(t *testing.T) Store { return &Dir{Root: t.TempDir()} },
+		"s3": func(t *testing.T) Store {
+			srv := s3test.Get(t)
+			b, err := bucket.Open(t.Context(), srv.Bucket(t)+"/registry", bucket.Options{EndpointURL: srv.Endpoint, AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &S3{B: b}
+		},
+	}
+}
+
+func TestMain(m *testing.M) { os.Exit(s3test.Main(m)) }
+
+func TestConditionalPuts(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) { conditionalPuts(t, open(t)) })
+	}
+}
+
+func TestCompareAndSwapLosesNothing(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) { compareAndSwapLosesNothing(t, open(t)) })
+	}
+}
+
+func conditionalPuts(t *testing.T, d Store) {
 	ctx := t.Context()
-	d := &Dir{Root: t.TempDir()}
 	if _, _, err := d.Get(ctx, "m/head.json"); !errors.Is(err, ErrNotExist) {
 		t.Fatalf("Get of a missing key: %v", err)
 	}
@@ -52,9 +84,8 @@ func TestDirConditionalPuts(t *testing.T) {
 
 // Concurrent compare-and-swap: of N writers that read the same ETag, one
 // wins; every increment made by retrying is kept.
-func TestDirCompareAndSwapLosesNothing(t *testing.T) {
+func compareAndSwapLosesNothing(t *testing.T, d Store) {
 	ctx := t.Context()
-	d := &Dir{Root: t.TempDir()}
 	if _, err := d.Put(ctx, "n", []byte{0}, Cond{IfAbsent: true}); err != nil {
 		t.Fatal(err)
 	}
