@@ -38,6 +38,7 @@ type Server struct {
 	Region    string
 	dir       string
 	cmd       *exec.Cmd
+	done      chan error // the process's Wait
 	log       string
 }
 
@@ -177,6 +178,7 @@ func startOnce(weed string) (*Server, error) {
 	logf.Close()
 	s.cmd = cmd
 	done := make(chan error, 1)
+	s.done = done
 	go func() { done <- cmd.Wait() }()
 	// Ready when a bucket can be created and listed.
 	deadline := time.Now().Add(60 * time.Second)
@@ -222,12 +224,11 @@ func (s *Server) ready() bool {
 func (s *Server) stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Signal(os.Interrupt)
-		time.AfterFunc(5*time.Second, func() { _ = s.cmd.Process.Kill() })
-		for range 50 {
-			if s.cmd.ProcessState != nil {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.done
 		}
 	}
 	os.RemoveAll(s.dir)
