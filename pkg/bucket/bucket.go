@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -55,6 +56,8 @@ type Options struct {
 	ConfigFile      string // DVC's configpath: a shared config file
 	// Jobs is the most requests in flight (the connection pool's size).
 	Jobs int
+	// MaxBackoff caps the wait between retries (the SDK's 20 s when 0).
+	MaxBackoff time.Duration
 }
 
 // Location is a bucket and a key prefix.
@@ -123,7 +126,16 @@ func Open(ctx context.Context, raw string, o Options) (*Bucket, error) {
 		config.WithRetryer(func() aws.Retryer {
 			// Throttling and 5xx answers back off and retry, as the
 			// SDK's standard retryer does, a few more times.
-			return retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts = 6 })
+			return retry.NewStandard(func(so *retry.StandardOptions) {
+				so.MaxAttempts = 6
+				// No retry quota: a push of many objects throttled for a
+				// while should back off and go on, not fail fast.
+				so.RateLimiter = ratelimit.None
+				if o.MaxBackoff > 0 {
+					so.MaxBackoff = o.MaxBackoff
+					so.Backoff = retry.NewExponentialJitterBackoff(o.MaxBackoff)
+				}
+			})
 		}),
 	}
 	if o.CredentialsFile != "" {

@@ -6,11 +6,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/housectl/housectl/internal/s3test"
 	"github.com/housectl/housectl/pkg/exitcode"
@@ -182,4 +189,55 @@ func TestErrorsAreClassified(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Throttling and 5xx answers are retried with back-off: through a proxy
+// that answers every third request with S3's 503 SlowDown (or a 500),
+// every transfer still completes, verified.
+func TestRetriesThrottlingAndServerErrors(t *testing.T) {
+	srv := s3test.Get(t)
+	url := srv.Bucket(t)
+	target, _ := neturl.Parse(srv.Endpoint)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var n, refused atomic.Int64
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch n.Add(1) % 3 {
+		case 0:
+			refused.Add(1)
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
+			return
+		case 1:
+			if r.Method == http.MethodGet && n.Load()%5 == 1 {
+				refused.Add(1)
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	o := serverOptions(srv)
+	o.EndpointURL = front.URL
+	o.MaxBackoff = 50 * time.Millisecond // the SDK's back-off, shortened for the test
+	b := open(t, url, o)
+	dir := t.TempDir()
+	for i := range 20 {
+		data := []byte(fmt.Sprintf("object %d", i))
+		src := filepath.Join(dir, "src")
+		if err := os.WriteFile(src, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.PutFile(t.Context(), fmt.Sprint(i), src, md5hexOf(data), 1); err != nil {
+			t.Fatalf("put %d: %v", i, err)
+		}
+		if err := b.GetFile(t.Context(), fmt.Sprint(i), filepath.Join(dir, "out", fmt.Sprint(i)), md5hexOf(data), 1); err != nil {
+			t.Fatalf("get %d: %v", i, err)
+		}
+	}
+	if refused.Load() < 10 {
+		t.Fatalf("only %d requests were refused", refused.Load())
+	}
+	t.Logf("%d of %d requests refused, all retried", refused.Load(), n.Load())
 }
