@@ -21,6 +21,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/md5" //nolint:gosec // DVC's content address
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -688,4 +689,52 @@ func s3ObjectsMatch(t *testing.T, b *bucket.Bucket) int {
 		n++
 	}
 	return n
+}
+
+// A 1 GiB file goes to a real S3 server in parallel parts and comes back
+// whole into an empty cache, checked against its md5 on the way.
+func TestS3LargeFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1 GiB through a real S3 server")
+	}
+	srv := s3test.Get(t)
+	p := &proj{t: t, bin: housectlBin(t), dir: t.TempDir(), env: append(chaosEnv(t), srv.Env()...)}
+	p.must("init")
+	if err := os.MkdirAll(filepath.Join(p.dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(p.dir, "data", "gib.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := make([]byte, 1<<20)
+	for i := range 1024 {
+		for j := 0; j < len(block); j += 8 {
+			binary.LittleEndian.PutUint64(block[j:], uint64(i)<<32|uint64(j))
+		}
+		if _, err := f.Write(block); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p.must("data", "add", "data/gib.bin")
+	p.must("data", "remote", "add", "-d", "store", srv.Bucket(t)+"/big")
+	out := p.must("data", "push", "--json")
+	if !strings.Contains(out, `"transferred": 1`) {
+		t.Fatalf("push: %s", out)
+	}
+	if err := os.RemoveAll(filepath.Join(p.dir, ".dvc", "cache")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(p.dir, "data", "gib.bin")); err != nil {
+		t.Fatal(err)
+	}
+	if out := p.must("data", "pull"); !strings.Contains(out, "1 file fetched and 1 file added") {
+		t.Fatalf("pull: %s", out)
+	}
+	if out := p.must("data", "status"); !strings.Contains(out, "up to date") {
+		t.Fatalf("status after the pull: %s", out)
+	}
 }
