@@ -225,10 +225,12 @@ func (s *Server) stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Signal(os.Interrupt)
 		select {
-		case <-s.done:
+		case err := <-s.done:
+			_ = err // a signalled server exits with an error: expected
 		case <-time.After(5 * time.Second):
 			_ = s.cmd.Process.Kill()
-			<-s.done
+			err := <-s.done
+			_ = err
 		}
 	}
 	os.RemoveAll(s.dir)
