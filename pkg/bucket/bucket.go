@@ -17,7 +17,9 @@
 package bucket
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -58,6 +60,12 @@ type Options struct {
 	Jobs int
 	// MaxBackoff caps the wait between retries (the SDK's 20 s when 0).
 	MaxBackoff time.Duration
+	// SSLVerify is DVC's ssl_verify: "" or "true" verify the server's
+	// certificate, "false" does not, any other value is a CA bundle file.
+	SSLVerify string
+	// ConnectTimeout and ReadTimeout bound a connection's set-up and the
+	// wait for a response's headers (0: 10 s and none).
+	ConnectTimeout, ReadTimeout time.Duration
 }
 
 // Location is a bucket and a key prefix.
@@ -116,10 +124,18 @@ func Open(ctx context.Context, raw string, o Options) (*Bucket, error) {
 		return nil, err
 	}
 	jobs := max(o.Jobs, 16)
+	connect := o.ConnectTimeout
+	if connect == 0 {
+		connect = 10 * time.Second
+	}
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns = 2 * jobs
 		t.MaxIdleConnsPerHost = 2 * jobs
-	}).WithDialerOptions(func(d *net.Dialer) { d.Timeout = 10 * time.Second })
+		t.ResponseHeaderTimeout = o.ReadTimeout
+		if strings.EqualFold(o.SSLVerify, "false") {
+			t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user's ssl_verify = false
+		}
+	}).WithDialerOptions(func(d *net.Dialer) { d.Timeout = connect })
 	requests := new(atomic.Int64)
 	opts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient),
@@ -137,6 +153,13 @@ func Open(ctx context.Context, raw string, o Options) (*Bucket, error) {
 				}
 			})
 		}),
+	}
+	if v := o.SSLVerify; v != "" && !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
+		ca, err := os.ReadFile(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: ssl_verify: the CA bundle: %w", loc, err)
+		}
+		opts = append(opts, config.WithCustomCABundle(bytes.NewReader(ca)))
 	}
 	if o.CredentialsFile != "" {
 		opts = append(opts, config.WithSharedCredentialsFiles([]string{o.CredentialsFile}))

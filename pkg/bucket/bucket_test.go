@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/md5" //nolint:gosec // the tests check what the package checks
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -240,4 +241,32 @@ func TestRetriesThrottlingAndServerErrors(t *testing.T) {
 		t.Fatalf("only %d requests were refused", refused.Load())
 	}
 	t.Logf("%d of %d requests refused, all retried", refused.Load(), n.Load())
+}
+
+// DVC's ssl_verify: a server whose certificate the system does not
+// trust is refused, unless ssl_verify is false or names its CA bundle.
+func TestSSLVerify(t *testing.T) {
+	srv := s3test.Get(t)
+	url := srv.Bucket(t)
+	target, _ := neturl.Parse(srv.Endpoint)
+	front := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(target))
+	defer front.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	pemData := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: front.Certificate().Raw})
+	if err := os.WriteFile(ca, pemData, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CA_BUNDLE", "") // this machine's bundle does not know the test's CA either
+	for _, c := range []struct {
+		verify string
+		ok     bool
+	}{{"", false}, {"true", false}, {"false", true}, {ca, true}} {
+		o := serverOptions(srv)
+		o.EndpointURL, o.SSLVerify, o.MaxBackoff = front.URL, c.verify, time.Millisecond
+		b := open(t, url, o)
+		_, err := b.Put(t.Context(), "k", []byte("x"), Cond{})
+		if (err == nil) != c.ok {
+			t.Errorf("ssl_verify %q: %v", c.verify, err)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/housectl/housectl/pkg/bucket"
 )
@@ -31,14 +32,27 @@ func openS3Remote(ctx context.Context, cfg *Config, name, url string) (*S3Remote
 		v, _, _ := cfg.Lookup(sec, key)
 		return v
 	}
+	// Options that change what is stored or who may read it are not
+	// implemented: refused, rather than silently not applied.
+	for _, opt := range []string{"sse", "sse_kms_key_id", "sse_customer_algorithm", "sse_customer_key", "acl",
+		"grant_read", "grant_read_acp", "grant_write_acp", "grant_full_control", "version_aware", "worktree", "allow_anonymous_login"} {
+		if get(opt) != "" {
+			return nil, fmt.Errorf("remote %q: option %s is not supported by housectl: remove it (housectl data remote modify --unset %s %s), or use dvc with this remote", name, opt, name, opt)
+		}
+	}
 	jobs := 0
 	if j := get("jobs"); j != "" {
 		jobs, _ = strconv.Atoi(j)
+	}
+	seconds := func(key string) time.Duration {
+		f, _ := strconv.ParseFloat(get(key), 64)
+		return time.Duration(f * float64(time.Second))
 	}
 	o := bucket.Options{
 		EndpointURL: get("endpointurl"), Region: get("region"), Profile: get("profile"),
 		AccessKeyID: get("access_key_id"), SecretAccessKey: get("secret_access_key"), SessionToken: get("session_token"),
 		CredentialsFile: get("credentialpath"), ConfigFile: get("configpath"), Jobs: jobs,
+		SSLVerify: get("ssl_verify"), ConnectTimeout: seconds("connect_timeout"), ReadTimeout: seconds("read_timeout"),
 	}
 	if strings.EqualFold(get("use_ssl"), "false") && o.EndpointURL != "" && !strings.Contains(o.EndpointURL, "://") {
 		o.EndpointURL = "http://" + o.EndpointURL
