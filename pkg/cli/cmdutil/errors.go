@@ -67,3 +67,13 @@ func MaximumNArgs(n int) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+// ExactArgs requires n positional arguments, naming what they are.
+func ExactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return FlagErrorf("%q takes %d argument(s) (%s), got %d: %q", cmd.CommandPath(), n, what, len(args), args)
+		}
+		return nil
+	}
+}

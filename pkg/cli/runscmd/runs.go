@@ -27,7 +27,7 @@ that name).`,
   housectl runs show gradient_boosting
   housectl runs compare 20261128T1342 20261128T1355 --fail-if "metrics.rmse > 0.5"`,
 	}
-	cmd.AddCommand(NewCmdList(f, nil), NewCmdShow(f, nil), NewCmdCompare(f, nil), NewCmdGC(f, nil))
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdShow(f, nil), NewCmdCompare(f, nil), NewCmdGC(f, nil), NewCmdPush(f), NewCmdPull(f))
 	return cmd
 }
 
