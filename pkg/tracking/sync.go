@@ -181,6 +181,17 @@ func PushTree(ctx context.Context, dir string, b *bucket.Bucket, jobs int) (*Syn
 		if o, ok := remote[key]; ok {
 			return compare(local, o)
 		}
+		if st, err := os.Stat(local); err != nil {
+			return conflict, err
+		} else if st.Size() >= bucket.MultipartThreshold {
+			// A large artifact goes up in parts (not conditional: the
+			// listing said it was absent a moment ago).
+			sum, err := fileMD5(local)
+			if err != nil {
+				return conflict, err
+			}
+			return copied, b.PutFile(ctx, key, local, sum, 4)
+		}
 		data, err := os.ReadFile(local)
 		if err != nil {
 			return conflict, err
@@ -224,6 +235,9 @@ func PullTree(ctx context.Context, b *bucket.Bucket, dir string, jobs int) (*Syn
 		}
 		if err := b.GetFile(ctx, key, local, want, 4); err != nil {
 			return conflict, err
+		}
+		if strings.Contains(key, "/artifacts/") {
+			return copied, nil // artifacts are read-only, as train writes them
 		}
 		return copied, os.Chmod(local, 0o644)
 	})
