@@ -3,6 +3,7 @@ package dvc
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -132,6 +133,24 @@ func TestS3RemoteRoundTrip(t *testing.T) {
 	st, _ = r.CloudStatus(ctx, rem, []string{r.abs("data/tree")}, 0)
 	if len(st) != 1 || st[0] != (CloudEntry{Name: "data/tree/" + m[0].RelPath, Status: CloudNew}) {
 		t.Errorf("after losing %s: %+v", m[0].RelPath, st)
+	}
+	// Lost from the cache too: missing; another lost from the cache
+	// only: deleted, listed first, as DVC groups them.
+	for _, e := range m[:2] {
+		p := r.Cache.ObjectPath(Object{ID: e.MD5})
+		_ = os.Chmod(filepath.Dir(p), 0o755)
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, _ = r.CloudStatus(ctx, rem, []string{r.abs("data/tree")}, 0)
+	want := []CloudEntry{{Name: "data/tree/" + m[1].RelPath, Status: CloudDeleted}, {Name: "data/tree/" + m[0].RelPath, Status: CloudMissing}}
+	if !slices.Equal(st, want) {
+		t.Errorf("after losing two from the cache: %+v, want %+v", st, want)
+	}
+	// Python's json.dumps escapes what is not ASCII, as DVC prints it.
+	if got := string(CloudStatusJSON(st, false)); got != `{"data/tree/caf\u00e9 \u672c.txt": "deleted", "data/tree/[brackets]{braces}": "missing"}` {
+		t.Errorf("JSON: %s", got)
 	}
 }
 
