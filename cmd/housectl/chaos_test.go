@@ -550,28 +550,44 @@ func TestCrashDataPush(t *testing.T) {
 	fresh := dataProject(t)
 	base := fresh()
 	base.must("data", "add", "data/photos", "data/big.bin")
+	crashPush(t, fresh, base, 62, 10, 4, func(q *proj) func(*testing.T) int {
+		store := filepath.Join(q.dir, "..", filepath.Base(q.dir)+"-store")
+		q.must("data", "remote", "add", "-d", "store", store)
+		return func(t *testing.T) int { return cacheObjectsMatch(t, store) }
+	})
+}
+
+// crashPush kills `data push` at kills random moments (ten times as many
+// with HOUSECTL_TEST_CHAOS=full), each time on a fresh
+// copy of base with a remote that remote adds (it returns the check of
+// that remote's objects, which returns their number), and checks that
+// the remote holds nothing that does not match its name, and that a
+// rerun completes it to want objects.
+func crashPush(t *testing.T, fresh func() *proj, base *proj, want, kills int, seed uint64, remote func(q *proj) func(*testing.T) int) {
+	t.Helper()
+	checks := map[string]func(*testing.T) int{}
 	c := crashCase{args: []string{"data", "push"}, fresh: func() *proj {
 		q := fresh()
 		_ = os.RemoveAll(q.dir)
 		copyTree(t, base.dir, q.dir)
-		q.must("data", "remote", "add", "-d", "store", filepath.Join(q.dir, "..", filepath.Base(q.dir)+"-store"))
+		q.env = base.env
+		checks[q.dir] = remote(q)
 		return q
 	}, check: func(p *proj, killed bool) {
-		store := filepath.Join(p.dir, "..", filepath.Base(p.dir)+"-store")
-		cacheObjectsMatch(p.t, store)
+		objectsMatch := checks[p.dir]
+		objectsMatch(p.t)
 		p.must("data", "push")
-		if n := cacheObjectsMatch(p.t, store); n != 62 {
-			p.t.Errorf("%d objects in the remote, want 62", n)
+		if n := objectsMatch(p.t); n != want {
+			p.t.Errorf("%d objects in the remote, want %d", n, want)
 		}
 		if out := p.must("data", "push"); !strings.Contains(out, "Everything is up to date") {
 			p.t.Errorf("a second push: %s", out)
 		}
 	}}
-	n := 10
 	if chaosFull() {
-		n = 100
+		kills *= 10
 	}
-	t.Logf("data push: %d kills", c.atRandom(t, n, time.Millisecond, 4))
+	t.Logf("%s: %d kills", t.Name(), c.atRandom(t, kills, time.Millisecond, seed))
 }
 
 // A kill during train leaves runs that load (a killed one RUNNING until
@@ -632,39 +648,23 @@ func TestCrashDataPushS3(t *testing.T) {
 	srv := s3test.Get(t)
 	fresh := dataProject(t)
 	base := fresh()
+	base.env = append(slices.Clone(base.env), srv.Env()...)
 	big := bytes.Repeat([]byte("multipart "), (bucket.MultipartThreshold+(4<<20))/10)
 	if err := os.WriteFile(filepath.Join(base.dir, "data", "huge.bin"), big, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	base.must("data", "add", "data/photos", "data/big.bin", "data/huge.bin")
-	urls := map[string]string{}
-	c := crashCase{args: []string{"data", "push"}, fresh: func() *proj {
-		q := fresh()
-		_ = os.RemoveAll(q.dir)
-		copyTree(t, base.dir, q.dir)
-		q.env = append(slices.Clone(q.env), srv.Env()...)
-		urls[q.dir] = srv.Bucket(t) + "/store"
-		q.must("data", "remote", "add", "-d", "store", urls[q.dir])
-		return q
-	}, check: func(p *proj, killed bool) {
-		b, err := bucket.Open(p.t.Context(), urls[p.dir], bucket.Options{EndpointURL: srv.Endpoint, AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey})
-		if err != nil {
-			p.t.Fatal(err)
+	crashPush(t, fresh, base, 63, 6, 5, func(q *proj) func(*testing.T) int {
+		url := srv.Bucket(t) + "/store"
+		q.must("data", "remote", "add", "-d", "store", url)
+		return func(t *testing.T) int {
+			b, err := bucket.Open(t.Context(), url, bucket.Options{EndpointURL: srv.Endpoint, AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s3ObjectsMatch(t, b)
 		}
-		s3ObjectsMatch(p.t, b)
-		p.must("data", "push")
-		if n := s3ObjectsMatch(p.t, b); n != 63 {
-			p.t.Errorf("%d objects in the bucket, want 63", n)
-		}
-		if out := p.must("data", "push"); !strings.Contains(out, "Everything is up to date") {
-			p.t.Errorf("a second push: %s", out)
-		}
-	}}
-	n := 6
-	if chaosFull() {
-		n = 60
-	}
-	t.Logf("data push to S3: %d kills", c.atRandom(t, n, time.Millisecond, 5))
+	})
 }
 
 // s3ObjectsMatch downloads every object of a DVC remote on S3 and fails

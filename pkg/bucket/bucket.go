@@ -18,6 +18,7 @@ package bucket
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -175,7 +176,7 @@ func Open(ctx context.Context, raw string, o Options) (*Bucket, error) {
 	}
 	endpoint := o.EndpointURL
 	if endpoint == "" {
-		endpoint = firstNonEmpty(os.Getenv("AWS_ENDPOINT_URL_S3"), os.Getenv("AWS_ENDPOINT_URL"))
+		endpoint = cmp.Or(os.Getenv("AWS_ENDPOINT_URL_S3"), os.Getenv("AWS_ENDPOINT_URL"))
 	}
 	if endpoint != "" {
 		// Not AWS: no instance role to ask the EC2 metadata service for.
@@ -208,18 +209,6 @@ func Open(ctx context.Context, raw string, o Options) (*Bucket, error) {
 	}
 	return &Bucket{Location: loc, client: client, endpoint: endpoint, requests: requests}, nil
 }
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// Client is the underlying S3 client.
-func (b *Bucket) Client() *s3.Client { return b.client }
 
 // Key is the full key of a name under the prefix.
 func (b *Bucket) Key(name string) string {
@@ -284,10 +273,7 @@ func (b *Bucket) classify(op, key string, err error) error {
 		return &Error{Op: op, URL: where, Code: exitcode.Denied, Err: err,
 			Msg: fmt.Sprintf("%s %s: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or the remote's access_key_id and secret_access_key with `housectl data remote modify --local`", op, where)}
 	}
-	var ne net.Error
-	var oe *net.OpError
-	var de *net.DNSError
-	if errors.As(err, &oe) || errors.As(err, &de) || errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused") {
+	if _, ok := errors.AsType[net.Error](err); ok { // refused, unresolvable, timed out
 		return &Error{Op: op, URL: where, Code: exitcode.Unreachable, Err: err,
 			Msg: fmt.Sprintf("%s %s: cannot reach %s (%v): check the endpoint (the remote's endpointurl, AWS_ENDPOINT_URL) and the network, then retry", op, where, b.endpoint, rootCause(err))}
 	}

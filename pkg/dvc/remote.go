@@ -408,18 +408,10 @@ type TransferResult struct {
 	Requests int64 `json:"requests,omitempty"`
 }
 
-// requestCounter is a remote that counts its requests.
-type requestCounter interface{ Requests() int64 }
-
-// countRequests records the requests rem was sent since start.
-func countRequests(res *TransferResult, rem Remote, start int64) {
-	if rc, ok := rem.(requestCounter); ok && res != nil {
-		res.Requests = rc.Requests() - start
-	}
-}
-
-func requestsSoFar(rem Remote) int64 {
-	if rc, ok := rem.(requestCounter); ok {
+// requests is how many requests rem has been sent, when it counts them
+// (an object-storage remote does).
+func requests(rem Remote) int64 {
+	if rc, ok := rem.(interface{ Requests() int64 }); ok {
 		return rc.Requests()
 	}
 	return 0
@@ -448,8 +440,12 @@ func objects(t Tracked, manifest func(Object) (Manifest, error)) ([]Object, erro
 // that the remote lacks, in parallel. DVC 2 outputs go to the legacy
 // layout, as DVC 3 pushes them.
 func (r *Repo) Push(ctx context.Context, rem Remote, targets []string, opts TransferOptions) (res *TransferResult, err error) {
-	start := requestsSoFar(rem)
-	defer func() { countRequests(res, rem, start) }()
+	start := requests(rem)
+	defer func() {
+		if res != nil {
+			res.Requests = requests(rem) - start
+		}
+	}()
 	tracked, err := r.Tracked(targets)
 	if err != nil {
 		return nil, err
@@ -495,8 +491,12 @@ func (r *Repo) Push(ctx context.Context, rem Remote, targets []string, opts Tran
 
 // Pull downloads the objects the cache lacks, then checks the outputs out.
 func (r *Repo) Pull(ctx context.Context, rem Remote, targets []string, opts TransferOptions, co CheckoutOptions) (res *TransferResult, err error) {
-	start := requestsSoFar(rem)
-	defer func() { countRequests(res, rem, start) }()
+	start := requests(rem)
+	defer func() {
+		if res != nil {
+			res.Requests = requests(rem) - start
+		}
+	}()
 	unlock, err := r.Lock(ctx, opts.LockWait)
 	if err != nil {
 		return nil, err

@@ -97,6 +97,7 @@ func DecodeInvocations(m *Model, body []byte, csvBody bool, limit int) (Invocati
 	// which format it is decides how they are read.
 	top := map[string]jsontext.Value{}
 	var keys []string
+	var scalar jsontext.Value // a top level that is not an object
 	k, err := in.Peek()
 	if err == nil && k == '{' {
 		err = in.Members(func(key string) error {
@@ -106,7 +107,7 @@ func DecodeInvocations(m *Model, body []byte, csvBody bool, limit int) (Invocati
 			return err
 		})
 	} else if err == nil {
-		_, err = in.Value()
+		scalar, err = in.Value()
 	}
 	if err == nil {
 		err = in.End()
@@ -121,8 +122,7 @@ func DecodeInvocations(m *Model, body []byte, csvBody bool, limit int) (Invocati
 	case '[':
 		return Invocation{}, mlflowInvalidInput("%s. Received a list.", mlflowRequiredFormat)
 	default:
-		v, _ := input.NewJSON(body).Value()
-		return Invocation{}, mlflowInvalidInput("%s. Received unexpected input type '%s.", mlflowRequiredFormat, pyType(v))
+		return Invocation{}, mlflowInvalidInput("%s. Received unexpected input type '%s.", mlflowRequiredFormat, pyType(scalar))
 	}
 	var formats, ignored []string
 	for _, k := range keys {

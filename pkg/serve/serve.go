@@ -596,19 +596,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, proto errorSty
 		var params map[string]string
 		var err error
 		mt, params, err = mime.ParseMediaType(ct)
-		if mlflow && err == nil {
-			// MLflow checks the parameters before the type.
-			var unknown []string
-			for k, v := range params {
-				if k != "charset" {
-					unknown = append(unknown, k)
-				} else if !strings.EqualFold(v, "utf-8") {
-					return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: "The scoring server only supports UTF-8", Code: "BAD_REQUEST"}
-				}
-			}
-			if len(unknown) > 0 {
-				slices.Sort(unknown)
-				return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: "Unrecognized content type parameters: " + strings.Join(unknown, ", ") + ". " + mlflowProtocolChange, Code: "BAD_REQUEST"}
+		if mlflow && err == nil { // MLflow checks the parameters before the type
+			if err := mediaParams(params, true); err != nil {
+				return nil, false, err
 			}
 		}
 		if ct == "" || err != nil || mt != "application/json" && !(mlflow && mt == "text/csv") {
@@ -617,12 +607,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, proto errorSty
 			}
 			return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: fmt.Sprintf("Content-Type must be application/json, got %q", ct), Code: "BAD_REQUEST"}
 		}
-		for k, v := range params {
-			if k != "charset" {
-				return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: fmt.Sprintf("Content-Type has an unknown parameter %q: send application/json", k), Code: "BAD_REQUEST"}
-			}
-			if !strings.EqualFold(v, "utf-8") {
-				return nil, false, &requestError{Status: http.StatusUnsupportedMediaType, Msg: "the body must be UTF-8 (Content-Type: application/json; charset=utf-8)", Code: "BAD_REQUEST"}
+		if !mlflow {
+			if err := mediaParams(params, false); err != nil {
+				return nil, false, err
 			}
 		}
 	}
@@ -637,6 +624,34 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, proto errorSty
 		return nil, false, badRequest("reading the body: %v", err)
 	}
 	return body, mt == "text/csv", nil
+}
+
+// mediaParams checks a content type's parameters: charset, UTF-8 only,
+// and nothing else; in MLflow's words for its route.
+func mediaParams(params map[string]string, mlflow bool) error {
+	fail := func(msg string) error {
+		return &requestError{Status: http.StatusUnsupportedMediaType, Msg: msg, Code: "BAD_REQUEST"}
+	}
+	var unknown []string
+	for k, v := range params {
+		switch {
+		case k != "charset":
+			unknown = append(unknown, k)
+		case strings.EqualFold(v, "utf-8"):
+		case mlflow:
+			return fail("The scoring server only supports UTF-8")
+		default:
+			return fail("the body must be UTF-8 (Content-Type: application/json; charset=utf-8)")
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	if mlflow {
+		return fail("Unrecognized content type parameters: " + strings.Join(unknown, ", ") + ". " + mlflowProtocolChange)
+	}
+	return fail(fmt.Sprintf("Content-Type has an unknown parameter %q: send application/json", unknown[0]))
 }
 
 // smallBody is the size under which a body is read without taking a share
