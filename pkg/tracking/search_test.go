@@ -280,7 +280,10 @@ func TestFiltersAsMLflow(t *testing.T) {
 	end := t0.Add(time.Second)
 	run := &Run{ID: "0123456789abcdef0123456789abcdef", Name: "gradient_boosting", Experiment: "0", Model: "gradient_boosting", Status: StatusFinished,
 		StartTime: t0, EndTime: &end, Params: map[string]string{"model": "gradient_boosting", "tol": "1e-07", "max_features": "1.0"},
-		Metrics: map[string]float64{"rmse": 0.47, "val rmse": 0.5}, Tags: map[string]string{"stage": "production"}}
+		Metrics: map[string]float64{"rmse": 0.47, "val rmse": 0.5}, Tags: map[string]string{"stage": "production"},
+		// Where MLflow's file store keeps it: artifact_uri does not depend
+		// on the directory the test runs in.
+		dir: "/srv/mlruns/0/0123456789abcdef0123456789abcdef"}
 	n := 0
 	for line := range strings.Lines(string(b)) {
 		var c mlflowFilter
