@@ -44,6 +44,9 @@ type Info struct {
 type Store interface {
 	// Get returns the object's content and ETag, or ErrNotExist.
 	Get(ctx context.Context, key string) ([]byte, string, error)
+	// Stat returns the object's ETag without its content (S3: a HEAD
+	// request), or ErrNotExist: how a poller tells that it changed.
+	Stat(ctx context.Context, key string) (string, error)
 	// Put writes the whole object if cond holds, else ErrPrecondition,
 	// and returns its new ETag.
 	Put(ctx context.Context, key string, data []byte, cond Cond) (string, error)

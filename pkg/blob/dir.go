@@ -68,6 +68,13 @@ func (d *Dir) Get(_ context.Context, key string) ([]byte, string, error) {
 	return b, etag(b), nil
 }
 
+// Stat implements Store: the ETag is the content's SHA-256, so the file
+// is read.
+func (d *Dir) Stat(ctx context.Context, key string) (string, error) {
+	_, tag, err := d.Get(ctx, key)
+	return tag, err
+}
+
 // Put implements Store. Objects created with IfAbsent are made read-only
 // (0444): they are written once.
 func (d *Dir) Put(ctx context.Context, key string, data []byte, cond Cond) (string, error) {

@@ -66,6 +66,12 @@ func conditionalPuts(t *testing.T, d Store) {
 	if err != nil || string(b) != "two" || e != e2 {
 		t.Fatalf("Get: %q %q %v", b, e, err)
 	}
+	if e, err := d.Stat(ctx, "m/head.json"); err != nil || e != e2 {
+		t.Fatalf("Stat: %q %v, want the ETag %q", e, err, e2)
+	}
+	if _, err := d.Stat(ctx, "m/none.json"); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("Stat of a missing key: %v", err)
+	}
 	if _, err := d.Put(ctx, "m/gone.json", []byte("x"), Cond{IfMatch: e1}); !errors.Is(err, ErrPrecondition) {
 		t.Fatalf("IfMatch on a missing object: %v", err)
 	}

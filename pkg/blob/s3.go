@@ -38,6 +38,18 @@ func (s *S3) Get(ctx context.Context, key string) ([]byte, string, error) {
 	return b, etag, err
 }
 
+// Stat implements Store.
+func (s *S3) Stat(ctx context.Context, key string) (string, error) {
+	if err := checkKey(key); err != nil {
+		return "", err
+	}
+	etag, err := s.B.Stat(ctx, key)
+	if errors.Is(err, bucket.ErrNotFound) {
+		return "", fmt.Errorf("%s/%s: %w", s.B, key, ErrNotExist)
+	}
+	return etag, err
+}
+
 // Put implements Store.
 func (s *S3) Put(ctx context.Context, key string, data []byte, cond Cond) (string, error) {
 	if err := checkKey(key); err != nil {

@@ -290,3 +290,11 @@ func rootCause(err error) error {
 		err = u
 	}
 }
+
+// Sub is the location name below b, sharing b's client and its request
+// count: the registry's models/ within a tracking bucket.
+func (b *Bucket) Sub(name string) *Bucket {
+	c := *b
+	c.Prefix = strings.Trim(b.Key(strings.Trim(name, "/")), "/")
+	return &c
+}

@@ -45,6 +45,16 @@ func (b *Bucket) Has(ctx context.Context, name string) (bool, error) {
 	return false, err
 }
 
+// Stat returns the object's ETag, from a HEAD request: the cheap way to
+// tell whether an object changed. ErrNotFound if there is none.
+func (b *Bucket) Stat(ctx context.Context, name string) (string, error) {
+	out, err := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.Bucket, Key: aws.String(b.Key(name))})
+	if err != nil {
+		return "", b.classify("head", b.Key(name), err)
+	}
+	return strings.Trim(aws.ToString(out.ETag), `"`), nil
+}
+
 // List yields the objects whose names start with prefix (below the
 // bucket's prefix), a page of up to 1,000 per request, in key order.
 func (b *Bucket) List(ctx context.Context, prefix string) iter.Seq2[Object, error] {

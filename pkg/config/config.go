@@ -25,6 +25,8 @@ type Config struct {
 	Schema      Schema      `mapstructure:"schema"`
 	Train       Train       `mapstructure:"train"`
 	Experiments Experiments `mapstructure:"experiments"`
+	Tracking    Tracking    `mapstructure:"tracking"`
+	Registry    Registry    `mapstructure:"registry"`
 	Serve       Serve       `mapstructure:"serve"`
 	Predictions Predictions `mapstructure:"predictions"`
 	Pipeline    Pipeline    `mapstructure:"pipeline"`
@@ -274,6 +276,27 @@ func (s Schema) Column(name string) (Column, bool) {
 type Experiments struct {
 	// Dir holds one directory per experiment, and the registry.
 	Dir string `mapstructure:"dir"`
+}
+
+// Tracking says where runs are kept when they are shared: MLflow's
+// tracking URI.
+type Tracking struct {
+	// URI is "" for experiments.dir, a local directory, or
+	// s3://BUCKET/PREFIX to keep runs and the registry in object storage.
+	URI string `mapstructure:"uri"`
+	// CacheDir holds the local copy of a bucket's runs and the
+	// content-addressed cache of its artifacts ("": experiments.dir/.cache).
+	CacheDir string `mapstructure:"cache_dir"`
+	// S3EndpointURL is the S3 endpoint of an s3:// URI (MLflow's
+	// MLFLOW_S3_ENDPOINT_URL; "": AWS_ENDPOINT_URL, else AWS).
+	S3EndpointURL string `mapstructure:"s3_endpoint_url"`
+}
+
+// Registry says where the model registry is kept: MLflow's registry URI.
+type Registry struct {
+	// URI is "" for the tracking URI's store; when set it must name the
+	// same store, because versions point at their runs.
+	URI string `mapstructure:"uri"`
 }
 
 // CaliforniaSHA256 is the SHA-256 of the StatLib cal_housing.tgz that

@@ -192,6 +192,9 @@ func TestErrors(t *testing.T) {
 		{"bad column type", "version: 1\nschema:\n  columns:\n    - {name: MedHouseVal, type: text}\n    - {name: a}\n", nil, []string{"schema.columns[0].type", "number or category"}},
 		{"duplicate column", "version: 1\nschema:\n  target: a\n  columns:\n    - {name: a}\n    - {name: a}\n", nil, []string{"listed twice"}},
 		{"min over max", "version: 1\nschema:\n  target: a\n  columns:\n    - {name: a}\n    - {name: b, min: 3, max: 1}\n", nil, []string{"schema.columns[1]", "min 3 is greater than max 1"}},
+		{"tracking uri scheme", "version: 1\ntracking:\n  uri: http://mlflow:5000\n", nil, []string{"tracking.uri", `scheme "http"`, "s3://BUCKET/PREFIX"}},
+		{"tracking uri no bucket", "version: 1\n", map[string]string{"HOUSECTL_TRACKING_URI": "s3:///p"}, []string{"tracking.uri", "env HOUSECTL_TRACKING_URI", "not an S3 URI"}},
+		{"registry elsewhere", "version: 1\ntracking:\n  uri: s3://team/ml\nregistry:\n  uri: s3://other/ml\n", nil, []string{"registry.uri", "not the tracking store (s3://team/ml)", "leave registry.uri empty"}},
 		{"category without values", "version: 1\nschema:\n  target: a\n  columns:\n    - {name: a}\n    - {name: b, type: category}\n", nil, []string{"schema.columns[1].values"}},
 	}
 	for _, tt := range tests {
@@ -414,5 +417,37 @@ func TestEnvSetsLists(t *testing.T) {
 	}
 	if _, err := loadString(t, "version: 1\nserve:\n  trust_proxy: true\n", config.LoadOptions{LookupEnv: env(nil)}); err == nil || !strings.Contains(err.Error(), "serve.trusted_proxies") {
 		t.Errorf("trust_proxy: true: %v", err)
+	}
+}
+
+// MLflow's variables name the bucket when housectl's do not; an MLflow
+// server's http:// URI is left to MLflow's clients.
+func TestMLflowEnvironment(t *testing.T) {
+	for _, tt := range []struct {
+		env      map[string]string
+		store    string
+		source   string
+		endpoint string
+		registry string
+	}{
+		{map[string]string{"MLFLOW_TRACKING_URI": "s3://team/ml/"}, "s3://team/ml", "env MLFLOW_TRACKING_URI", "", ""},
+		{map[string]string{"MLFLOW_TRACKING_URI": "http://localhost:5000"}, "experiments", "default", "", ""},
+		{map[string]string{"MLFLOW_TRACKING_URI": "s3://team/ml", "HOUSECTL_TRACKING_URI": "s3://mine/x"}, "s3://mine/x", "env HOUSECTL_TRACKING_URI", "", ""},
+		{map[string]string{"MLFLOW_TRACKING_URI": "s3://team/ml", "MLFLOW_REGISTRY_URI": "s3://team/ml", "MLFLOW_S3_ENDPOINT_URL": "http://127.0.0.1:9000"}, "s3://team/ml", "env MLFLOW_TRACKING_URI", "http://127.0.0.1:9000", "s3://team/ml"},
+		{map[string]string{"HOUSECTL_TRACKING_URI": "file:///srv/exp"}, "/srv/exp", "env HOUSECTL_TRACKING_URI", "", ""},
+	} {
+		l, err := loadString(t, "version: 1\n", config.LoadOptions{LookupEnv: env(tt.env)})
+		if err != nil {
+			t.Fatalf("%v: %v", tt.env, err)
+		}
+		if got := l.Config.Store(); got != tt.store {
+			t.Errorf("%v: store %q, want %q", tt.env, got, tt.store)
+		}
+		if got := l.Source("tracking.uri").String(); got != tt.source {
+			t.Errorf("%v: tracking.uri set by %q, want %q", tt.env, got, tt.source)
+		}
+		if l.Config.Tracking.S3EndpointURL != tt.endpoint || l.Config.Registry.URI != tt.registry {
+			t.Errorf("%v: endpoint %q, registry %q", tt.env, l.Config.Tracking.S3EndpointURL, l.Config.Registry.URI)
+		}
 	}
 }

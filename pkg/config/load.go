@@ -159,6 +159,10 @@ func load(data []byte, file string, opts LoadOptions) (*Loaded, error) {
 			continue
 		}
 		v.SetDefault(k.Name, dv.FieldByIndex(k.Index).Interface())
+		if raw, ok := lookup(mlflowEnv[k.Name]); ok && raw != "" && (k.Name == "tracking.s3_endpoint_url" || strings.HasPrefix(raw, "s3://")) {
+			v.Set(k.Name, raw)
+			src = Source{Kind: SourceEnv, Name: mlflowEnv[k.Name]}
+		}
 		if raw, ok := lookup(env); ok && raw != "" {
 			if err := checkScalar(raw, k.Type); err != nil {
 				problems = append(problems, fmt.Sprintf("%s=%q (%s): %v", env, raw, k.Name, err))
@@ -335,6 +339,16 @@ func splitList(raw string) []string {
 		}
 	}
 	return out
+}
+
+// mlflowEnv are the MLflow variables that set a key when its HOUSECTL_
+// variable does not: an MLflow user's bucket works as it is. A tracking
+// or registry URI is taken only when it names a bucket (s3://): an
+// http:// URI names an MLflow server, which is a client's setting.
+var mlflowEnv = map[string]string{
+	"tracking.uri":             "MLFLOW_TRACKING_URI",
+	"registry.uri":             "MLFLOW_REGISTRY_URI",
+	"tracking.s3_endpoint_url": "MLFLOW_S3_ENDPOINT_URL",
 }
 
 // OtherEnvVars are the HOUSECTL_* variables that are not configuration

@@ -67,6 +67,7 @@ func Validate(c Config) []FieldError {
 		add("data.max_member_bytes", "must be positive, got %d", d.MaxMemberBytes)
 	}
 
+	errs = append(errs, validateStores(c)...)
 	errs = append(errs, validateSchema(c.Schema)...)
 	errs = append(errs, validateTrain(c.Train)...)
 	errs = append(errs, validateServe(c.Serve, c.Predictions)...)
@@ -299,4 +300,54 @@ func ParseProxy(s string) (netip.Prefix, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// validateStores checks tracking.uri and registry.uri.
+func validateStores(c Config) []FieldError {
+	var errs []FieldError
+	check := func(key, uri string) {
+		if uri == "" {
+			return
+		}
+		u, err := url.Parse(uri)
+		switch {
+		case err != nil:
+			errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf("%q is not a URI: give s3://BUCKET/PREFIX or a directory", uri)})
+		case u.Scheme == "s3":
+			if u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+				errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf("%q is not an S3 URI: write s3://BUCKET or s3://BUCKET/PREFIX", uri)})
+			}
+		case u.Scheme == "file":
+			if u.Path == "" || u.Host != "" && u.Host != "localhost" {
+				errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf("%q: a file URI needs an absolute local path, such as file:///srv/experiments", uri)})
+			}
+		case len(u.Scheme) > 1: // a drive letter is not a scheme
+			errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf("scheme %q is not a store housectl keeps runs in: use s3://BUCKET/PREFIX or a directory", u.Scheme)})
+		}
+	}
+	check("tracking.uri", c.Tracking.URI)
+	check("registry.uri", c.Registry.URI)
+	if r := c.Registry.URI; r != "" && len(errs) == 0 && storeURI(r, c.Experiments.Dir) != c.Store() {
+		errs = append(errs, FieldError{Key: "registry.uri", Msg: fmt.Sprintf("%q is not the tracking store (%s): a registered version points at its run, so the registry lives with the runs; leave registry.uri empty or set it to tracking.uri", r, c.Store())})
+	}
+	return errs
+}
+
+// Store is where runs and the registry live: the s3:// URI (without a
+// trailing slash), or the local directory (a file: URI's path, the
+// tracking URI as a path, or experiments.dir when it is empty).
+func (c *Config) Store() string { return storeURI(c.Tracking.URI, c.Experiments.Dir) }
+
+func storeURI(tracking, dir string) string {
+	switch {
+	case tracking == "":
+		return dir
+	case strings.HasPrefix(tracking, "s3://"):
+		return strings.TrimRight(tracking, "/")
+	case strings.HasPrefix(tracking, "file:"):
+		if u, err := url.Parse(tracking); err == nil {
+			return u.Path
+		}
+	}
+	return tracking
 }
