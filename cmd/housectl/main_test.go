@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/housectl/housectl/internal/s3test"
 	"github.com/housectl/housectl/internal/testenv"
+	"github.com/housectl/housectl/pkg/bucket"
 	"github.com/housectl/housectl/pkg/cli"
 )
 
@@ -125,6 +127,31 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Setenv("AWS_CONFIG_FILE", ts.MkAbs(".aws-none"))
 				ts.Setenv("AWS_SHARED_CREDENTIALS_FILE", ts.MkAbs(".aws-none"))
+			},
+			// s3put URL FILE: write FILE's bytes over every object that
+			// matches URL (a path.Match pattern), unconditionally: a hand
+			// edit of a shared store.
+			"s3put": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: s3put s3://BUCKET/KEY FILE")
+				}
+				srv := s3test.Get(t)
+				loc, err := bucket.ParseURL(args[0])
+				ts.Check(err)
+				b, err := bucket.Open(context.Background(), "s3://"+loc.Bucket, bucket.Options{EndpointURL: srv.Endpoint, Region: srv.Region, AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey})
+				ts.Check(err)
+				n := 0
+				for o, err := range b.List(context.Background(), "") {
+					ts.Check(err)
+					if ok, _ := path.Match(loc.Prefix, o.Name); ok {
+						_, err = b.Put(context.Background(), o.Name, []byte(ts.ReadFile(args[1])), bucket.Cond{})
+						ts.Check(err)
+						n++
+					}
+				}
+				if n == 0 {
+					ts.Fatalf("no object matches %s", args[0])
+				}
 			},
 			"serve-stop": cmdServeStop,
 			"http":       cmdHTTP,
@@ -347,6 +374,12 @@ func cmdServeStart(ts *testscript.TestScript, neg bool, args []string) {
 	env := os.Environ()
 	for _, k := range []string{"PATH", "HOME", "HOUSECTL_API_KEYS", "HOUSECTL_SERVE_RATE_LIMIT", "HOUSECTL_SERVE_RATE_BURST", "HOUSECTL_SERVE_RELOAD_INTERVAL", "HOUSECTL_SERVE_PROCS", "HOUSECTL_PREDICTIONS_OVERFLOW", "HOUSECTL_PREDICTIONS_PATH", "HOUSECTL_PREDICTIONS_FLUSH_INTERVAL", "HOUSECTL_PREDICTIONS_DSN"} {
 		env = append(env, k+"="+ts.Getenv(k))
+	}
+	// A shared store's bucket, and the script's AWS settings where it has them.
+	for _, k := range []string{"HOUSECTL_TRACKING_URI", "HOUSECTL_TRACKING_CACHE_DIR", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"} {
+		if v := ts.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
 	}
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logf, logf

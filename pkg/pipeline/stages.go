@@ -122,6 +122,7 @@ func Stages(r *Runner, o StageOptions) []Stage {
 			Run: func(ctx context.Context) (map[string]string, error) {
 				req := o.Train
 				req.Config = *cfg
+				req.Store = store
 				res, _, err := train.FromConfig(ctx, req)
 				if err != nil {
 					return nil, err
@@ -267,7 +268,7 @@ func Evaluate(g *registry.Registry, cfg *config.Config, bestID, path string, now
 	facts := map[string]string{"verdict": "no holder"}
 	if v, err := g.Alias(cfg.Pipeline.Model, cfg.Pipeline.Alias); err == nil {
 		out["holder"] = map[string]any{"version": v.Version, "run": v.RunID, "metrics": v.Metrics, "test_set": v.TestSet}
-		c := promote.Compare(promote.Run(best), promote.Version(g, v), metric, cfg.Schema)
+		c := promote.Compare(promote.Run(g.Store, best), promote.Version(g, v), metric, cfg.Schema)
 		verdict := c.Verdict
 		if c.Rescored > 0 {
 			out["rescored_rows"] = c.Rescored

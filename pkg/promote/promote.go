@@ -39,16 +39,17 @@ type Contender struct {
 	Load func() (*model.Artifact, error)
 }
 
-// Version is a registered version as a contender.
+// Version is a registered version as a contender. A rescoring loads it
+// without a deadline: from a bucket, the client's own timeouts apply.
 func Version(g *registry.Registry, v *registry.Version) Contender {
 	return Contender{Label: fmt.Sprintf("version %d", v.Version), Metrics: v.Metrics, Lineage: v.Lineage,
-		Load: func() (*model.Artifact, error) { return g.Load(v) }}
+		Load: func() (*model.Artifact, error) { return g.Load(context.Background(), v) }}
 }
 
-// Run is a finished run as a contender.
-func Run(r *tracking.Run) Contender {
+// Run is a finished run of the store s as a contender.
+func Run(s *tracking.Store, r *tracking.Run) Contender {
 	return Contender{Label: "run " + r.ID, Metrics: r.Metrics, Lineage: r.Lineage,
-		Load: func() (*model.Artifact, error) { return registry.LoadRunModel(r) }}
+		Load: func() (*model.Artifact, error) { return registry.LoadRunModel(context.Background(), s, r) }}
 }
 
 // Verdicts.

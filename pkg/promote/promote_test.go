@@ -92,7 +92,7 @@ func TestCompareRescores(t *testing.T) {
 	}
 	// The run and its version are the same contender.
 	run, _ := g.Store.Find(vs[1].RunID)
-	if c2 := Compare(Run(run), Version(g, vs[0]), "rmse", cfg.Schema); c2 != c {
+	if c2 := Compare(Run(g.Store, run), Version(g, vs[0]), "rmse", cfg.Schema); c2 != c {
 		t.Errorf("as a run %+v, as a version %+v", c2, c)
 	}
 	if err := os.WriteFile(cfg.Data.Path, []byte("a,b,y\n1,2,3\n"), 0o644); err != nil {

@@ -139,12 +139,24 @@ type Options struct {
 }
 
 // New returns the registry of the experiments directory dir, over the run
-// store of the same directory: the one way housectl makes a registry.
+// store of the same directory.
 func New(dir string, o Options) *Registry {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	return &Registry{Root: dir, Store: &tracking.Store{Dir: dir, Now: o.Now}, Now: o.Now, User: o.User, LockWait: o.LockWait, Blob: o.Blob}
+}
+
+// Over returns the registry that lives with the run store s: in its
+// directory, or in its bucket's models/ (with s.Dir as the local copy of
+// the runs its versions are checked against).
+func Over(s *tracking.Store, o Options) *Registry {
+	if s.Remote != nil && o.Blob == nil {
+		o.Blob = &blob.S3{B: s.Remote.B.Sub(tracking.RegistryDir)}
+	}
+	g := New(s.Dir, o)
+	g.Store = s
+	return g
 }
 
 func (g *Registry) blobs() blob.Store {
@@ -345,14 +357,23 @@ func (g *Registry) Register(ctx context.Context, run *tracking.Run, name, descri
 		return nil, fmt.Errorf("run %s has no model artifact", run.ID)
 	}
 	path := filepath.Join(run.Dir(), filepath.FromSlash(art.Path))
-	if sum, err := fileSHA256(path); err != nil {
+	rel, err := filepath.Rel(g.Root, path)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return nil, fmt.Errorf("run %s is not under %s", run.ID, g.Root)
+	}
+	file, err := g.Store.ModelFile(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	if sum, err := fileSHA256(file); err != nil {
 		return nil, err
 	} else if sum != art.SHA256 {
 		return nil, &CorruptError{Path: path, Err: fmt.Errorf("sha256 %s, but run %s recorded %s", sum, run.ID, art.SHA256)}
 	}
-	rel, err := filepath.Rel(g.Root, path)
-	if err != nil || strings.HasPrefix(rel, "..") {
-		return nil, fmt.Errorf("run %s is not under %s", run.ID, g.Root)
+	// In a shared store the version must not reach the bucket before
+	// its run: a reader elsewhere checks one against the other.
+	if err := g.Store.Publish(ctx, run); err != nil {
+		return nil, err
 	}
 	var v *Version
 	err = g.update(ctx, name, func(st *state) error {

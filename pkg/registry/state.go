@@ -175,7 +175,7 @@ func (g *Registry) readVersion(ctx context.Context, name, key string) (*Version,
 			return nil, &CorruptError{Path: p, Err: errors.New("its content does not match its seal: the file was edited after registration")}
 		}
 	}
-	if err := g.checkRun(&v, p); err != nil {
+	if err := g.checkRun(ctx, &v, p); err != nil {
 		return nil, err
 	}
 	return &v, nil
@@ -192,12 +192,19 @@ func (v *Version) seal() (string, error) {
 // run's record must still say what the version says (kind, metrics,
 // params, lineage, the artifact and its SHA-256). A version edited by
 // hand, or a run edited after its registration, is an integrity error.
-func (g *Registry) checkRun(v *Version, p string) error {
+func (g *Registry) checkRun(ctx context.Context, v *Version, p string) error {
 	if g.Store == nil {
 		return nil
 	}
 	dir := filepath.Join(g.Store.Dir, v.Experiment, v.RunID)
-	run, err := tracking.Load(dir)
+	if !filepath.IsLocal(filepath.Join(v.Experiment, v.RunID)) || strings.ContainsAny(v.Experiment+v.RunID, `/\`) {
+		return &CorruptError{Path: p, Err: fmt.Errorf("experiment %q and run %q do not name a run", v.Experiment, v.RunID)}
+	}
+	run, err := g.Store.EnsureRun(ctx, v.Experiment, v.RunID)
+	var ae *tracking.ArtifactError
+	if errors.As(err, &ae) {
+		return err
+	}
 	if err != nil {
 		return &CorruptError{Path: p, Err: fmt.Errorf("its run %s cannot be read to check it: %w", dir, err)}
 	}

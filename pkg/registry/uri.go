@@ -1,11 +1,15 @@
 package registry
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/housectl/housectl/pkg/blob"
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/model/all"
 	"github.com/housectl/housectl/pkg/tracking"
@@ -87,14 +91,55 @@ func (g *Registry) Resolve(u URI) (*Version, error) {
 	return g.Version(u.Name, u.Version)
 }
 
-// ArtifactPath is the version's model file.
+// Stamp returns a token that changes whenever what u resolves to may
+// have changed, at the cost of one small request: the ETag of the
+// model's head (a HEAD request) for an alias, the last version's key (a
+// listing) for latest; a numbered version never changes. A server polls
+// it and resolves again only when it differs.
+func (g *Registry) Stamp(ctx context.Context, u URI) (string, error) {
+	switch {
+	case u.Alias != "":
+		tag, err := g.blobs().Stat(ctx, headKey(u.Name))
+		if errors.Is(err, blob.ErrNotExist) {
+			return "no head", nil
+		}
+		return tag, err
+	case u.Latest:
+		infos, err := g.blobs().List(ctx, versionsPrefix(u.Name))
+		if err != nil {
+			return "", err
+		}
+		n := 0
+		for _, i := range infos {
+			num, _ := strings.CutSuffix(path.Base(i.Key), ".json")
+			if v, err := strconv.Atoi(num); err == nil && v > n {
+				n = v
+			}
+		}
+		return fmt.Sprintf("%d versions, last %d", len(infos), n), nil
+	}
+	return "version " + strconv.Itoa(u.Version), nil
+}
+
+// ArtifactPath is the version's model file in a local registry.
 func (g *Registry) ArtifactPath(v *Version) string {
 	return filepath.Join(g.Root, filepath.FromSlash(v.Artifact))
 }
 
-// Load reads the version's model and checks it is the one registered.
-func (g *Registry) Load(v *Version) (*model.Artifact, error) {
+// Load reads the version's model and checks it is the one registered. In
+// a shared registry the artifact comes from the content-addressed cache,
+// fetched and checked first.
+func (g *Registry) Load(ctx context.Context, v *Version) (*model.Artifact, error) {
 	p := g.ArtifactPath(v)
+	if g.Store != nil && g.Store.Remote != nil {
+		run, err := g.Store.EnsureRun(ctx, v.Experiment, v.RunID)
+		if err != nil {
+			return nil, err
+		}
+		if p, err = g.Store.ModelFile(ctx, run); err != nil {
+			return nil, err
+		}
+	}
 	a, sum, err := all.Load(p)
 	if err != nil {
 		return nil, err
@@ -105,17 +150,20 @@ func (g *Registry) Load(v *Version) (*model.Artifact, error) {
 	return a, nil
 }
 
-// LoadRunModel reads a finished run's model and checks it against the
-// run's record.
-func LoadRunModel(run *tracking.Run) (*model.Artifact, error) {
+// LoadRunModel reads a finished run's model from its store and checks it
+// against the run's record.
+func LoadRunModel(ctx context.Context, s *tracking.Store, run *tracking.Run) (*model.Artifact, error) {
 	if run.Status != tracking.StatusFinished {
 		return nil, fmt.Errorf("run %s is %s: only finished runs have a model", run.ID, run.Status)
 	}
+	p, err := s.ModelFile(ctx, run)
+	if err != nil {
+		return nil, err
+	}
 	for _, a := range run.Artifacts {
-		if a.Path != "artifacts/model.bin" {
+		if a.Path != tracking.ModelArtifact {
 			continue
 		}
-		p := filepath.Join(run.Dir(), filepath.FromSlash(a.Path))
 		art, sum, err := all.Load(p)
 		if err != nil {
 			return nil, err

@@ -1,9 +1,11 @@
 package serve
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -78,19 +80,35 @@ func (m *Model) prepare(tol float64, bounds Bounds) (err error) {
 }
 
 // RegistrySource serves a models:/ URI from a registry: an alias is
-// resolved each time, so a promotion is picked up by the next reload.
+// resolved at each reload, so a promotion is picked up by the next one.
+// A reload first asks for the URI's stamp (one HEAD request of the
+// model's head on S3) and resolves again only when it changed, so many
+// replicas polling often cost the bucket little.
 type RegistrySource struct {
 	Registry *registry.Registry
 	URI      registry.URI
+
+	mu    sync.Mutex
+	stamp string
+	last  Ident
 }
 
 // Resolve implements Source.
 func (s *RegistrySource) Resolve() (Ident, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ctx := context.Background()
+	stamp, err := s.Registry.Stamp(ctx, s.URI)
+	if err == nil && stamp == s.stamp && s.last.Version != "" {
+		return s.last, nil
+	}
 	v, err := s.Registry.Resolve(s.URI)
 	if err != nil {
 		return Ident{}, err
 	}
-	return Ident{Name: v.Name, Version: fmt.Sprint(v.Version), SHA256: v.SHA256}, nil
+	s.last = Ident{Name: v.Name, Version: fmt.Sprint(v.Version), SHA256: v.SHA256}
+	s.stamp = stamp
+	return s.last, nil
 }
 
 // Load implements Source.
@@ -102,7 +120,7 @@ func (s *RegistrySource) Load(id Ident) (*Model, error) {
 	if fmt.Sprint(v.Version) != id.Version {
 		return nil, errors.New("the alias moved while loading; retrying at the next check")
 	}
-	a, err := s.Registry.Load(v)
+	a, err := s.Registry.Load(context.Background(), v)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ package tracking
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -134,10 +135,13 @@ func (r *Run) seal() (string, error) {
 // Dir is the run's directory.
 func (r *Run) Dir() string { return r.dir }
 
-// Store is an experiments directory.
+// Store is an experiments directory, or a bucket with its local copy in
+// Dir (see Remote).
 type Store struct {
 	Dir string
 	Now func() time.Time
+	// Remote is the bucket the runs are kept in; nil: Dir is the store.
+	Remote *Remote
 }
 
 // namePattern is compiled on first use: commands that never name an
@@ -237,7 +241,13 @@ func (s *Store) End(r *Run, status string, metrics map[string]float64, cv []Fold
 	if runErr != nil {
 		r.Error = runErr.Error()
 	}
-	return s.write(r)
+	if err := s.write(r); err != nil {
+		return err
+	}
+	if err := s.Publish(context.Background(), r); err != nil {
+		return fmt.Errorf("run %s ended and is kept in %s, but %w; the next housectl command that reads the runs publishes it", r.ID, r.dir, err)
+	}
+	return nil
 }
 
 // Load reads a run directory.
@@ -268,6 +278,9 @@ func Load(dir string) (*Run, error) {
 // Unreadable runs are returned as errors alongside the good ones. Run
 // files are read on every CPU.
 func (s *Store) List(experiment string) ([]*Run, []error) {
+	if err := s.Sync(context.Background()); err != nil {
+		return nil, []error{err}
+	}
 	exps := []string{experiment}
 	if experiment == "" {
 		ents, err := os.ReadDir(s.Dir)
@@ -276,7 +289,7 @@ func (s *Store) List(experiment string) ([]*Run, []error) {
 		}
 		exps = exps[:0]
 		for _, e := range ents {
-			if e.IsDir() && e.Name() != RegistryDir {
+			if e.IsDir() && e.Name() != RegistryDir && !strings.HasPrefix(e.Name(), ".") {
 				exps = append(exps, e.Name())
 			}
 		}
@@ -330,6 +343,9 @@ func (s *Store) List(experiment string) ([]*Run, []error) {
 // Find returns the run named by its id, a unique id prefix, or its name
 // (the newest run of that name).
 func (s *Store) Find(ref string) (*Run, error) {
+	if err := s.Sync(context.Background()); err != nil {
+		return nil, err
+	}
 	runs, _ := s.List("") // newest first
 	var prefix []*Run
 	var named *Run
@@ -356,7 +372,7 @@ func (s *Store) Find(ref string) (*Run, error) {
 	case named != nil:
 		return named, nil
 	}
-	return nil, fmt.Errorf("%w: no run has id, id prefix or name %q under %s", ErrNotFound, ref, s.Dir)
+	return nil, fmt.Errorf("%w: no run has id, id prefix or name %q in %s", ErrNotFound, ref, s.URL())
 }
 
 // finite drops NaN and ±Inf values, which JSON cannot hold (MAPE is NaN

@@ -130,6 +130,8 @@ type Request struct {
 	Now            func() time.Time
 	Lineage        LineageOptions
 	Progress       func(Progress)
+	// Store keeps the runs (nil: experiments.dir of the configuration).
+	Store *tracking.Store
 }
 
 // FromConfig applies the overrides, builds the lineage and trains; the
@@ -147,9 +149,13 @@ func FromConfig(ctx context.Context, r Request) (*Result, config.Config, error) 
 	if r.Now == nil {
 		r.Now = time.Now
 	}
+	store := r.Store
+	if store == nil {
+		store = &tracking.Store{Dir: cfg.Experiments.Dir, Now: r.Now}
+	}
 	res, err := Run(ctx, Options{
 		DataPath: data, TestDataPath: r.TestData, Schema: cfg.Schema, Train: cfg.Train,
-		Store: &tracking.Store{Dir: cfg.Experiments.Dir, Now: r.Now}, Lineage: NewLineage(ctx, cfg, r.Lineage),
+		Store: store, Lineage: NewLineage(ctx, cfg, r.Lineage),
 		Tags: r.Tags, Version: r.Lineage.Version, Progress: r.Progress, Config: &cfg,
 	})
 	return res, cfg, err

@@ -4,19 +4,23 @@
 package cmdutil
 
 import (
+	"context"
 	"math"
 	"net/http"
 	"os"
 	"os/user"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/housectl/housectl/pkg/bucket"
 	"github.com/housectl/housectl/pkg/buildinfo"
 	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/input"
 	"github.com/housectl/housectl/pkg/registry"
+	"github.com/housectl/housectl/pkg/tracking"
 	"github.com/housectl/housectl/pkg/ui"
 )
 
@@ -98,11 +102,34 @@ func CurrentUser() string {
 	return os.Getenv("USER")
 }
 
-// Registry is the model registry of the loaded configuration, the one way
-// commands make it: over the run store of experiments.dir, with the
-// factory's clock and the current user.
-func Registry(f *Factory, l *config.Loaded) *registry.Registry {
-	return registry.New(l.Config.Experiments.Dir, registry.Options{Now: f.Now, User: CurrentUser()})
+// Stores opens the run store and the registry of the loaded
+// configuration, the one way commands make them: experiments.dir, or the
+// bucket of tracking.uri with its local copy under tracking.cache_dir. It
+// makes no request: a bucket's runs are copied down when a command first
+// lists them, and its registry is read in place.
+func Stores(ctx context.Context, f *Factory, l *config.Loaded) (*tracking.Store, *registry.Registry, error) {
+	c := &l.Config
+	uri := c.Store()
+	store := &tracking.Store{Dir: uri, Now: f.Now}
+	if bucket.IsURL(uri) {
+		b, err := bucket.Open(ctx, uri, bucket.Options{EndpointURL: c.Tracking.S3EndpointURL})
+		if err != nil {
+			return nil, nil, err
+		}
+		cache := c.Tracking.CacheDir
+		if cache == "" {
+			cache = filepath.Join(c.Experiments.Dir, ".cache")
+		}
+		store.Dir = filepath.Join(cache, "s3", b.Bucket, filepath.FromSlash(b.Prefix))
+		store.Remote = &tracking.Remote{B: b, Cache: cache}
+	}
+	return store, registry.Over(store, registry.Options{Now: f.Now, User: CurrentUser()}), nil
+}
+
+// Registry is the model registry of the loaded configuration (Stores).
+func Registry(ctx context.Context, f *Factory, l *config.Loaded) (*registry.Registry, error) {
+	_, g, err := Stores(ctx, f, l)
+	return g, err
 }
 
 // Bounds are the configuration schema's per-feature [min, max], the

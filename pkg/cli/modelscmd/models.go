@@ -57,7 +57,8 @@ models:/NAME/latest or models:/NAME@ALIAS (predict, serve, runs compare).`,
 			if err != nil {
 				return nil, "", err
 			}
-			return cmdutil.Registry(f, l), l.Config.Train.Metric, nil
+			g, err := cmdutil.Registry(cmd.Context(), f, l)
+			return g, l.Config.Train.Metric, err
 		}
 	}
 	mk := func(use, short, long, example string, args cobra.PositionalArgs, flags func(*cobra.Command, *Options), run func(*Options) error) *cobra.Command {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	logs "github.com/housectl/housectl/pkg/store/all"
+	"github.com/housectl/housectl/pkg/tracking"
 
 	"github.com/spf13/cobra"
 
@@ -27,12 +28,22 @@ type Options struct {
 	Config  func() (*config.Loaded, error)
 	Now     func() time.Time
 	Context context.Context
-	Model   string
-	Bucket  time.Duration
-	Since   time.Duration
-	From    string
-	To      string
-	JSON    bool
+	// Stores opens the run store and the registry (cmdutil.Stores).
+	Stores func(*config.Loaded) (*tracking.Store, *registry.Registry, error)
+	Model  string
+	Bucket time.Duration
+	Since  time.Duration
+	From   string
+	To     string
+	JSON   bool
+}
+
+func newOptions(f *cmdutil.Factory) *Options {
+	o := &Options{IO: f.IOStreams, Now: f.Now}
+	o.Stores = func(l *config.Loaded) (*tracking.Store, *registry.Registry, error) {
+		return cmdutil.Stores(o.Context, f, l)
+	}
+	return o
 }
 
 // NewCmdMonitor returns `housectl monitor`.
@@ -47,7 +58,7 @@ prediction, against monitor.* thresholds.`,
 		Example: `  housectl monitor drift --since 24h
   housectl monitor drift --model models:/california/3 --json`,
 	}
-	o := &Options{IO: f.IOStreams, Now: f.Now}
+	o := newOptions(f)
 	drift := &cobra.Command{
 		Use:   "drift [--model <uri>] [--since <dur> | --from <t> --to <t>] [--json]",
 		Short: "Population stability index and KS per feature; exit 6 on alert",
@@ -71,7 +82,7 @@ enough data", not a number.`,
 	drift.Flags().StringVar(&o.From, "from", "", "from this time (RFC 3339)")
 	drift.Flags().StringVar(&o.To, "to", "", "up to this time (RFC 3339, exclusive)")
 	drift.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
-	po := &Options{IO: f.IOStreams, Now: f.Now}
+	po := newOptions(f)
 	perf := &cobra.Command{
 		Use:   "performance [--model <name>] [--since <dur>] [--bucket <dur>] [--json]",
 		Short: "Live RMSE, MAE and R² per model version and time window, from the feedback",
@@ -177,7 +188,7 @@ func (o *Options) window(def time.Duration) (from, to time.Time, err error) {
 }
 
 // target resolves the model version to check and loads its artifact.
-func target(l *config.Loaded, uri string) (*registry.Version, *model.Artifact, error) {
+func target(o *Options, l *config.Loaded, uri string) (*registry.Version, *model.Artifact, error) {
 	if uri == "" {
 		uri = l.Config.Serve.Model
 	}
@@ -185,13 +196,15 @@ func target(l *config.Loaded, uri string) (*registry.Version, *model.Artifact, e
 	if err != nil {
 		return nil, nil, cmdutil.FlagErrorf("--model: %w", err)
 	}
-	dir := l.Config.Experiments.Dir
-	g := registry.New(dir, registry.Options{})
+	_, g, err := o.Stores(l)
+	if err != nil {
+		return nil, nil, err
+	}
 	v, err := g.Resolve(u)
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := g.Load(v)
+	a, err := g.Load(o.Context, v)
 	return v, a, err
 }
 
@@ -228,7 +241,7 @@ func measure(o *Options, l *config.Loaded) (*measured, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, art, err := target(l, o.Model)
+	v, art, err := target(o, l, o.Model)
 	if err != nil {
 		return nil, err
 	}

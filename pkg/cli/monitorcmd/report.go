@@ -22,7 +22,7 @@ import (
 )
 
 func newCmdReport(f *cmdutil.Factory) *cobra.Command {
-	o := &Options{IO: f.IOStreams, Now: f.Now}
+	o := newOptions(f)
 	var out string
 	cmd := &cobra.Command{
 		Use:   "report --out <file.html> [--model <uri>] [--since <dur>]",

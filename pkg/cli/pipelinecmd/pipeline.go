@@ -85,11 +85,15 @@ func runner(o *Options) (*pipeline.Runner, []pipeline.Stage, func(), error) {
 		return nil, nil, nil, err
 	}
 	f := o.F
+	g, err := cmdutil.Registry(o.Context, f, l)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	r := &pipeline.Runner{LockPath: l.Config.Pipeline.Lock, Out: o.IO.ErrOut}
 	info := buildinfo.Get()
 	progress, finish := cmdutil.TrainProgress(o.IO, l.Config.Train.CVFolds)
 	st := pipeline.Stages(r, pipeline.StageOptions{
-		Loaded: l, Registry: cmdutil.Registry(f, l), Log: o.IO.ErrOut, Now: f.Now,
+		Loaded: l, Registry: g, Log: o.IO.ErrOut, Now: f.Now,
 		Fetch: data.FetchOptions{Client: f.HTTPClient(), UserAgent: cmdutil.UserAgent(), Seed: uint64(f.Now().UnixNano()),
 			NewProgress: func(total int64, desc string) data.Progress { return o.IO.NewByteProgress(total, desc) },
 			Notify:      func(msg string) { fmt.Fprintln(o.IO.ErrOut, msg) }},

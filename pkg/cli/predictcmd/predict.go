@@ -4,6 +4,7 @@ package predictcmd
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -33,6 +34,8 @@ import (
 type Options struct {
 	IO     *ui.IOStreams
 	Config func() (*config.Loaded, error)
+	// Stores opens the run store and the registry (cmdutil.Stores).
+	Stores func(*config.Loaded) (*tracking.Store, *registry.Registry, error)
 	Run    string
 	Input  string
 	Output string
@@ -63,6 +66,9 @@ record first.`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Config = func() (*config.Loaded, error) { return f.Config(cmd) }
+			opts.Stores = func(l *config.Loaded) (*tracking.Store, *registry.Registry, error) {
+				return cmdutil.Stores(cmd.Context(), f, l)
+			}
 			if opts.Run == "" {
 				return cmdutil.FlagErrorf("--run is required: name the run whose model predicts")
 			}
@@ -219,19 +225,21 @@ func Run(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	store := &tracking.Store{Dir: l.Config.Experiments.Dir}
+	store, g, err := opts.Stores(l)
+	if err != nil {
+		return err
+	}
 	var art *model.Artifact
 	if registry.IsURI(opts.Run) {
 		u, err := registry.ParseURI(opts.Run)
 		if err != nil {
 			return cmdutil.FlagErrorf("--run: %w", err)
 		}
-		g := registry.New(store.Dir, registry.Options{Now: store.Now})
 		v, err := g.Resolve(u)
 		if err != nil {
 			return err
 		}
-		if art, err = g.Load(v); err != nil {
+		if art, err = g.Load(context.Background(), v); err != nil {
 			return err
 		}
 	} else if art, err = runModel(store, opts.Run); err != nil {
@@ -330,5 +338,5 @@ func runModel(store *tracking.Store, ref string) (*model.Artifact, error) {
 	if err != nil {
 		return nil, err
 	}
-	return registry.LoadRunModel(run)
+	return registry.LoadRunModel(context.Background(), store, run)
 }

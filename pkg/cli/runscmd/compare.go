@@ -192,7 +192,7 @@ func resolveRun(store *tracking.Store, ref string) (*tracking.Run, string, error
 		if err != nil {
 			return nil, "", cmdutil.FlagErrorf("%w", err)
 		}
-		g := registry.New(store.Dir, registry.Options{Now: store.Now})
+		g := registry.Over(store, registry.Options{Now: store.Now})
 		v, err := g.Resolve(u)
 		if err != nil {
 			return nil, "", err

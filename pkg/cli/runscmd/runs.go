@@ -37,7 +37,8 @@ func storeFor(f *cmdutil.Factory, cmd *cobra.Command) (*tracking.Store, *config.
 	if err != nil {
 		return nil, nil, err
 	}
-	return &tracking.Store{Dir: l.Config.Experiments.Dir, Now: f.Now}, &l.Config, nil
+	s, _, err := cmdutil.Stores(cmd.Context(), f, l)
+	return s, &l.Config, err
 }
 
 // fmtDuration prints a run's duration (or how long it has been running).

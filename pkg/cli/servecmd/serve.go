@@ -37,6 +37,8 @@ type Options struct {
 	Config    func() (*config.Loaded, error)
 	LookupEnv func(string) (string, bool)
 	Context   context.Context
+	// Registry opens the registry (cmdutil.Registry).
+	Registry func(*config.Loaded) (*registry.Registry, error)
 }
 
 // NewCmdServe returns `housectl serve`.
@@ -79,6 +81,7 @@ lower p99. The GOGC environment variable, when set, wins.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Config = func() (*config.Loaded, error) { return f.Config(cmd) }
 			opts.Context = cmd.Context()
+			opts.Registry = func(l *config.Loaded) (*registry.Registry, error) { return cmdutil.Registry(cmd.Context(), f, l) }
 			if runF != nil {
 				return runF(opts)
 			}
@@ -181,6 +184,10 @@ func Run(opts *Options) error {
 		}
 		defer db.Close()
 	}
+	reg, err := opts.Registry(l)
+	if err != nil {
+		return err
+	}
 	bounds := cmdutil.Bounds(cfg.Schema)
 	// Reloads on SIGHUP, besides the timer.
 	hup := make(chan os.Signal, 1)
@@ -188,7 +195,7 @@ func Run(opts *Options) error {
 	defer signal.Stop(hup)
 	p := cfg.Predictions
 	so := serve.Options{
-		Source: &serve.RegistrySource{Registry: registry.New(cfg.Experiments.Dir, registry.Options{}), URI: uri},
+		Source: &serve.RegistrySource{Registry: reg, URI: uri},
 		URI:    uri.String(), Logger: logger, Registry: prometheus.NewRegistry(),
 		LogOptions: store.WriterOptions{QueueSize: p.QueueSize, BatchSize: p.BatchSize, FlushInterval: p.FlushInterval, Overflow: p.Overflow},
 		BodyLimit:  sc.BodyLimit, MaxBatchRows: sc.MaxBatchRows, RangeTolerance: sc.RangeTolerance, Bounds: bounds,

@@ -23,10 +23,12 @@ import (
 
 // Options are the dependencies and flags of `housectl train`.
 type Options struct {
-	IO       *ui.IOStreams
-	Config   func() (*config.Loaded, error)
-	Now      func() time.Time
-	Context  context.Context
+	IO      *ui.IOStreams
+	Config  func() (*config.Loaded, error)
+	Now     func() time.Time
+	Context context.Context
+	// Stores opens the run store and the registry (cmdutil.Stores).
+	Stores   func(*config.Loaded) (*tracking.Store, *registry.Registry, error)
 	Models   []string
 	Data     string
 	TestData string
@@ -73,6 +75,9 @@ and the version kept). One CI step: train, register, gated promotion.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Config = func() (*config.Loaded, error) { return f.Config(cmd) }
 			opts.Context = cmd.Context()
+			opts.Stores = func(l *config.Loaded) (*tracking.Store, *registry.Registry, error) {
+				return cmdutil.Stores(cmd.Context(), f, l)
+			}
 			if opts.Promote != "" && opts.Register == "" {
 				return cmdutil.FlagErrorf("--promote needs --register NAME: the model whose alias moves")
 			}
@@ -116,7 +121,7 @@ and the version kept). One CI step: train, register, gated promotion.`,
 
 // Run trains.
 func Run(opts *Options) error {
-	res, cfg, err := Execute(opts)
+	res, cfg, g, err := execute(opts)
 	if err != nil {
 		return err
 	}
@@ -128,41 +133,43 @@ func Run(opts *Options) error {
 	if err != nil || opts.Register == "" {
 		return err
 	}
-	return registerBest(opts, cfg, res)
+	return registerBest(opts, g, cfg, res)
 }
 
-// Execute trains as Run does, printing only progress, and returns the
-// result with the effective configuration.
-func Execute(opts *Options) (*train.Result, *config.Config, error) {
+// execute trains as Run does, printing only progress, and returns the
+// result with the effective configuration and the registry of its store.
+func execute(opts *Options) (*train.Result, *config.Config, *registry.Registry, error) {
 	l, err := opts.Config()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	tags, err := train.ParseTags(opts.Tags)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	store, g, err := opts.Stores(l)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	info := buildinfo.Get()
 	progress, finish := cmdutil.TrainProgress(opts.IO, l.Config.Train.CVFolds)
 	res, cfg, err := train.FromConfig(opts.Context, train.Request{
 		Config: l.Config, Overrides: train.Overrides{Models: opts.Models, Sets: opts.Sets},
-		Data: opts.Data, TestData: opts.TestData, Tags: tags, Now: opts.Now, Progress: progress,
+		Data: opts.Data, TestData: opts.TestData, Tags: tags, Now: opts.Now, Progress: progress, Store: store,
 		Lineage: train.LineageOptions{Version: info.Short(), GoVersion: info.GoVersion, User: cmdutil.CurrentUser()},
 	})
 	finish()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return res, &cfg, nil
+	return res, &cfg, g, nil
 }
 
 // registerBest registers the best candidate and, if asked, promotes it.
 // Messages go to stderr so --json output stays one document.
-func registerBest(opts *Options, cfg *config.Config, res *train.Result) error {
-	store := &tracking.Store{Dir: cfg.Experiments.Dir, Now: opts.Now}
-	g := registry.New(cfg.Experiments.Dir, registry.Options{Now: opts.Now, User: cmdutil.CurrentUser()})
+func registerBest(opts *Options, g *registry.Registry, cfg *config.Config, res *train.Result) error {
 	best := res.Candidates[res.Best]
-	run, err := store.Find(best.RunID)
+	run, err := g.Store.EnsureRun(opts.Context, cfg.Train.Experiment, best.RunID)
 	if err != nil {
 		return err
 	}
