@@ -38,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -305,9 +306,17 @@ func (g *Registry) update(ctx context.Context, name string, write func(st *state
 		}
 		if !errors.Is(err, blob.ErrPrecondition) || attempt == maxAttempts {
 			if errors.Is(err, blob.ErrPrecondition) {
-				return fmt.Errorf("model %s kept changing under this command (%d attempts): try again: %w", name, attempt, err)
+				return fmt.Errorf("model %s kept changing under this command (%d attempts): another housectl is moving it; try again: %w", name, attempt, err)
 			}
 			return err
+		}
+		// Another writer won the race (on S3, from another machine, past
+		// the local lock): read again after a short random wait, so that
+		// writers racing in step fall out of it.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(rand.Int64N(int64(attempt) * int64(20*time.Millisecond)))):
 		}
 	}
 }
