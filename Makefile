@@ -43,7 +43,7 @@ demo: build ## the pipeline (fetch, validate, train, evaluate, register, promote
 
 .PHONY: test
 test: ## vet and run every test with the race detector (what CI runs), the crash and abuse suites in short
-	scripts/deps-debian.sh prometheus docker-compose postgresql strace
+	scripts/deps-debian.sh prometheus docker-compose postgresql strace jq
 	$(GO) mod download
 	scripts/seaweedfs.sh # the real S3 server of the tests, built once into bin/tools (about 5 minutes)
 	$(GO) vet ./...

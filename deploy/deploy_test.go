@@ -7,8 +7,10 @@
 package deploy_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -28,6 +30,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/housectl/housectl/internal/testenv"
+	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/model/linear"
 	"github.com/housectl/housectl/pkg/serve"
@@ -241,13 +244,18 @@ func TestComposeFile(t *testing.T) {
 	run(t, "..", compose, "config", "--quiet")
 	services := strings.Fields(run(t, "..", compose, "--profile", "monitoring", "config", "--services"))
 	slices.Sort(services)
-	if !slices.Equal(services, []string{"grafana", "housectl", "prometheus"}) {
+	if !slices.Contains(services, "grafana") || !slices.Contains(services, "prometheus") || !slices.Contains(services, "housectl") {
 		t.Errorf("services with the monitoring profile: %v", services)
+	}
+	services = strings.Fields(run(t, "..", compose, "--profile", "s3", "config", "--services"))
+	if !slices.Contains(services, "seaweedfs") || !slices.Contains(services, "housectl-s3") {
+		t.Errorf("services with the s3 profile: %v", services)
 	}
 	var c struct {
 		Services map[string]struct {
-			Profiles    []string `yaml:"profiles"`
-			Volumes     []string `yaml:"volumes"`
+			Profiles    []string          `yaml:"profiles"`
+			Volumes     []string          `yaml:"volumes"`
+			Environment map[string]string `yaml:"environment"`
 			Healthcheck struct {
 				Test []string `yaml:"test"`
 			} `yaml:"healthcheck"`
@@ -266,6 +274,15 @@ func TestComposeFile(t *testing.T) {
 	}
 	if len(h.Profiles) != 0 || !slices.Contains(c.Services["prometheus"].Profiles, "monitoring") {
 		t.Errorf("housectl must run without a profile, Prometheus and Grafana only with monitoring")
+	}
+	// The s3 profile's server follows the bucket of its S3 server, with
+	// no volume for the registry.
+	h3 := c.Services["housectl-s3"]
+	if !slices.Contains(h3.Profiles, "s3") || !slices.Contains(c.Services["seaweedfs"].Profiles, "s3") ||
+		!strings.HasPrefix(h3.Environment["HOUSECTL_TRACKING_URI"], "${HOUSECTL_TRACKING_URI:-s3://") ||
+		h3.Environment["HOUSECTL_TRACKING_S3_ENDPOINT_URL"] != "http://seaweedfs:8333" ||
+		slices.ContainsFunc(h3.Volumes, func(v string) bool { return strings.Contains(v, "experiments") }) {
+		t.Errorf("housectl-s3 service: %+v", h3)
 	}
 	g := c.Services["grafana"]
 	if !slices.Contains(g.Volumes, "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro") || !slices.Contains(g.Profiles, "monitoring") {
@@ -311,23 +328,48 @@ func TestDockerfile(t *testing.T) {
 }
 
 func TestKubernetesManifests(t *testing.T) {
-	docs := map[string]map[string]any{}
+	docs := map[string]map[string]any{} // by kind, and by kind/name
 	files, _ := filepath.Glob("k8s/*.yaml")
+	var listed []string
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var v map[string]any
-		if err := yaml.Unmarshal(b, &v); err != nil {
-			t.Fatalf("%s: %v", f, err)
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		for {
+			var v map[string]any
+			if err := dec.Decode(&v); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			kind := fmt.Sprint(v["kind"])
+			meta, _ := v["metadata"].(map[string]any)
+			if docs[kind] == nil || kind == "Service" && meta["name"] == "housectl" || kind == "Deployment" {
+				docs[kind] = v
+			}
+			docs[kind+"/"+fmt.Sprint(meta["name"])] = v
 		}
-		docs[fmt.Sprint(v["kind"])] = v
+		if filepath.Base(f) != "kustomization.yaml" {
+			listed = append(listed, filepath.Base(f))
+		}
 	}
-	for _, k := range []string{"Deployment", "Service", "HorizontalPodAutoscaler", "ConfigMap", "Kustomization"} {
+	for _, k := range []string{"Deployment", "Service", "HorizontalPodAutoscaler", "ConfigMap", "Kustomization",
+		"Secret/housectl-s3", "Secret/housectl-postgres", "StatefulSet/housectl-postgres", "Service/housectl-postgres"} {
 		if docs[k] == nil {
 			t.Errorf("no %s manifest", k)
 		}
+	}
+	// kustomize applies every manifest of the directory.
+	res, _ := docs["Kustomization"]["resources"].([]any)
+	var applied []string
+	for _, r := range res {
+		applied = append(applied, fmt.Sprint(r))
+	}
+	slices.Sort(applied)
+	if !slices.Equal(applied, listed) {
+		t.Errorf("kustomization.yaml applies %v, the directory has %v", applied, listed)
 	}
 	get := func(v any, path ...any) any {
 		for _, p := range path {
@@ -371,9 +413,45 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Error("the HPA or the Service does not point at the Deployment")
 	}
 	cfg, _ := get(docs["ConfigMap"], "data", "housectl.yaml").(string)
-	var conf map[string]any
-	if err := yaml.Unmarshal([]byte(cfg), &conf); err != nil || get(conf, "serve", "addr") != "0.0.0.0:8080" {
-		t.Errorf("ConfigMap's housectl.yaml: %v %v", err, conf)
+	l, err := config.LoadReader(strings.NewReader(cfg), "ConfigMap housectl-config", config.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatalf("housectl refuses the ConfigMap's housectl.yaml: %v", err)
+	}
+	if l.Config.Serve.Addr != "0.0.0.0:8080" || !strings.HasPrefix(l.Config.Store(), "s3://") || l.Config.Tracking.CacheDir == "" {
+		t.Errorf("the ConfigMap's housectl.yaml: serve.addr %q, store %q, cache %q", l.Config.Serve.Addr, l.Config.Store(), l.Config.Tracking.CacheDir)
+	}
+	// The registry comes from the bucket, not a volume claim; the cache is
+	// the pod's own, and the prediction log is PostgreSQL's.
+	spec := get(dep, "spec", "template", "spec")
+	vols, _ := get(spec, "volumes").([]any)
+	mounts := map[string]string{}
+	for _, m := range get(c, "volumeMounts").([]any) {
+		mounts[fmt.Sprint(get(m, "name"))] = fmt.Sprint(get(m, "mountPath"))
+	}
+	for _, v := range vols {
+		if get(v, "persistentVolumeClaim") != nil {
+			t.Errorf("the Deployment mounts a volume claim: %v", v)
+		}
+		if get(v, "name") == "cache" && (get(v, "emptyDir") == nil || mounts["cache"] != l.Config.Tracking.CacheDir) {
+			t.Errorf("the cache volume %v is not an emptyDir at tracking.cache_dir %s", v, l.Config.Tracking.CacheDir)
+		}
+	}
+	if get(c, "envFrom", 0, "secretRef", "name") != "housectl-s3" {
+		t.Error("the container does not take the bucket's credentials from the Secret housectl-s3")
+	}
+	dsn := false
+	for _, e := range get(c, "env").([]any) {
+		if get(e, "name") == "HOUSECTL_PREDICTIONS_DSN" && get(e, "valueFrom", "secretKeyRef", "name") == "housectl-postgres" {
+			dsn = true
+		}
+	}
+	if !dsn || get(docs["Secret/housectl-postgres"], "stringData", "dsn") == nil {
+		t.Error("the prediction log's DSN does not come from the Secret housectl-postgres")
+	}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+		if get(docs["Secret/housectl-s3"], "stringData", k) == nil {
+			t.Errorf("the Secret housectl-s3 has no %s", k)
+		}
 	}
 	readme, err := os.ReadFile("k8s/README.md")
 	if err != nil || !strings.Contains(string(readme), "PostgreSQL") {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/housectl/housectl/internal/s3test"
+	"go.yaml.in/yaml/v3"
 )
 
 // sharedProject is a project whose runs and registry live in a fresh
@@ -264,5 +266,119 @@ func TestSharedReplicasFollowPromotion(t *testing.T) {
 	t.Logf("%d requests, %d failed", sent.Load(), failed.Load())
 	if sent.Load() == 0 || failed.Load() != 0 {
 		t.Errorf("%d of %d requests failed during the swap", failed.Load(), sent.Load())
+	}
+}
+
+// The model workflow (.github/workflows/model.yml) as GitHub runs it, its
+// steps' scripts in order with bash -eo pipefail, against a bucket of the
+// test's S3 server from the "secrets": the first run promotes its version,
+// the second, no better, registers and leaves production where it is.
+func TestModelWorkflowAgainstBucket(t *testing.T) {
+	b, err := os.ReadFile("../../.github/workflows/model.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		Env  map[string]string `yaml:"env"`
+		Jobs map[string]struct {
+			Steps []struct {
+				Name string `yaml:"name"`
+				ID   string `yaml:"id"`
+				If   string `yaml:"if"`
+				Run  string `yaml:"run"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(b, &wf); err != nil {
+		t.Fatal(err)
+	}
+	srv := s3test.Get(t)
+	secrets := map[string]string{
+		"HOUSECTL_TRACKING_URI": srv.Bucket(t) + "/ml", "AWS_ACCESS_KEY_ID": srv.AccessKey,
+		"AWS_SECRET_ACCESS_KEY": srv.SecretKey, "AWS_REGION": srv.Region, "AWS_ENDPOINT_URL": srv.Endpoint,
+	}
+	expr := regexp.MustCompile(`\$\{\{\s*([^}]*?)\s*\}\}`)
+	eval := func(s string, outputs map[string]string) string {
+		return expr.ReplaceAllStringFunc(s, func(m string) string {
+			e := expr.FindStringSubmatch(m)[1]
+			switch {
+			case strings.HasPrefix(e, "secrets."):
+				return secrets[strings.TrimPrefix(e, "secrets.")]
+			case e == "github.run_id":
+				return "4242"
+			case strings.HasPrefix(e, "inputs.max_regression"):
+				return "2%"
+			}
+			t.Fatalf("model.yml: an expression this test does not know: %s", m)
+			return ""
+		})
+	}
+	dir := t.TempDir()
+	p := &proj{t: t, bin: housectlBin(t), dir: dir, env: chaosEnv(t)}
+	p.must("init")
+	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(p.bin, filepath.Join(dir, "bin", "housectl")); err != nil {
+		t.Fatal(err)
+	}
+	env := append(slices.Clone(p.env), "HOUSECTL_TRAIN_CANDIDATES=linear", "HOUSECTL_TRAIN_CV_FOLDS=0",
+		"AWS_CONFIG_FILE="+filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"))
+	for k, v := range wf.Env {
+		env = append(env, k+"="+eval(v, nil))
+	}
+	job := wf.Jobs["train"]
+	if len(job.Steps) == 0 {
+		t.Fatal("model.yml has no train job")
+	}
+	runJob := func() string {
+		summary := filepath.Join(dir, "summary.md")
+		_ = os.Remove(summary)
+		outputs := map[string]string{}
+		for _, st := range job.Steps {
+			if st.Run == "" || st.Name == "Build" {
+				continue
+			}
+			if cond, ok := strings.CutPrefix(st.If, "steps."); ok {
+				id, want, _ := strings.Cut(cond, ".outputs.")
+				key, val, _ := strings.Cut(want, " == ")
+				if outputs[id+"."+key] != strings.Trim(val, "'") {
+					continue
+				}
+			} else if st.If != "" && st.If != "always()" {
+				t.Fatalf("step %q: a condition this test does not know: %s", st.Name, st.If)
+			}
+			out := filepath.Join(dir, "output")
+			_ = os.Remove(out)
+			cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", eval(st.Run, outputs)) //nolint:noctx // bounded by the test
+			cmd.Dir = dir
+			cmd.Env = append(slices.Clone(env), "GITHUB_STEP_SUMMARY="+summary, "GITHUB_OUTPUT="+out)
+			b, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("step %q: %v\n%s", st.Name, err, b)
+			}
+			if o, err := os.ReadFile(out); err == nil {
+				for _, line := range strings.Split(strings.TrimSpace(string(o)), "\n") {
+					if k, v, ok := strings.Cut(line, "="); ok {
+						outputs[st.ID+"."+k] = v
+					}
+				}
+			}
+		}
+		s, _ := os.ReadFile(summary)
+		return string(s)
+	}
+	if s := runJob(); !strings.Contains(s, "Promoted california version 1 to production.") {
+		t.Errorf("the first run's summary:\n%s", s)
+	}
+	if s := runJob(); !strings.Contains(s, "Version 2 is registered but not better than production: not promoted.") {
+		t.Errorf("the second run's summary:\n%s", s)
+	}
+	// A server elsewhere sees what CI did, in the bucket.
+	other := &proj{t: t, bin: p.bin, dir: t.TempDir(), env: env}
+	other.must("init")
+	v := showModel(other)
+	if len(v.Versions) != 2 || v.Aliases["production"] != 1 {
+		t.Errorf("the bucket's registry after two runs: %+v", v)
 	}
 }
