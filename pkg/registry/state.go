@@ -80,6 +80,9 @@ func strictJSON(b []byte, v any) error {
 
 // path names a key's file for messages.
 func (g *Registry) path(key string) string {
+	if s, ok := g.blobs().(*blob.S3); ok {
+		return s.B.String() + "/" + key
+	}
 	return filepath.Join(g.Dir(), filepath.FromSlash(key))
 }
 

@@ -1,6 +1,7 @@
 package runscmd
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -84,21 +85,23 @@ func listRun(opts *ListOptions) error {
 		return err
 	}
 	runs, errs := store.Search(opts.Experiment, filter, order, opts.Limit)
+	var unreadable error
 	for _, e := range errs {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: skipped an unreadable run: %v\n", e)
+		unreadable = errors.New("some runs could not be read (see the warnings above)")
 	}
 	if opts.JSON {
 		out := make([]runJSON, len(runs))
 		for i, r := range runs {
 			out[i] = toJSON(r)
 		}
-		return ui.WriteJSON(opts.IO.Out, out)
+		return cmp.Or(ui.WriteJSON(opts.IO.Out, out), unreadable)
 	}
 	if len(runs) == 0 {
-		if opts.IO.IsStdoutTTY() {
+		if opts.IO.IsStdoutTTY() && unreadable == nil {
 			fmt.Fprintln(opts.IO.ErrOut, "no runs match; train some with `housectl train`")
 		}
-		return nil
+		return unreadable
 	}
 	now := opts.Now()
 	t := &ui.Table{Headers: []string{"ID", "NAME", "EXPERIMENT", "MODEL", "STATUS", "START", "DURATION", "RMSE", "MAE", "R2"}}
@@ -120,8 +123,5 @@ func listRun(opts *ListOptions) error {
 	if err := t.Render(opts.IO); err != nil {
 		return err
 	}
-	if len(errs) > 0 {
-		return errors.New("some runs could not be read (see the warnings above)")
-	}
-	return nil
+	return unreadable
 }

@@ -38,7 +38,12 @@ func storeFor(f *cmdutil.Factory, cmd *cobra.Command) (*tracking.Store, *config.
 		return nil, nil, err
 	}
 	s, _, err := cmdutil.Stores(cmd.Context(), f, l)
-	return s, &l.Config, err
+	if err != nil {
+		return nil, nil, err
+	}
+	// A bucket that cannot be read is the command's error (with its exit
+	// status), not a warning about one run.
+	return s, &l.Config, s.Sync(cmd.Context())
 }
 
 // fmtDuration prints a run's duration (or how long it has been running).
