@@ -57,20 +57,26 @@ one it holds different is a conflict, reported and left as it is (exit 1).`
 		if !bucket.IsURL(opts.URL) {
 			return cmdutil.FlagErrorf("%q is not an S3 URL: write s3://BUCKET/PREFIX", opts.URL)
 		}
-		store, _, err := storeFor(f, cmd)
+		l, err := f.Config(cmd)
 		if err != nil {
 			return err
 		}
-		b, err := bucket.Open(cmd.Context(), opts.URL, bucket.Options{Jobs: opts.Jobs})
+		// The local runs, even when tracking.uri names a bucket: this is
+		// how they get there.
+		dir := l.Config.Store()
+		if bucket.IsURL(dir) {
+			dir = l.Config.Experiments.Dir
+		}
+		b, err := bucket.Open(cmd.Context(), opts.URL, bucket.Options{Jobs: opts.Jobs, EndpointURL: l.Config.Tracking.S3EndpointURL})
 		if err != nil {
 			return err
 		}
 		jobs := max(opts.Jobs, 8)
 		var res *tracking.SyncResult
 		if push {
-			res, err = tracking.PushTree(cmd.Context(), store.Dir, b, jobs)
+			res, err = tracking.PushTree(cmd.Context(), dir, b, jobs)
 		} else {
-			res, err = tracking.PullTree(cmd.Context(), b, store.Dir, jobs)
+			res, err = tracking.PullTree(cmd.Context(), b, dir, jobs)
 		}
 		if err != nil {
 			return err
@@ -91,7 +97,7 @@ one it holds different is a conflict, reported and left as it is (exit 1).`
 			fmt.Fprintln(opts.IO.Out)
 		}
 		if len(res.Conflicts) > 0 {
-			return fmt.Errorf("%d file(s) differ between %s and %s, left as they are: %s", len(res.Conflicts), store.Dir, res.URL, strings.Join(res.Conflicts, ", "))
+			return fmt.Errorf("%d file(s) differ between %s and %s, left as they are: %s", len(res.Conflicts), dir, res.URL, strings.Join(res.Conflicts, ", "))
 		}
 		return nil
 	}
