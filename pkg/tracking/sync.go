@@ -252,15 +252,34 @@ func checkSyncKey(key string) error {
 	return nil
 }
 
+// unit is the run (exp/run/) or the model (models/name/) a key belongs
+// to: what a later phase's file commits.
+func unit(key string) string {
+	parts := strings.SplitN(key, "/", 3)
+	if len(parts) < 3 {
+		return key
+	}
+	return parts[0] + "/" + parts[1] + "/"
+}
+
 // syncPhases runs sync for every key, phase by phase, in parallel within
-// a phase, and tallies the outcomes.
+// a phase, and tallies the outcomes. A run or a model with a conflict in
+// one phase gets nothing of the later ones: its run.json or its head
+// would commit parts that are not the ones it names (another registry's
+// versions, say), so they are reported as conflicts too, unwritten.
 func syncPhases(ctx context.Context, keys []string, jobs int, res *SyncResult, sync func(key string) (outcome, error)) error {
+	blocked := map[string]bool{}
 	for ph := range 3 {
 		var these []string
 		for _, k := range keys {
-			if phase(k) == ph {
-				these = append(these, k)
+			if phase(k) != ph {
+				continue
 			}
+			if blocked[unit(k)] {
+				res.Conflicts = append(res.Conflicts, k)
+				continue
+			}
+			these = append(these, k)
 		}
 		outcomes := make([]outcome, len(these))
 		g, _ := errgroup.WithContext(ctx)
@@ -286,6 +305,7 @@ func syncPhases(ctx context.Context, keys []string, jobs int, res *SyncResult, s
 				res.Same++
 			default:
 				res.Conflicts = append(res.Conflicts, k)
+				blocked[unit(k)] = true
 			}
 		}
 	}

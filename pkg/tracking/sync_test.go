@@ -81,3 +81,39 @@ func TestPushPullTree(t *testing.T) {
 		t.Fatalf("a second push: %+v %v", res, err)
 	}
 }
+
+// Pushing into a bucket that holds another registry's version 1: the
+// version conflicts, and the head that would name it is not written
+// either, so the bucket's aliases never point at versions they were not
+// decided on.
+func TestPushBlocksHeadOfConflictingModel(t *testing.T) {
+	srv := s3test.Get(t)
+	b, err := bucket.Open(t.Context(), srv.Bucket(t)+"/team", bucket.Options{EndpointURL: srv.Endpoint, AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Put(t.Context(), "models/california/versions/1.json", []byte(`{"theirs": 1}`), bucket.Cond{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{"models/california/versions/1.json": `{"ours": 1}`, "models/california/aliases.json": `{"aliases": {"production": 1}}`,
+		"models/other/versions/1.json": `{}`, "models/other/aliases.json": `{}`} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := PushTree(t.Context(), dir, b, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"models/california/versions/1.json", "models/california/aliases.json"}; !slices.Equal(res.Conflicts, want) || res.Copied != 2 {
+		t.Fatalf("push: %+v, want conflicts %v and the other model copied", res, want)
+	}
+	if ok, err := b.Has(t.Context(), "models/california/aliases.json"); err != nil || ok {
+		t.Fatalf("the head of a conflicting model was written (%v)", err)
+	}
+}
