@@ -192,12 +192,12 @@ func insertSQL(dialect string, n int, shared bool) string {
 		mark = "$"
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO predictions (ts_ns, request_id, model, version, features, prediction, latency_ns, row_index) VALUES `)
+	b.WriteString(`INSERT INTO predictions (ts_ns, request_id, model, version, variant, shadow, features, prediction, latency_ns, row_index) VALUES `)
 	p := 0
 	next := func() string { p++; return mark + strconv.Itoa(p) }
-	var model, version string
+	var model, version, variant, shadow string
 	if shared {
-		model, version = next(), next()
+		model, version, variant, shadow = next(), next(), next(), next()
 	}
 	for i := range n {
 		if i > 0 {
@@ -205,21 +205,29 @@ func insertSQL(dialect string, n int, shared bool) string {
 		}
 		ts, id := next(), next()
 		if !shared {
-			model, version = next(), next()
+			model, version, variant, shadow = next(), next(), next(), next()
 		}
-		b.WriteString("(" + ts + ", " + id + ", " + model + ", " + version + ", " + next() + ", " + next() + ", " + next() + ", " + next() + ")")
+		b.WriteString("(" + ts + ", " + id + ", " + model + ", " + version + ", " + variant + ", " + shadow + ", " + next() + ", " + next() + ", " + next() + ", " + next() + ")")
 	}
 	return b.String()
 }
 
-// oneVersion reports whether the records share their model and version.
+// oneVersion reports whether the records share their model, version,
+// variant and kind.
 func oneVersion(recs []Record) bool {
 	for _, r := range recs[1:] {
-		if r.Model != recs[0].Model || r.Version != recs[0].Version {
+		if r.Model != recs[0].Model || r.Version != recs[0].Version || r.Variant != recs[0].Variant || r.Shadow != recs[0].Shadow {
 			return false
 		}
 	}
 	return true
+}
+
+func shadowInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Insert implements Store.
@@ -249,7 +257,7 @@ func (s *DB) Insert(ctx context.Context, recs []Record) error {
 			}
 		}()
 		y := newYielder()
-		args := make([]any, 0, 8*insertChunk)
+		args := make([]any, 0, 10*insertChunk)
 		ends := make([]int, 0, insertChunk)
 		var fj []byte
 		var form featureForm
@@ -273,13 +281,13 @@ func (s *DB) Insert(ctx context.Context, recs []Record) error {
 			shared := oneVersion(chunk)
 			args = args[:0]
 			if shared {
-				args = append(args, chunk[0].Model, chunk[0].Version)
+				args = append(args, chunk[0].Model, chunk[0].Version, chunk[0].Variant, shadowInt(chunk[0].Shadow))
 			}
 			start := 0
 			for i, r := range chunk {
 				args = append(args, r.Time.UnixNano(), r.RequestID)
 				if !shared {
-					args = append(args, r.Model, r.Version)
+					args = append(args, r.Model, r.Version, r.Variant, shadowInt(r.Shadow))
 				}
 				args = append(args, feats[start:ends[i]], r.Prediction, int64(r.Latency), r.Row)
 				start = ends[i]
@@ -378,6 +386,15 @@ func where(q Query) (string, []any) {
 	if q.AfterID > 0 {
 		conds, args = append(conds, "id > ?"), append(args, q.AfterID)
 	}
+	if q.Variant != "" {
+		conds, args = append(conds, "variant = ?"), append(args, q.Variant)
+	}
+	switch q.Shadows {
+	case NoShadows:
+		conds = append(conds, "shadow = 0")
+	case OnlyShadows:
+		conds = append(conds, "shadow = 1")
+	}
 	if len(conds) == 0 {
 		return "", nil
 	}
@@ -395,7 +412,7 @@ func (s *DB) Rows(ctx context.Context, q Query) ([]Row, error) {
 	if q.Limit > 0 {
 		limit = " LIMIT " + strconv.Itoa(q.Limit)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, ts_ns, request_id, model, version, features, prediction, latency_ns, row_index FROM predictions`+w+order+limit), args...)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, ts_ns, request_id, model, version, variant, shadow, features, prediction, latency_ns, row_index FROM predictions`+w+order+limit), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -405,9 +422,11 @@ func (s *DB) Rows(ctx context.Context, q Query) ([]Row, error) {
 		var r Row
 		var ts, lat int64
 		var fj string
-		if err := rows.Scan(&r.ID, &ts, &r.RequestID, &r.Model, &r.Version, &fj, &r.Prediction, &lat, &r.Row); err != nil {
+		var shadow int
+		if err := rows.Scan(&r.ID, &ts, &r.RequestID, &r.Model, &r.Version, &r.Variant, &shadow, &fj, &r.Prediction, &lat, &r.Row); err != nil {
 			return nil, err
 		}
+		r.Shadow = shadow != 0
 		r.Time, r.Latency = time.Unix(0, ts).UTC(), time.Duration(lat)
 		if r.Features, err = s.decodeFeatures(ctx, fj, r.Model, r.Version); err != nil {
 			return nil, fmt.Errorf("prediction %d: features: %w", r.ID, err)
@@ -602,8 +621,8 @@ func (s *DB) AddFeedback(ctx context.Context, fb []Feedback) (int, error) {
 // Joined implements Store.
 func (s *DB) Joined(ctx context.Context, q Query) ([]Joined, error) {
 	w, args := where(q)
-	w = strings.NewReplacer("ts_ns", "p.ts_ns", "model", "p.model", "version", "p.version", "id >", "p.id >").Replace(w)
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT p.id, p.ts_ns, p.request_id, p.model, p.version, p.features, p.prediction, p.latency_ns, p.row_index, f.actual
+	w = strings.NewReplacer("ts_ns", "p.ts_ns", "model", "p.model", "version", "p.version", "id >", "p.id >", "variant", "p.variant", "shadow", "p.shadow").Replace(w)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT p.id, p.ts_ns, p.request_id, p.model, p.version, p.variant, p.shadow, p.features, p.prediction, p.latency_ns, p.row_index, f.actual
 		FROM predictions p JOIN feedback f ON f.request_id = p.request_id AND f.row_index = p.row_index`+w+` ORDER BY p.id`), args...)
 	if err != nil {
 		return nil, err
@@ -614,9 +633,11 @@ func (s *DB) Joined(ctx context.Context, q Query) ([]Joined, error) {
 		var j Joined
 		var ts, lat int64
 		var fj string
-		if err := rows.Scan(&j.ID, &ts, &j.RequestID, &j.Model, &j.Version, &fj, &j.Prediction, &lat, &j.Row.Row, &j.Actual); err != nil {
+		var shadow int
+		if err := rows.Scan(&j.ID, &ts, &j.RequestID, &j.Model, &j.Version, &j.Variant, &shadow, &fj, &j.Prediction, &lat, &j.Row.Row, &j.Actual); err != nil {
 			return nil, err
 		}
+		j.Shadow = shadow != 0
 		j.Time, j.Latency = time.Unix(0, ts).UTC(), time.Duration(lat)
 		if j.Features, err = s.decodeFeatures(ctx, fj, j.Model, j.Version); err != nil {
 			return nil, fmt.Errorf("prediction %d: features: %w", j.ID, err)

@@ -64,6 +64,12 @@ type Record struct {
 	Latency time.Duration
 	// Row is the row's index within its request (0 for /predict).
 	Row int
+	// Variant is the alias that served the row when a model is served as
+	// several variants (a split, a shadow); "" otherwise.
+	Variant string
+	// Shadow marks a shadow's prediction: made off the response path for
+	// the same request and row as a served one, never returned.
+	Shadow bool
 }
 
 // Row is a logged prediction read back, with its id in the store (ids
@@ -78,6 +84,8 @@ type Row struct {
 	Prediction float64            `json:"prediction"`
 	Latency    time.Duration      `json:"latency_ns"`
 	Row        int                `json:"row"`
+	Variant    string             `json:"variant,omitempty"`
+	Shadow     bool               `json:"shadow,omitempty"`
 }
 
 // Feedback is the actual value of a logged prediction.
@@ -104,7 +112,22 @@ type Query struct {
 	Ascending bool
 	// AfterID returns records with a larger id only (for tailing).
 	AfterID int64
+	// Variant selects one variant ("": any).
+	Variant string
+	// Shadows says whether shadow rows are selected: by default they are
+	// not, so that what was served is what is counted.
+	Shadows ShadowRows
 }
+
+// ShadowRows selects rows by whether they are a shadow's.
+type ShadowRows int
+
+// The choices of Query.Shadows.
+const (
+	NoShadows   ShadowRows = iota // served rows only
+	WithShadows                   // both
+	OnlyShadows                   // shadow rows only
+)
 
 // Stats summarises the records a query selects.
 type Stats struct {

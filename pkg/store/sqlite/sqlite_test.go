@@ -111,6 +111,7 @@ func TestUpgradeFromSchema2(t *testing.T) {
 	// Back to version 2, as the older binary left it.
 	for _, q := range []string{
 		`DELETE FROM schema_migrations WHERE version > 2`,
+		`ALTER TABLE predictions DROP COLUMN variant`, `ALTER TABLE predictions DROP COLUMN shadow`,
 		`CREATE INDEX predictions_model_ts ON predictions (model, version, ts_ns)`,
 		`DROP VIEW prediction_features`, `DROP TABLE feature_names`,
 		`UPDATE predictions SET features = '{"HouseAge":41,"MedInc":' || id || '}'`,
@@ -135,8 +136,8 @@ func TestUpgradeFromSchema2(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, err := s.Count(ctx, store.Query{Model: "california"})
-	if version != 4 || indexes != 0 || n != 2 || err != nil {
-		t.Fatalf("after the upgrade: schema %d, model index present %d, %d rows (%v); want 4, 0, 2", version, indexes, n, err)
+	if version != 5 || indexes != 0 || n != 2 || err != nil {
+		t.Fatalf("after the upgrade: schema %d, model index present %d, %d rows (%v); want 5, 0, 2", version, indexes, n, err)
 	}
 	if err := s.Insert(ctx, []store.Record{storetest.Rec(3)}); err != nil {
 		t.Fatal(err)

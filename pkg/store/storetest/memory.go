@@ -43,14 +43,16 @@ func (m *Memory) Insert(_ context.Context, recs []store.Record) error {
 			f[n] = r.Values[i]
 		}
 		m.rows = append(m.rows, store.Row{ID: int64(len(m.rows) + 1), Time: r.Time, RequestID: r.RequestID, Model: r.Model, Version: r.Version,
-			Features: f, Prediction: r.Prediction, Latency: r.Latency, Row: r.Row})
+			Features: f, Prediction: r.Prediction, Latency: r.Latency, Row: r.Row, Variant: r.Variant, Shadow: r.Shadow})
 	}
 	return nil
 }
 
 func match(q store.Query, r store.Row) bool {
 	return (q.From.IsZero() || !r.Time.Before(q.From)) && (q.To.IsZero() || r.Time.Before(q.To)) &&
-		(q.Model == "" || r.Model == q.Model) && (q.Version == "" || r.Version == q.Version) && r.ID > q.AfterID
+		(q.Model == "" || r.Model == q.Model) && (q.Version == "" || r.Version == q.Version) && r.ID > q.AfterID &&
+		(q.Variant == "" || r.Variant == q.Variant) &&
+		(q.Shadows == store.WithShadows || (q.Shadows == store.OnlyShadows) == r.Shadow)
 }
 
 // Rows implements store.Store.

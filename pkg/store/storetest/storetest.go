@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) Open) {
 		"InsertChunksKeepVersion": insertChunks,
 		"FeedbackJoins":           feedbackJoins,
 		"FeatureForms":            featureForms,
+		"VariantsAndShadows":      variantsAndShadows,
 	} {
 		t.Run(name, func(t *testing.T) { f(t, open(t)) })
 	}
@@ -317,4 +318,56 @@ func column[T any](t *testing.T, s *store.DB, query string) []T {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// Rows carry their variant and whether they are a shadow's, in chunks of
+// one variant and mixed ones; queries leave shadow rows out unless asked,
+// and a feedback joins the served row and its shadow pair.
+func variantsAndShadows(t *testing.T, open Open) {
+	ctx := t.Context()
+	s := opened(t, open)
+	var recs []store.Record
+	for i := range 70 { // past one chunk of one variant
+		r := Rec(i)
+		r.Variant = "production"
+		recs = append(recs, r)
+	}
+	mixed := Rec(100)
+	mixed.Variant, mixed.Version = "challenger", "2"
+	shadow := Rec(100)
+	shadow.Variant, shadow.Version, shadow.Shadow, shadow.Prediction = "challenger", "2", true, 7
+	recs = append(recs, mixed, shadow)
+	if err := s.Insert(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	count := func(q store.Query) int64 {
+		n, err := s.Count(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(store.Query{}); n != 71 {
+		t.Errorf("served rows %d, want 71", n)
+	}
+	if n := count(store.Query{Shadows: store.WithShadows}); n != 72 {
+		t.Errorf("all rows %d, want 72", n)
+	}
+	if n := count(store.Query{Variant: "production"}); n != 70 {
+		t.Errorf("production rows %d, want 70", n)
+	}
+	rows, err := s.Rows(ctx, store.Query{Shadows: store.OnlyShadows})
+	if err != nil || len(rows) != 1 || !rows[0].Shadow || rows[0].Variant != "challenger" || rows[0].Version != "2" || rows[0].Prediction != 7 {
+		t.Fatalf("shadow rows %+v %v", rows, err)
+	}
+	if _, err := s.AddFeedback(ctx, []store.Feedback{{RequestID: "r100", Actual: 1, Time: time.Unix(1764000100, 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	js, err := s.Joined(ctx, store.Query{Shadows: store.WithShadows, Variant: "challenger"})
+	if err != nil || len(js) != 2 || js[0].Shadow == js[1].Shadow {
+		t.Fatalf("the served row and its shadow, joined: %+v %v", js, err)
+	}
+	if js, _ := s.Joined(ctx, store.Query{}); len(js) != 1 || js[0].Shadow {
+		t.Errorf("joined without shadows: %+v", js)
+	}
 }
