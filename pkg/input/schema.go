@@ -35,6 +35,9 @@ type Schema struct {
 	Features []string
 	// Lo and Hi bound each feature (±Inf: unbounded).
 	Lo, Hi []float64
+	// Ignore is a key an object may carry besides the features, which is
+	// skipped: the unit key of a traffic split, say ("": none).
+	Ignore string
 	index  map[string]int
 }
 

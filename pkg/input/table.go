@@ -204,6 +204,9 @@ func (t *Table) Object(in *JSON, loc ...any) error {
 	err = in.Members(func(key string) error {
 		j, ok := t.s.index[key]
 		if !ok {
+			if key == t.s.Ignore && key != "" {
+				return in.Skip()
+			}
 			if t.AllowExtra {
 				t.extra(key)
 			} else {

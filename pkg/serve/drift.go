@@ -1,6 +1,8 @@
 package serve
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"sync"
 
@@ -68,57 +70,71 @@ func (w *window) snapshot() (*Model, [][]float64, []float64) {
 // driftMetrics are the gauges UpdateDrift sets.
 type driftMetrics struct {
 	featurePSI, featureKS *prometheus.GaugeVec
-	predPSI, predKS, rows prometheus.Gauge
+	predPSI, predKS, rows *prometheus.GaugeVec
 }
 
 func newDriftMetrics(reg *prometheus.Registry) *driftMetrics {
 	d := &driftMetrics{
 		featurePSI: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "housectl_serve_feature_drift_psi",
-			Help: "Population stability index of each feature over the drift window, against the model's training data (NaN: not enough data)."}, []string{"feature"}),
+			Help: "Population stability index of each feature over the drift window, against the model's training data (NaN: not enough data), by model and variant."}, []string{"model", "variant", "feature"}),
 		featureKS: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "housectl_serve_feature_drift_ks",
-			Help: "Kolmogorov-Smirnov statistic of each feature over the drift window (NaN: not enough data)."}, []string{"feature"}),
-		predPSI: prometheus.NewGauge(prometheus.GaugeOpts{Name: "housectl_serve_prediction_drift_psi",
-			Help: "PSI of the predictions over the drift window, against the training target."}),
-		predKS: prometheus.NewGauge(prometheus.GaugeOpts{Name: "housectl_serve_prediction_drift_ks",
-			Help: "KS statistic of the predictions over the drift window, against the training target."}),
-		rows: prometheus.NewGauge(prometheus.GaugeOpts{Name: "housectl_serve_drift_window_rows",
-			Help: "Predictions in the drift window."}),
+			Help: "Kolmogorov-Smirnov statistic of each feature over the drift window (NaN: not enough data), by model and variant."}, []string{"model", "variant", "feature"}),
+		predPSI: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "housectl_serve_prediction_drift_psi",
+			Help: "PSI of the predictions over the drift window, against the training target, by model and variant."}, []string{"model", "variant"}),
+		predKS: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "housectl_serve_prediction_drift_ks",
+			Help: "KS statistic of the predictions over the drift window, against the training target, by model and variant."}, []string{"model", "variant"}),
+		rows: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "housectl_serve_drift_window_rows",
+			Help: "Predictions in the drift window, by model and variant."}, []string{"model", "variant"}),
 	}
 	reg.MustRegister(d.featurePSI, d.featureKS, d.predPSI, d.predKS, d.rows)
 	return d
 }
 
-// clear sets every gauge of model m to NaN (nothing measured yet).
-func (d *driftMetrics) clear(m *Model) {
-	d.featurePSI.Reset()
-	d.featureKS.Reset()
+// clear sets every gauge of model m's variant to NaN (nothing measured
+// yet).
+func (d *driftMetrics) clear(m *Model, variant string) {
+	l := prometheus.Labels{"model": m.Name, "variant": variant}
+	d.featurePSI.DeletePartialMatch(l)
+	d.featureKS.DeletePartialMatch(l)
 	for _, f := range m.Artifact.Header.Features {
-		d.featurePSI.WithLabelValues(f).Set(math.NaN())
-		d.featureKS.WithLabelValues(f).Set(math.NaN())
+		d.featurePSI.WithLabelValues(m.Name, variant, f).Set(math.NaN())
+		d.featureKS.WithLabelValues(m.Name, variant, f).Set(math.NaN())
 	}
-	d.predPSI.Set(math.NaN())
-	d.predKS.Set(math.NaN())
-	d.rows.Set(0)
+	d.predPSI.WithLabelValues(m.Name, variant).Set(math.NaN())
+	d.predKS.WithLabelValues(m.Name, variant).Set(math.NaN())
+	d.rows.WithLabelValues(m.Name, variant).Set(0)
 }
 
-// UpdateDrift computes the drift of the latest predictions (at most
-// DriftWindow of them) against the served model's training data and sets
-// the drift gauges. Call it off the request path, e.g. on a timer.
+// UpdateDrift computes the drift of the latest predictions of every
+// served variant (at most DriftWindow of them) against its model's
+// training data and sets the drift gauges. It returns the default model's
+// first variant's report. Call it off the request path, e.g. on a timer.
 func (s *Server) UpdateDrift() (monitor.Report, error) {
-	m, cols, preds := s.def.window.snapshot()
-	if m == nil {
-		return monitor.Report{}, nil
+	var first monitor.Report
+	var errs []error
+	for i, sl := range s.slots {
+		if sl.isShadow {
+			continue
+		}
+		m, cols, preds := sl.window.snapshot()
+		if m == nil {
+			continue
+		}
+		rep, err := monitor.Drift(m.Artifact.Header, cols, preds, s.o.DriftThresholds)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s %s: %w", m.Name, sl.variant, err))
+			continue
+		}
+		if i == 0 {
+			first = rep
+		}
+		s.drift.rows.WithLabelValues(m.Name, sl.variant).Set(float64(len(preds)))
+		for j, f := range m.Artifact.Header.Features {
+			s.drift.featurePSI.WithLabelValues(m.Name, sl.variant, f).Set(rep.Features[j].PSI)
+			s.drift.featureKS.WithLabelValues(m.Name, sl.variant, f).Set(rep.Features[j].KS)
+		}
+		s.drift.predPSI.WithLabelValues(m.Name, sl.variant).Set(rep.Prediction.PSI)
+		s.drift.predKS.WithLabelValues(m.Name, sl.variant).Set(rep.Prediction.KS)
 	}
-	rep, err := monitor.Drift(m.Artifact.Header, cols, preds, s.o.DriftThresholds)
-	if err != nil {
-		return rep, err
-	}
-	s.drift.rows.Set(float64(len(preds)))
-	for j, f := range m.Artifact.Header.Features {
-		s.drift.featurePSI.WithLabelValues(f).Set(rep.Features[j].PSI)
-		s.drift.featureKS.WithLabelValues(f).Set(rep.Features[j].KS)
-	}
-	s.drift.predPSI.Set(rep.Prediction.PSI)
-	s.drift.predKS.Set(rep.Prediction.KS)
-	return rep, nil
+	return first, errors.Join(errs...)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -14,17 +15,56 @@ import (
 	"github.com/housectl/housectl/pkg/store"
 )
 
-// served returns the model, or writes a 503.
-func (s *Server) served(w http.ResponseWriter, r *http.Request) *Model {
-	m := s.def.model.Load()
+// target returns the served model a request names (the {name} of its
+// path, else the default), or writes a 404.
+func (s *Server) target(w http.ResponseWriter, r *http.Request) *endpoint {
+	name := r.PathValue("name")
+	if name == "" {
+		return s.def
+	}
+	ep := s.endpoint(name)
+	if ep == nil {
+		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "model " + name + " is not served here (this server serves " + s.names() + ")", Code: "RESOURCE_DOES_NOT_EXIST"})
+	}
+	return ep
+}
+
+// served returns the variant that serves a request and its model: the
+// one with the {version} of the path when it names one, else the split's
+// pick for the request's unit. It writes a 404 or a 503 when there is none.
+func (s *Server) served(w http.ResponseWriter, r *http.Request, ep *endpoint, unit string) (*slot, *Model) {
+	return s.servedBy(w, r, ep, func() (*slot, *Model) { return ep.pick(unit) })
+}
+
+// shown is served for the routes that describe a model rather than
+// predict: the first loaded variant, not a split's pick.
+func (s *Server) shown(w http.ResponseWriter, r *http.Request, ep *endpoint) (*slot, *Model) {
+	return s.servedBy(w, r, ep, ep.first)
+}
+
+func (s *Server) servedBy(w http.ResponseWriter, r *http.Request, ep *endpoint, pick func() (*slot, *Model)) (*slot, *Model) {
+	if v := r.PathValue("version"); v != "" {
+		var have []string
+		for _, sl := range ep.variants {
+			if m := sl.model.Load(); m != nil {
+				if m.Version == v {
+					return sl, m
+				}
+				have = append(have, m.Version)
+			}
+		}
+		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "version " + v + " of " + ep.Name() + " is not served (version " + strings.Join(have, ", ") + " is)"})
+		return nil, nil
+	}
+	sl, m := pick()
 	if m == nil {
 		s.fail(w, r, &requestError{Status: http.StatusServiceUnavailable, Msg: "no model is loaded yet", Code: "TEMPORARILY_UNAVAILABLE"})
 	}
-	return m
+	return sl, m
 }
 
 // run predicts every row of X, updates the metrics and logs each row.
-func (s *Server) run(w http.ResponseWriter, m *Model, X model.Matrix) []float64 {
+func (s *Server) run(w http.ResponseWriter, sl *slot, m *Model, X model.Matrix) []float64 {
 	pred := make([]float64, X.Rows)
 	if X.Rows == 1 {
 		pred[0] = m.Artifact.Model.Predict(X.Data)
@@ -34,7 +74,7 @@ func (s *Server) run(w http.ResponseWriter, m *Model, X model.Matrix) []float64 
 	m.predicted.Add(float64(X.Rows))
 	for i, v := range pred {
 		s.metrics.values.Observe(v)
-		s.def.window.add(m, X.Data, X.Rows, i, v)
+		sl.window.add(m, X.Data, X.Rows, i, v)
 	}
 	if s.log != nil {
 		st := state(w)
@@ -45,7 +85,7 @@ func (s *Server) run(w http.ResponseWriter, m *Model, X model.Matrix) []float64 
 			for j := range vals {
 				vals[j] = X.Data[j*X.Rows+i]
 			}
-			s.log.Enqueue(store.Record{Time: now, RequestID: st.id, Model: m.Name, Version: m.Version, Features: m.features, Values: vals, Prediction: v, Latency: lat, Row: i})
+			s.log.Enqueue(store.Record{Time: now, RequestID: st.id, Model: m.Name, Version: m.Version, Variant: sl.variant, Features: m.features, Values: vals, Prediction: v, Latency: lat, Row: i})
 		}
 	}
 	return pred
@@ -54,8 +94,8 @@ func (s *Server) run(w http.ResponseWriter, m *Model, X model.Matrix) []float64 
 // decodeAndRun is the shared path of every predict route.
 func (s *Server) decodeAndRun(w http.ResponseWriter, r *http.Request, proto errorStyle,
 	decode func(m *Model, body []byte, isCSV bool) (model.Matrix, error)) (*Model, []float64, bool) {
-	m := s.served(w, r)
-	if m == nil {
+	ep := s.target(w, r)
+	if ep == nil {
 		return nil, nil, false
 	}
 	release, err := s.budget(r)
@@ -69,12 +109,26 @@ func (s *Server) decodeAndRun(w http.ResponseWriter, r *http.Request, proto erro
 		s.fail(w, r, err)
 		return nil, nil, false
 	}
+	var unit string
+	if len(ep.variants) > 1 {
+		unit = s.unitOf(r, ep, body)
+	}
+	sl, m := s.served(w, r, ep, unit)
+	if m == nil {
+		return nil, nil, false
+	}
 	X, err := decode(m, body, isCSV)
 	if err != nil {
 		s.fail(w, r, err)
 		return nil, nil, false
 	}
-	return m, s.run(w, m, X), true
+	pred := s.run(w, sl, m, X)
+	if ep.shadow != nil {
+		st := state(w)
+		s.enqueueShadow(ep.shadow, X, st.id, st.start)
+	}
+	setServedHeaders(w, sl, m)
+	return m, pred, true
 }
 
 // jsonContentType is shared by every /predict response: net/http only reads
@@ -134,27 +188,18 @@ func (s *Server) handleInvocations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"predictions": pred})
 }
 
-// oipModel checks the {name} (and {version}) of an OIP path.
+// oipModel is the model an OIP metadata path names: its {name}, and its
+// {version} or the first loaded variant.
 func (s *Server) oipModel(w http.ResponseWriter, r *http.Request) *Model {
-	m := s.served(w, r)
-	if m == nil {
+	ep := s.target(w, r)
+	if ep == nil {
 		return nil
 	}
-	if name := r.PathValue("name"); name != m.Name {
-		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "model " + name + " is not served here (this server serves " + m.Name + ")"})
-		return nil
-	}
-	if v := r.PathValue("version"); v != "" && v != m.Version {
-		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "version " + v + " of " + m.Name + " is not served (version " + m.Version + " is)"})
-		return nil
-	}
+	_, m := s.shown(w, r, ep)
 	return m
 }
 
 func (s *Server) handleOIPInfer(w http.ResponseWriter, r *http.Request) {
-	if s.oipModel(w, r) == nil {
-		return
-	}
 	var req OIPRequest
 	m, pred, ok := s.decodeAndRun(w, r, styleOIP, func(m *Model, body []byte, _ bool) (model.Matrix, error) {
 		var err error
@@ -195,8 +240,15 @@ func (s *Server) handleOIPModel(w http.ResponseWriter, r *http.Request) {
 	for _, f := range m.Artifact.Header.Features {
 		inputs = append(inputs, map[string]any{"name": f, "datatype": "FP64", "shape": []int{-1}})
 	}
+	ep := s.endpoint(m.Name)
+	var versions []string
+	for _, sl := range ep.variants {
+		if vm := sl.model.Load(); vm != nil && !slices.Contains(versions, vm.Version) {
+			versions = append(versions, vm.Version)
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"name": m.Name, "versions": []string{m.Version}, "platform": "housectl_" + m.Artifact.Header.Kind,
+		"name": m.Name, "versions": versions, "platform": "housectl_" + m.Artifact.Header.Kind,
 		"inputs": inputs, "outputs": []map[string]any{{"name": oipOutputName, "datatype": "FP64", "shape": []int{-1}}},
 	})
 }
@@ -212,7 +264,7 @@ func (s *Server) handleOIPServer(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) handleOIPReady(w http.ResponseWriter, _ *http.Request) {
-	if s.def.model.Load() == nil {
+	if _, m := s.def.first(); m == nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
@@ -222,17 +274,34 @@ func (s *Server) handleOIPReady(w http.ResponseWriter, _ *http.Request) {
 // handleReady answers probes, which carry no key: with API keys set, the
 // model's name and version are told only to a request with a key, as on
 // /model and /metrics.
+//
+// Ready means the default model can answer. A model (or a variant, or a
+// shadow) that failed to load does not make the server unready, since the
+// others serve on: it is listed, with its error, under "models".
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
-	m := s.def.model.Load()
+	_, m := s.def.first()
 	if m == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "detail": "no model loaded"})
+		body := map[string]any{"status": "not ready", "detail": "no model loaded"}
+		if s.authenticated(r) {
+			body["models"] = s.status()
+		}
+		writeJSON(w, http.StatusServiceUnavailable, body)
 		return
 	}
 	if !s.authenticated(r) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "model": m.Name, "version": m.Version})
+	body := map[string]any{"status": "ready", "model": m.Name, "version": m.Version}
+	if len(s.slots) > 1 {
+		body["models"] = s.status()
+		for _, sl := range s.slots {
+			if sl.model.Load() == nil || sl.err.Load() != nil {
+				body["status"] = "ready, with models that failed to load"
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // FeatureInfo describes one input of the served model.
@@ -245,7 +314,11 @@ type FeatureInfo struct {
 }
 
 func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
-	m := s.served(w, r)
+	ep := s.target(w, r)
+	if ep == nil {
+		return
+	}
+	sl, m := s.shown(w, r, ep)
 	if m == nil {
 		return
 	}
@@ -260,7 +333,7 @@ func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"name": m.Name, "version": m.Version, "run_id": m.RunID, "uri": m.URI, "sha256": m.SHA256,
 		"kind": h.Kind, "target": h.Target, "features": feats, "created_with": h.CreatedWith,
-		"lineage": m.Lineage, "served_since": s.def.loadedAt.Load().(time.Time).UTC().Format(time.RFC3339),
+		"lineage": m.Lineage, "served_since": sl.loadedAt.Load().(time.Time).UTC().Format(time.RFC3339),
 	})
 }
 

@@ -27,6 +27,13 @@ type metrics struct {
 	// budgetRefused counts large bodies refused (503) for want of body
 	// budget.
 	budgetRefused prometheus.Counter
+	// The variants of served models: each one's share of the traffic,
+	// whether it is loaded, and the shadows' work.
+	weight            *prometheus.GaugeVec
+	loaded            *prometheus.GaugeVec
+	shadowPredictions *prometheus.CounterVec
+	shadowDropped     prometheus.Counter
+	shadowFailures    prometheus.Counter
 
 	reqChildren, durChildren sync.Map
 }
@@ -69,8 +76,8 @@ func newMetrics(reg *prometheus.Registry, queueDepth func() float64) *metrics {
 			Buckets: prometheus.LinearBuckets(0.5, 0.5, 10),
 		}),
 		modelInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "housectl_serve_model_info", Help: "The served model: 1 for the loaded name, version and run.",
-		}, []string{"name", "version", "run"}),
+			Name: "housectl_serve_model_info", Help: "The served models: 1 for each loaded name, version, run and variant (\"\" for a model served as one; shadow:ALIAS for a shadow).",
+		}, []string{"name", "version", "run", "variant"}),
 		validation: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "housectl_serve_validation_failures_total", Help: "Invalid input fields, by reason.",
 		}, []string{"reason"}),
@@ -89,6 +96,21 @@ func newMetrics(reg *prometheus.Registry, queueDepth func() float64) *metrics {
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "housectl_serve_requests_in_flight", Help: "Requests being served.",
 		}),
+		weight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "housectl_serve_split_weight", Help: "Each variant's share of its model's traffic (0 to 1), by model and variant.",
+		}, []string{"model", "variant"}),
+		loaded: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "housectl_serve_model_loaded", Help: "1 when the variant (or shadow:ALIAS) of a served model is loaded, 0 when its last load failed.",
+		}, []string{"model", "variant"}),
+		shadowPredictions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "housectl_serve_shadow_predictions_total", Help: "Predictions a shadow made (rows), by model and version.",
+		}, []string{"model", "version"}),
+		shadowDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "housectl_serve_shadow_dropped_total", Help: "Rows the shadow did not predict because its queue was full.",
+		}),
+		shadowFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "housectl_serve_shadow_failures_total", Help: "Rows the shadow failed to predict (no model loaded, other features, a panic); never returned to a client.",
+		}),
 		budgetRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "housectl_serve_body_budget_refused_total", Help: "Large requests refused (503) because serve.body_budget was in use by others for longer than the read timeout.",
 		}),
@@ -98,6 +120,7 @@ func newMetrics(reg *prometheus.Registry, queueDepth func() float64) *metrics {
 	}, queueDepth)
 	reg.MustRegister(m.requests, m.duration, m.predictions, m.values, m.modelInfo, m.validation, m.outOfRange, m.reloads,
 		m.logWritten, m.logDropped, m.inflight, m.budgetRefused, depth,
+		m.weight, m.loaded, m.shadowPredictions, m.shadowDropped, m.shadowFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -27,9 +27,12 @@ type Model struct {
 	Lineage any
 	// Schema is what the model takes: its features and the range of each
 	// (the training range widened, and the configuration's).
-	Schema    *input.Schema
-	predicted prometheus.Counter // predictions_total{model, version}
-	features  *store.FeatureSet  // the log's key for the feature names
+	Schema          *input.Schema
+	predicted       prometheus.Counter // predictions_total{model, version}
+	shadowPredicted prometheus.Counter // shadow_predictions_total{model, version}
+	features        *store.FeatureSet  // the log's key for the feature names
+	// versionValue is the X-Housectl-Version header's value.
+	versionValue []string
 }
 
 // Ident names what a source currently points at; a change means reload.
@@ -145,7 +148,18 @@ func (s *Server) reload() (bool, error) {
 	return swapped, errors.Join(errs...)
 }
 
-func (s *Server) reloadSlot(sl *slot) (bool, error) {
+func (s *Server) reloadSlot(sl *slot) (swapped bool, err error) {
+	defer func() {
+		if err != nil {
+			msg := err.Error()
+			sl.err.Store(&msg)
+		} else {
+			sl.err.Store(nil)
+		}
+		if sl.ep.Name() != "" {
+			s.modelLoaded(sl, sl.model.Load() != nil && err == nil)
+		}
+	}()
 	id, err := sl.source.Resolve()
 	if err != nil {
 		s.metrics.reloads.WithLabelValues("error").Inc()
@@ -158,20 +172,34 @@ func (s *Server) reloadSlot(sl *slot) (bool, error) {
 	if err == nil {
 		err = m.prepare(s.o.RangeTolerance, s.o.Bounds)
 	}
+	if err == nil && sl.ep.Name() != "" && m.Name != sl.ep.Name() {
+		err = fmt.Errorf("it is a version of %s, not of %s, which this route serves", m.Name, sl.ep.Name())
+	}
 	if err != nil {
 		s.metrics.reloads.WithLabelValues("error").Inc()
 		return false, fmt.Errorf("load %s version %s: %w", id.Name, id.Version, err)
 	}
+	if sl.ep.Name() == "" {
+		name := m.Name
+		sl.ep.name.Store(&name)
+	}
+	if f := sl.ep.unitField; f != "" {
+		m.Schema.Ignore = f // the unit key is not a feature
+	}
 	m.predicted = s.metrics.predictions.WithLabelValues(m.Name, m.Version)
+	m.shadowPredicted = s.metrics.shadowPredictions.WithLabelValues(m.Name, m.Version)
 	m.features = store.NewFeatureSet(m.Artifact.Header.Features)
-	sl.window.reset(m, s.o.DriftWindow)
-	s.drift.clear(m)
+	m.versionValue = []string{m.Version}
+	if !sl.isShadow {
+		sl.window.reset(m, s.o.DriftWindow)
+		s.drift.clear(m, sl.variant)
+	}
 	sl.loadedAt.Store(s.o.Now())
 	old := sl.model.Swap(m)
 	if old != nil {
-		s.metrics.modelInfo.DeleteLabelValues(old.Name, old.Version, old.RunID)
+		s.metrics.modelInfo.DeleteLabelValues(old.Name, old.Version, old.RunID, sl.role())
 	}
-	s.metrics.modelInfo.WithLabelValues(m.Name, m.Version, m.RunID).Set(1)
+	s.metrics.modelInfo.WithLabelValues(m.Name, m.Version, m.RunID, sl.role()).Set(1)
 	s.metrics.reloads.WithLabelValues("loaded").Inc()
 	return true, nil
 }

@@ -23,7 +23,7 @@ type obj = map[string]any
 // OpenAPI returns the OpenAPI 3.1 description of every endpoint, with the
 // served model's features as the request schemas.
 func (s *Server) OpenAPI() map[string]any {
-	m := s.def.model.Load()
+	_, m := s.def.first()
 	props := obj{}
 	var required []string
 	var example = obj{}

@@ -41,6 +41,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.o.ShutdownTimeout)
 	defer cancel()
 	err := hs.Shutdown(sctx)
+	// No request can queue shadow work now: the shadows finish theirs and
+	// log it, then the log is flushed, so every row is in it.
+	s.stopShadows()
 	if s.log != nil {
 		err = errors.Join(err, s.log.Close(sctx))
 	}

@@ -13,6 +13,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -29,6 +30,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,9 +51,19 @@ import (
 
 // Options configure a Server.
 type Options struct {
+	// Source and URI are the one served model when Models is empty.
 	Source Source
 	URI    string // shown in logs and /model
-	Logger *slog.Logger
+	// Models are the served models, each under its name; the first is the
+	// default, which /predict, /predict/batch and /invocations serve.
+	Models []ModelOptions
+	// UnitHeader carries the unit key a split is sticky by (default
+	// X-Housectl-Unit).
+	UnitHeader string
+	// ShadowQueue bounds the requests waiting for a shadow (default
+	// 1,000); past it they are dropped and counted.
+	ShadowQueue int
+	Logger      *slog.Logger
 	// Registry receives the server's metrics (and the Go and process
 	// collectors); it must be a fresh one.
 	Registry *prometheus.Registry
@@ -112,33 +124,44 @@ type Options struct {
 // Server is the prediction server.
 type Server struct {
 	o Options
-	// slots are the served models; def is the one the unnamed routes
-	// (/predict, /invocations, ...) serve. One today: the slot is where a
-	// second named model will go.
-	slots    []*slot
-	def      *slot
-	reloadMu sync.Mutex
-	log      *store.Writer // nil: no prediction log
-	metrics  *metrics
-	keys     [][32]byte
-	scrape   [][32]byte // keys that open /metrics only
-	limiters *limiters
-	failures *limiters // failed authentications per client address
-	bodies   *semaphore.Weighted
-	handler  http.Handler
-	reqSeq   atomic.Uint64
-	reqPre   string
-	drift    *driftMetrics
+	// endpoints are the served models; def is the one the unnamed routes
+	// (/predict, /invocations, ...) serve. slots are every variant and
+	// shadow of them, each loaded and swapped on its own.
+	endpoints  []*endpoint
+	def        *endpoint
+	slots      []*slot
+	shadow     *shadows // nil: no model has a shadow
+	unitHeader string
+	reloadMu   sync.Mutex
+	log        *store.Writer // nil: no prediction log
+	metrics    *metrics
+	keys       [][32]byte
+	scrape     [][32]byte // keys that open /metrics only
+	limiters   *limiters
+	failures   *limiters // failed authentications per client address
+	bodies     *semaphore.Weighted
+	handler    http.Handler
+	reqSeq     atomic.Uint64
+	reqPre     string
+	drift      *driftMetrics
 }
 
-// slot is one served model: where it comes from, what is loaded, and the
-// window of its latest predictions for the drift gauges.
+// slot is one variant (or the shadow) of a served model: where it comes
+// from, what is loaded, and the window of its latest predictions for the
+// drift gauges.
 type slot struct {
 	uri      string
 	source   Source
+	variant  string
+	isShadow bool
+	ep       *endpoint
 	model    atomic.Pointer[Model]
 	loadedAt atomic.Value // time.Time of the last swap
 	window   window
+	// err is why the last load failed; nil once one succeeds.
+	err atomic.Pointer[string]
+	// variantValue is the X-Housectl-Variant header's value.
+	variantValue []string
 }
 
 // New builds the server and loads the model; it fails if the model cannot
@@ -198,10 +221,73 @@ func New(o Options) (*Server, error) {
 		}
 		return float64(s.log.Depth())
 	})
-	s.def = &slot{uri: o.URI, source: o.Source}
-	s.slots = []*slot{s.def}
+	s.unitHeader = cmp.Or(o.UnitHeader, "X-Housectl-Unit")
+	models := o.Models
+	if len(models) == 0 {
+		models = []ModelOptions{{Variants: []VariantOptions{{URI: o.URI, Source: o.Source, Weight: 1}}}}
+	}
+	shadowed := false
+	for _, mo := range models {
+		if len(mo.Variants) == 0 {
+			return nil, fmt.Errorf("model %q has no variant to serve", mo.Name)
+		}
+		ep := &endpoint{unitField: mo.UnitField}
+		if mo.Name != "" {
+			ep.name.Store(&mo.Name)
+		}
+		ws := make([]float64, len(mo.Variants))
+		for i, v := range mo.Variants {
+			sl := &slot{uri: v.URI, source: v.Source, variant: v.Name, ep: ep, variantValue: []string{v.Name}}
+			ep.variants = append(ep.variants, sl)
+			ws[i] = v.Weight
+			if len(mo.Variants) == 1 {
+				ws[i] = 1
+			}
+		}
+		ep.weights.Store(&ws)
+		if v := mo.Shadow; v != nil {
+			ep.shadow = &slot{uri: v.URI, source: v.Source, variant: v.Name, ep: ep, isShadow: true, variantValue: []string{v.Name}}
+			shadowed = true
+		}
+		s.endpoints = append(s.endpoints, ep)
+		s.slots = append(s.slots, ep.variants...)
+		if ep.shadow != nil {
+			s.slots = append(s.slots, ep.shadow)
+		}
+	}
+	s.def = s.endpoints[0]
 	if _, err := s.reload(); err != nil {
-		return nil, err
+		// Serving goes on as long as one variant of the default model
+		// loaded: the others are reported on /ready and retried.
+		if _, m := s.def.pick(""); m == nil {
+			return nil, err
+		}
+		s.o.Logger.Error("some models did not load; the others are served", "error", err.Error())
+	}
+	for _, ep := range s.endpoints {
+		if ep.Name() == "" {
+			return nil, fmt.Errorf("no variant of the model served from %s loaded, so it has no name: give it one", ep.variants[0].uri)
+		}
+		if len(ep.variants) > 1 {
+			ws := *ep.weights.Load()
+			w := Weights{}
+			for i, sl := range ep.variants {
+				w[sl.variant] = ws[i]
+			}
+			if err := s.SetWeights(ep.Name(), w); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for i, a := range s.endpoints {
+		for _, b := range s.endpoints[:i] {
+			if a.Name() == b.Name() {
+				return nil, fmt.Errorf("model %s is served twice: serve each model once (a split serves several of its aliases)", a.Name())
+			}
+		}
+	}
+	if shadowed {
+		s.startShadows(runtime.GOMAXPROCS(0), cmp.Or(o.ShadowQueue, 1000))
 	}
 	if o.Log != nil {
 		lo := o.LogOptions
@@ -217,8 +303,8 @@ func New(o Options) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Current is the served model.
-func (s *Server) Current() *Model { return s.def.model.Load() }
+// Current is the default model's first variant.
+func (s *Server) Current() *Model { return s.def.variants[0].model.Load() }
 
 // Reload checks the sources and swaps in the models that moved; a model
 // that fails to load or verify is refused and the current one stays.
@@ -254,6 +340,11 @@ func (s *Server) routes() http.Handler {
 	handle("GET /v2/models/{name}/versions/{version}", protect(s.handleOIPModel))
 	handle("GET /v2/models/{name}/versions/{version}/ready", protect(s.handleOIPModelReady))
 	handle("GET /model", protect(s.handleModel))
+	handle("GET /models", protect(s.handleModels))
+	handle("GET /models/{name}", protect(s.handleModel))
+	handle("POST /models/{name}/predict", protect(s.handlePredict))
+	handle("POST /models/{name}/predict/batch", protect(s.handleBatch))
+	handle("PUT /admin/split", protect(s.handleSplit))
 	handle("POST /feedback", protect(s.handleFeedback))
 	handle("GET /v2", http.HandlerFunc(s.handleOIPServer))
 	handle("GET /v2/health/live", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))

@@ -213,7 +213,7 @@ func TestPredictionRoutes(t *testing.T) {
 		"/version": func(r response) bool { return r.code == 200 && r.body == "test" },
 		"/metrics": func(r response) bool {
 			return r.code == 200 && strings.Contains(r.body, `housectl_serve_predictions_total{model="m",version="1"} 21`) &&
-				strings.Contains(r.body, `housectl_serve_model_info{name="m",run="run-1",version="1"} 1`) &&
+				strings.Contains(r.body, `housectl_serve_model_info{name="m",run="run-1",variant="",version="1"} 1`) &&
 				strings.Contains(r.body, "go_goroutines") && strings.Contains(r.body, "housectl_serve_request_duration_seconds_bucket")
 		},
 	} {
@@ -398,7 +398,7 @@ func TestInternalErrorsAreGeneric(t *testing.T) {
 	}
 	// Serve it anyway, to see the request path's recovery.
 	cur := s.Current()
-	s.def.model.Store(&Model{Name: "m", Version: "2", Artifact: src.art, Schema: cur.Schema})
+	s.def.variants[0].model.Store(&Model{Name: "m", Version: "2", Artifact: src.art, Schema: cur.Schema, versionValue: []string{"2"}})
 	s.o.Logger = newTestLogger(&logged)
 	r := do(s, "POST", "/predict", js, `{"a": 1, "b": 2, "c": 3}`)
 	if r.code != 500 || strings.Contains(r.body, "boom") || strings.Contains(r.body, "secret") || !strings.Contains(r.body, "request id") {
@@ -447,7 +447,7 @@ func TestReloadSwapsAndRefusesBrokenVersions(t *testing.T) {
 		t.Errorf("the old version should keep serving: %v", m)
 	}
 	if r := do(s, "GET", "/metrics", "", ""); !strings.Contains(r.body, `housectl_serve_model_reloads_total{result="error"} 2`) ||
-		!strings.Contains(r.body, `housectl_serve_model_info{name="m",run="run-2",version="2"} 1`) || strings.Contains(r.body, `run="run-1"`) {
+		!strings.Contains(r.body, `housectl_serve_model_info{name="m",run="run-2",variant="",version="2"} 1`) || strings.Contains(r.body, `run="run-1"`) {
 		t.Errorf("reload metrics: %.3000s", r.body)
 	}
 }
@@ -554,7 +554,7 @@ func TestDriftMetrics(t *testing.T) {
 		}
 		return "missing"
 	}
-	if g := gauge(`housectl_serve_feature_drift_psi{feature="a"}`); g != "NaN" {
+	if g := gauge(`housectl_serve_feature_drift_psi{feature="a",model="m",variant=""}`); g != "NaN" {
 		t.Errorf("before any traffic: %s", g)
 	}
 	if r := do(s, "POST", "/predict/batch", js, batch(0)); r.code != 200 {
@@ -566,7 +566,7 @@ func TestDriftMetrics(t *testing.T) {
 	if err != nil || rep.Rows != 200 || rep.Status == monitor.StatusAlert {
 		t.Fatalf("like training: %+v %v", rep, err)
 	}
-	if g := gauge(`housectl_serve_drift_window_rows`); g != "200" {
+	if g := gauge(`housectl_serve_drift_window_rows{model="m",variant=""}`); g != "200" {
 		t.Errorf("window rows %s", g)
 	}
 	for range 3 {
@@ -576,7 +576,7 @@ func TestDriftMetrics(t *testing.T) {
 	if rep.Rows != 500 || rep.Features[0].Status != monitor.StatusAlert || rep.Features[1].Status == monitor.StatusAlert {
 		t.Errorf("a shifted by 3: %+v", rep.Features)
 	}
-	if g := gauge(`housectl_serve_feature_drift_psi{feature="a"}`); g == "NaN" || g == "missing" {
+	if g := gauge(`housectl_serve_feature_drift_psi{feature="a",model="m",variant=""}`); g == "NaN" || g == "missing" {
 		t.Errorf("psi gauge: %s", g)
 	}
 	src.mu.Lock()
@@ -585,7 +585,7 @@ func TestDriftMetrics(t *testing.T) {
 	if _, err := s.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	if rep, _ := s.UpdateDrift(); rep.Rows != 0 || gauge(`housectl_serve_drift_window_rows`) != "0" {
+	if rep, _ := s.UpdateDrift(); rep.Rows != 0 || gauge(`housectl_serve_drift_window_rows{model="m",variant=""}`) != "0" {
 		t.Errorf("after a swap the window should be empty: %d rows", rep.Rows)
 	}
 }
