@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -151,7 +152,7 @@ func (s *Server) SetWeights(name string, w Weights) error {
 	ep := s.def
 	if name != "" {
 		if ep = s.endpoint(name); ep == nil {
-			return fmt.Errorf("no model %q is served here (%s)", name, s.names())
+			return fmt.Errorf("no model %q is served here (this server serves %s)", name, s.names())
 		}
 	}
 	if len(ep.variants) < 2 {
@@ -207,7 +208,7 @@ func (s *Server) names() string {
 	for i, ep := range s.endpoints {
 		names[i] = ep.Name()
 	}
-	return "served: " + fmt.Sprint(names)
+	return strings.Join(names, ", ")
 }
 
 // shadowJob is one request's rows for the shadow to predict.
