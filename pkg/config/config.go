@@ -76,6 +76,22 @@ type Serve struct {
 	Addr string `mapstructure:"addr"`
 	// Model is the models:/ URI served; an alias is followed as it moves.
 	Model string `mapstructure:"model"`
+	// Models, when set, are the models:/ URIs served at once, each under
+	// its registered name; the first is the default (it replaces Model).
+	Models []string `mapstructure:"models"`
+	// Split routes the default model's traffic between its aliases by
+	// weight, e.g. {production: 90, challenger: 10}; empty: no split.
+	Split map[string]float64 `mapstructure:"split"`
+	// Shadow is an alias of the default model that predicts every request
+	// as well, off the response path, logged as shadow rows; "": none.
+	Shadow string `mapstructure:"shadow"`
+	// UnitHeader and UnitField carry the unit a split is sticky by: a
+	// request header, or a field of a /predict body ("": none).
+	UnitHeader string `mapstructure:"unit_header"`
+	UnitField  string `mapstructure:"unit_field"`
+	// ShadowQueue bounds the requests waiting for the shadow; past it
+	// they are dropped and counted.
+	ShadowQueue int `mapstructure:"shadow_queue"`
 	// Timeouts of net/http's server.
 	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
 	ReadTimeout       time.Duration `mapstructure:"read_timeout"`
@@ -352,6 +368,7 @@ func Defaults() Config {
 		Experiments: Experiments{Dir: "experiments"},
 		Serve: Serve{
 			Addr: "127.0.0.1:8080", Model: "models:/california@production",
+			Models: []string{}, Split: map[string]float64{}, UnitHeader: "X-Housectl-Unit", ShadowQueue: 1000,
 			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second,
 			IdleTimeout: 2 * time.Minute, ShutdownTimeout: 20 * time.Second,
 			BodyLimit: 4 << 20, MaxBatchRows: 10000, RangeTolerance: 0.25,

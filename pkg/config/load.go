@@ -355,7 +355,7 @@ var mlflowEnv = map[string]string{
 // keys: read by housectl itself (the config file, the terminal), named by
 // the default configuration (API keys), used by the deploy script, or
 // reserved for the test suite (HOUSECTL_TEST_*, HOUSECTL_BENCH_*).
-var OtherEnvVars = []string{"HOUSECTL_CONFIG", "HOUSECTL_FORCE_TTY", "HOUSECTL_API_KEYS", "HOUSECTL_METRICS_KEY",
+var OtherEnvVars = []string{"HOUSECTL_CONFIG", "HOUSECTL_FORCE_TTY", "HOUSECTL_API_KEYS", "HOUSECTL_API_KEY", "HOUSECTL_METRICS_KEY",
 	"HOUSECTL_VERSION", "HOUSECTL_COMMIT", "HOUSECTL_SHARED_DIR"}
 
 // unknownEnv reports every HOUSECTL_* variable of the environment that is

@@ -96,6 +96,29 @@ func validateServe(s Serve, p Predictions) []FieldError {
 	if !strings.HasPrefix(s.Model, "models:/") {
 		add("serve.model", "%q is not a models:/ URI: use models:/NAME@ALIAS or models:/NAME/VERSION", s.Model)
 	}
+	for i, m := range s.Models {
+		if !strings.HasPrefix(m, "models:/") {
+			add(fmt.Sprintf("serve.models[%d]", i), "%q is not a models:/ URI: use models:/NAME@ALIAS or models:/NAME/VERSION", m)
+		}
+	}
+	total := 0.0
+	for alias, w := range s.Split {
+		if w < 0 || w != w {
+			add("serve.split", "the weight of %s is %v: give a number of 0 or more", alias, w)
+		}
+		total += w
+	}
+	if len(s.Split) == 1 {
+		add("serve.split", "a split needs two aliases or more, e.g. {production: 90, challenger: 10}; to serve one alias, set serve.model")
+	} else if len(s.Split) > 1 && !(total > 0) {
+		add("serve.split", "every weight is 0: give at least one alias a share")
+	}
+	if s.ShadowQueue < 1 {
+		add("serve.shadow_queue", "must be 1 or more, got %d", s.ShadowQueue)
+	}
+	if s.UnitHeader == "" {
+		add("serve.unit_header", "must name a header (the default is X-Housectl-Unit)")
+	}
 	for _, d := range []struct {
 		key string
 		v   time.Duration

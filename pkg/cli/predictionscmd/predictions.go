@@ -40,6 +40,8 @@ type Options struct {
 	To      string
 	Model   string
 	Version string
+	Variant string
+	Shadows bool
 	Limit   int
 	Follow  bool
 	JSON    bool
@@ -64,6 +66,8 @@ server made: time, request id, model, version, features, prediction, latency.`,
 		c.Flags().StringVar(&o.To, "to", "", "up to this time (RFC 3339, exclusive)")
 		c.Flags().StringVar(&o.Model, "model", "", "only this registered model name")
 		c.Flags().StringVar(&o.Version, "version", "", "only this model version")
+		c.Flags().StringVar(&o.Variant, "variant", "", "only this variant of a split or shadow (its alias)")
+		c.Flags().BoolVar(&o.Shadows, "shadows", false, "include the shadow's predictions (never returned to clients)")
 	}
 	mk := func(use, short, example string, flags func(*cobra.Command, *Options), run func(*Options) error) *cobra.Command {
 		o := &Options{IO: f.IOStreams, Now: f.Now}
@@ -122,7 +126,10 @@ func (o *Options) open() (*store.DB, store.Query, error) {
 	if err != nil {
 		return nil, store.Query{}, err
 	}
-	q := store.Query{Model: o.Model, Version: o.Version}
+	q := store.Query{Model: o.Model, Version: o.Version, Variant: o.Variant}
+	if o.Shadows {
+		q.Shadows = store.WithShadows
+	}
 	if o.Since < 0 {
 		return nil, q, cmdutil.FlagErrorf("--since must be positive, got %s", o.Since)
 	}
@@ -181,7 +188,14 @@ func printRows(o *Options, rows []store.Row) error {
 		for _, k := range keys {
 			fs = append(fs, k+"="+strconv.FormatFloat(r.Features[k], 'g', -1, 64))
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s@%s\t%.6g\t%.3fms\t%s\n", r.Time.Format(time.RFC3339Nano), r.RequestID, r.Model, r.Version,
+		served := r.Model + "@" + r.Version
+		if r.Variant != "" {
+			served += " (" + r.Variant + ")"
+		}
+		if r.Shadow {
+			served += " shadow"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%.6g\t%.3fms\t%s\n", r.Time.Format(time.RFC3339Nano), r.RequestID, served,
 			r.Prediction, float64(r.Latency.Microseconds())/1000, strings.Join(fs, " "))
 	}
 	return w.Flush()

@@ -6,12 +6,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -39,6 +42,9 @@ type Options struct {
 	Context   context.Context
 	// Registry opens the registry (cmdutil.Registry).
 	Registry func(*config.Loaded) (*registry.Registry, error)
+	// Models are the --model flags: the served models, replacing
+	// serve.model and serve.models.
+	Models []string
 }
 
 // NewCmdServe returns `housectl serve`.
@@ -88,10 +94,10 @@ lower p99. The GOGC environment variable, when set, wins.`,
 			return Run(opts)
 		},
 	}
-	cmd.Flags().String("model", "", "models:/ URI to serve (default: serve.model)")
+	cmd.Flags().StringArrayVar(&opts.Models, "model", nil, "models:/ URI to serve; repeat it to serve several, the first the default (default: serve.models, else serve.model)")
 	cmd.Flags().String("addr", "", "listen address host:port (default: serve.addr)")
-	cmdutil.BindConfigFlag(cmd, "model", "serve.model")
 	cmdutil.BindConfigFlag(cmd, "addr", "serve.addr")
+	cmd.AddCommand(newCmdSplit(f))
 	return cmd
 }
 
@@ -140,10 +146,11 @@ func Run(opts *Options) error {
 	}
 	cfg := l.Config
 	sc := cfg.Serve
-	uri, err := registry.ParseURI(sc.Model)
+	uris, err := modelURIs(sc, opts.Models)
 	if err != nil {
-		return cmdutil.FlagErrorf("serve.model: %w", err)
+		return err
 	}
+	uri := uris[0]
 	keys, err := apiKeys(sc, opts.LookupEnv)
 	if err != nil {
 		return err
@@ -193,10 +200,12 @@ func Run(opts *Options) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	reload := make(chan os.Signal, 1)
 	p := cfg.Predictions
+	models := servedModels(sc, uris, reg)
 	so := serve.Options{
-		Source: &serve.RegistrySource{Registry: reg, URI: uri},
-		URI:    uri.String(), Logger: logger, Registry: prometheus.NewRegistry(),
+		Models: models, UnitHeader: sc.UnitHeader, ShadowQueue: sc.ShadowQueue,
+		URI: uri.String(), Logger: logger, Registry: prometheus.NewRegistry(),
 		LogOptions: store.WriterOptions{QueueSize: p.QueueSize, BatchSize: p.BatchSize, FlushInterval: p.FlushInterval, Overflow: p.Overflow},
 		BodyLimit:  sc.BodyLimit, MaxBatchRows: sc.MaxBatchRows, RangeTolerance: sc.RangeTolerance, Bounds: bounds,
 		APIKeys: keys, RateLimit: sc.RateLimit, RateBurst: sc.RateBurst, TrustedProxies: proxies,
@@ -209,7 +218,7 @@ func Run(opts *Options) error {
 			KSWarn: cfg.Monitor.KSWarn, KSAlert: cfg.Monitor.KSAlert, MinRows: cfg.Monitor.MinRows},
 		ReadHeaderTimeout: sc.ReadHeaderTimeout, ReadTimeout: sc.ReadTimeout, WriteTimeout: sc.WriteTimeout,
 		IdleTimeout: sc.IdleTimeout, ShutdownTimeout: sc.ShutdownTimeout,
-		ReloadInterval: sc.ReloadInterval, Reload: hup,
+		ReloadInterval: sc.ReloadInterval, Reload: reload,
 	}
 	if db != nil {
 		so.Log = db
@@ -231,8 +240,26 @@ func Run(opts *Options) error {
 			auth += ", /metrics public"
 		}
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "serving %s (%s version %s, %s) on http://%s — %s; %d CPU(s); ready in %s\n",
-		uri, m.Name, m.Version, m.Artifact.Header.Kind, ln.Addr(), auth, runtime.GOMAXPROCS(0), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(opts.IO.ErrOut, "serving %s (%s version %s, %s)%s on http://%s — %s; %d CPU(s); ready in %s\n",
+		uri, m.Name, m.Version, m.Artifact.Header.Kind, alsoServed(models), ln.Addr(), auth, runtime.GOMAXPROCS(0), time.Since(start).Round(time.Millisecond))
+	// SIGHUP re-reads the split's weights, then checks the models.
+	go func() {
+		for sig := range hup {
+			if l, err := opts.Config(); err != nil {
+				logger.Error("SIGHUP: the configuration is invalid; the split is unchanged", "error", err.Error())
+			} else if len(l.Config.Serve.Split) > 0 {
+				if err := srv.SetWeights("", l.Config.Serve.Split); err != nil {
+					logger.Error("SIGHUP: serve.split refused; the split is unchanged", "error", err.Error())
+				} else {
+					logger.Info("split changed", "weights", fmt.Sprint(l.Config.Serve.Split))
+				}
+			}
+			select {
+			case reload <- sig:
+			default:
+			}
+		}
+	}()
 	err = srv.Run(ctx, ln)
 	if db != nil {
 		n, _ := db.Count(context.Background(), store.Query{})
@@ -240,4 +267,107 @@ func Run(opts *Options) error {
 		fmt.Fprintf(opts.IO.ErrOut, "stopped: in-flight requests drained, prediction log flushed (%d rows in %s)\n", n, store.Where(cfg.Predictions.DSN, cfg.Predictions.Path))
 	}
 	return err
+}
+
+// modelURIs are the served models: the --model flags, else serve.models,
+// else serve.model; the first is the default.
+func modelURIs(sc config.Serve, flags []string) ([]registry.URI, error) {
+	raw, key := flags, "--model"
+	switch {
+	case len(raw) > 0:
+	case len(sc.Models) > 0:
+		raw, key = sc.Models, "serve.models"
+	default:
+		raw, key = []string{sc.Model}, "serve.model"
+	}
+	var out []registry.URI
+	for _, r := range raw {
+		u, err := registry.ParseURI(r)
+		if err != nil {
+			return nil, cmdutil.FlagErrorf("%s: %w", key, err)
+		}
+		for _, o := range out {
+			if o.Name == u.Name {
+				return nil, cmdutil.FlagErrorf("%s: model %s is named twice: serve each model once (serve.split serves several aliases of the default)", key, u.Name)
+			}
+		}
+		out = append(out, u)
+	}
+	for a := range sc.Split {
+		if err := registry.ValidateAlias(a); err != nil {
+			return nil, cmdutil.FlagErrorf("serve.split: %w", err)
+		}
+	}
+	if sc.Shadow != "" {
+		if err := registry.ValidateAlias(sc.Shadow); err != nil {
+			return nil, cmdutil.FlagErrorf("serve.shadow: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// servedModels makes the server's models: the default with its split
+// (aliases of its name, by weight) and its shadow, then the others.
+func servedModels(sc config.Serve, uris []registry.URI, reg *registry.Registry) []serve.ModelOptions {
+	variant := func(u registry.URI, name string, w float64) serve.VariantOptions {
+		return serve.VariantOptions{Name: name, URI: u.String(), Source: &serve.RegistrySource{Registry: reg, URI: u}, Weight: w}
+	}
+	label := func(u registry.URI) string {
+		switch {
+		case u.Alias != "":
+			return u.Alias
+		case u.Latest:
+			return "latest"
+		}
+		return "v" + strconv.Itoa(u.Version)
+	}
+	def := uris[0]
+	first := serve.ModelOptions{Name: def.Name, UnitField: sc.UnitField}
+	if len(sc.Split) > 0 {
+		// The default's own alias first, then the others by name.
+		aliases := slices.Sorted(maps.Keys(sc.Split))
+		if i := slices.Index(aliases, def.Alias); i > 0 {
+			aliases = append(append([]string{def.Alias}, aliases[:i]...), aliases[i+1:]...)
+		}
+		for _, a := range aliases {
+			first.Variants = append(first.Variants, variant(registry.URI{Name: def.Name, Alias: a}, a, sc.Split[a]))
+		}
+	} else {
+		name := ""
+		if sc.Shadow != "" {
+			name = label(def)
+		}
+		first.Variants = []serve.VariantOptions{variant(def, name, 1)}
+	}
+	if sc.Shadow != "" {
+		v := variant(registry.URI{Name: def.Name, Alias: sc.Shadow}, sc.Shadow, 0)
+		first.Shadow = &v
+	}
+	out := []serve.ModelOptions{first}
+	for _, u := range uris[1:] {
+		out = append(out, serve.ModelOptions{Name: u.Name, Variants: []serve.VariantOptions{variant(u, "", 1)}})
+	}
+	return out
+}
+
+// alsoServed says what else the server serves, for its start-up line.
+func alsoServed(models []serve.ModelOptions) string {
+	var parts []string
+	if d := models[0]; len(d.Variants) > 1 {
+		var ws []string
+		for _, v := range d.Variants {
+			ws = append(ws, fmt.Sprintf("%s %g", v.Name, v.Weight))
+		}
+		parts = append(parts, "split "+strings.Join(ws, "/"))
+	}
+	if s := models[0].Shadow; s != nil {
+		parts = append(parts, "shadow "+s.Name)
+	}
+	for _, m := range models[1:] {
+		parts = append(parts, "and "+m.Variants[0].URI)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(parts, ", ")
 }
