@@ -72,7 +72,7 @@ server SIGHUP does the same as this command.`,
 	return cmd
 }
 
-func sendSplit(ctx context.Context, io_ *ui.IOStreams, client *http.Client, url, key, model string, weights map[string]float64, timeout time.Duration) error {
+func sendSplit(ctx context.Context, ios *ui.IOStreams, client *http.Client, url, key, model string, weights map[string]float64, timeout time.Duration) error {
 	body, _ := json.Marshal(map[string]any{"model": model, "weights": weights})
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -122,5 +122,5 @@ func sendSplit(ctx context.Context, io_ *ui.IOStreams, client *http.Client, url,
 			t.Append(m.Name, v.Variant, v.Version, strconv.FormatFloat(100*v.Weight, 'f', 1, 64)+"%")
 		}
 	}
-	return t.Render(io_)
+	return t.Render(ios)
 }
