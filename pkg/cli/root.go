@@ -47,11 +47,13 @@ const exitCodesHelp = `Exit status:
   2    usage: a bad flag, argument, configuration or model parameter
   3    integrity: a checksum mismatch; a corrupt archive, cache object, model or registry file
   4    the data failed validation
-  5    a gate failed: runs compare --fail-if/--max-regression, models promote --if-better
+  5    a gate failed: runs compare --fail-if/--max-regression, models promote --if-better;
+       monitor compare found the challenger worse
   6    a monitoring alert: monitor drift found drift at or above monitor.*_alert
   7    object storage refused the credentials or the permission
   8    object storage has no such bucket
   9    object storage could not be reached (endpoint, network): retry later
+  10   monitor compare could not decide yet: more rows with feedback are needed
   130  interrupted (Ctrl-C or SIGTERM); nothing half-written is left behind`
 
 // Runs recorded before params were text are read with their kind's

@@ -50,6 +50,11 @@ type Monitor struct {
 	// WindowRows predictions (0: never).
 	Interval   time.Duration `mapstructure:"interval"`
 	WindowRows int           `mapstructure:"window_rows"`
+	// Confidence and MinEffect are `monitor compare`'s: the level of its
+	// intervals and test, and the smallest relative change of the mean
+	// squared error that counts.
+	Confidence float64 `mapstructure:"confidence"`
+	MinEffect  float64 `mapstructure:"min_effect"`
 }
 
 // Pipeline configures `housectl pipeline`.
@@ -379,7 +384,7 @@ func Defaults() Config {
 		},
 		Monitor: Monitor{
 			Window: 24 * time.Hour, PSIWarn: 0.1, PSIAlert: 0.25, KSWarn: 0.1, KSAlert: 0.2, MinRows: 200,
-			Interval: 30 * time.Second, WindowRows: 10000,
+			Interval: 30 * time.Second, WindowRows: 10000, Confidence: 0.95, MinEffect: 0.01,
 		},
 		Pipeline: Pipeline{
 			Lock: "housectl.lock", Stages: append([]string(nil), PipelineStages...),

@@ -73,6 +73,12 @@ func Validate(c Config) []FieldError {
 	errs = append(errs, validateServe(c.Serve, c.Predictions)...)
 	errs = append(errs, validatePipeline(c.Pipeline)...)
 	m := c.Monitor
+	if !(m.Confidence > 0.5 && m.Confidence < 1) {
+		errs = append(errs, FieldError{Key: "monitor.confidence", Msg: fmt.Sprintf("must be between 0.5 and 1 (e.g. 0.95), got %v", m.Confidence)})
+	}
+	if !(m.MinEffect >= 0 && m.MinEffect < 1) {
+		errs = append(errs, FieldError{Key: "monitor.min_effect", Msg: fmt.Sprintf("must be 0 or more and under 1 (0.01: 1%% of the mean squared error), got %v", m.MinEffect)})
+	}
 	if m.Window <= 0 {
 		errs = append(errs, FieldError{Key: "monitor.window", Msg: fmt.Sprintf("must be positive, got %s", m.Window)})
 	}

@@ -15,6 +15,7 @@ const (
 	Denied      = 7   // object storage refused the credentials or the permission
 	NoBucket    = 8   // object storage has no such bucket
 	Unreachable = 9   // object storage could not be reached (the endpoint, the network); retry later
+	Undecided   = 10  // monitor compare could not decide between two variants yet: more data is needed
 	Interrupted = 130 // interrupted (Ctrl-C, SIGTERM)
 )
 

@@ -106,7 +106,7 @@ model (default: serve.model's name), overall and per --bucket of time.`,
 	perf.Flags().StringVar(&po.To, "to", "", "up to this time (RFC 3339, exclusive)")
 	cmdutil.DurationVar(perf.Flags(), &po.Bucket, "bucket", 0, "also report per window of this length (e.g. 1h or 1d)")
 	perf.Flags().BoolVar(&po.JSON, "json", false, "print JSON")
-	cmd.AddCommand(drift, perf, newCmdReport(f))
+	cmd.AddCommand(drift, perf, newCmdCompare(f), newCmdReport(f))
 	return cmd
 }
 
