@@ -34,6 +34,7 @@ import (
 	"github.com/housectl/housectl/pkg/model"
 	"github.com/housectl/housectl/pkg/model/linear"
 	"github.com/housectl/housectl/pkg/serve"
+	"github.com/housectl/housectl/pkg/store"
 	"github.com/housectl/housectl/pkg/store/storetest"
 )
 
@@ -57,15 +58,32 @@ func exported(t *testing.T) map[string]bool {
 	}
 	art := &model.Artifact{Header: model.Header{Kind: linear.Kind, Features: feats, Target: "y", Training: model.Summarize(X, y, feats, "y")}, Model: m}
 	reg := prometheus.NewRegistry()
-	s, err := serve.New(serve.Options{Source: fixed{art}, Registry: reg, Log: &storetest.Memory{}})
+	// A split of two variants and a shadow, so that every labelled
+	// family has a child; a feedback for the live accuracy gauges.
+	lg := &storetest.Memory{}
+	s, err := serve.New(serve.Options{Registry: reg, Log: lg, LogOptions: store.WriterOptions{FlushInterval: time.Millisecond},
+		Models: []serve.ModelOptions{{
+			Variants: []serve.VariantOptions{{Name: "production", Source: fixed{art}, Weight: 1}, {Name: "challenger", Source: fixed{art}, Weight: 1}},
+			Shadow:   &serve.VariantOptions{Name: "challenger", Source: fixed{art}},
+		}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, body := range []string{`{"a": 0.5, "b": 0.5}`, `{"a": "x"}`} {
-		req, _ := http.NewRequestWithContext(t.Context(), "POST", "/predict", strings.NewReader(body))
+	post := func(path, body string) {
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Request-ID", "q1")
 		s.ServeHTTP(discard{http.Header{}}, req)
 	}
+	for _, body := range []string{`{"a": 0.5, "b": 0.5}`, `{"a": "x"}`} {
+		post("/predict", body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if n, _ := lg.Count(t.Context(), store.Query{}); n > 0 {
+			break
+		}
+	}
+	post("/feedback", `{"request_id": "q1", "actual": 1}`)
 	if _, err := s.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +109,7 @@ type fixed struct{ art *model.Artifact }
 
 func (f fixed) Resolve() (serve.Ident, error) { return serve.Ident{Name: "m", Version: "1"}, nil }
 func (f fixed) Load(serve.Ident) (*serve.Model, error) {
-	return &serve.Model{Name: "m", Version: "1", Artifact: f.art}, nil
+	return &serve.Model{Name: "m", Version: "1", Artifact: f.art, TestRMSE: 0.5}, nil
 }
 
 type discard struct{ h http.Header }
@@ -112,7 +130,7 @@ func metricNames(expr string) []string {
 	for _, m := range regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*`).FindAllStringIndex(expr, -1) {
 		id := expr[m[0]:m[1]]
 		rest := strings.TrimLeft(expr[m[1]:], " ")
-		if strings.HasPrefix(rest, "(") || slices.Contains([]string{"and", "or", "unless", "by", "without", "on", "bool", "offset", "le", "inf", "Inf", "NaN"}, id) {
+		if strings.HasPrefix(rest, "(") || slices.Contains([]string{"and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "le", "inf", "Inf", "NaN"}, id) {
 			continue // a function call or keyword
 		}
 		out = append(out, id)
@@ -231,7 +249,7 @@ func TestPromtool(t *testing.T) {
 	// --syntax-only: the scrape key's file is a path in Prometheus's
 	// container (TestPrometheusScrapesServe checks a real one).
 	run(t, "prometheus", promtool, "check", "config", "--syntax-only", "prometheus.yml")
-	if out := run(t, "prometheus", promtool, "check", "rules", "alerts.yml"); !strings.Contains(out, "SUCCESS: 7 rules found") {
+	if out := run(t, "prometheus", promtool, "check", "rules", "alerts.yml"); !strings.Contains(out, "SUCCESS: 8 rules found") {
 		t.Errorf("promtool check rules: %s", out)
 	}
 	if out := run(t, "prometheus", promtool, "test", "rules", "alerts_test.yml"); !strings.Contains(out, "SUCCESS") {

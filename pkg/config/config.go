@@ -55,6 +55,12 @@ type Monitor struct {
 	// squared error that counts.
 	Confidence float64 `mapstructure:"confidence"`
 	MinEffect  float64 `mapstructure:"min_effect"`
+	// LiveWindow is how many of the latest predictions with feedback the
+	// server's live RMSE and MAE gauges cover; RMSERegression is the
+	// fraction by which the live RMSE may exceed the version's test RMSE
+	// before the alert (deploy/prometheus/alerts.yml) fires.
+	LiveWindow     int     `mapstructure:"live_window"`
+	RMSERegression float64 `mapstructure:"rmse_regression"`
 }
 
 // Pipeline configures `housectl pipeline`.
@@ -385,6 +391,7 @@ func Defaults() Config {
 		Monitor: Monitor{
 			Window: 24 * time.Hour, PSIWarn: 0.1, PSIAlert: 0.25, KSWarn: 0.1, KSAlert: 0.2, MinRows: 200,
 			Interval: 30 * time.Second, WindowRows: 10000, Confidence: 0.95, MinEffect: 0.01,
+			LiveWindow: 1000, RMSERegression: 0.2,
 		},
 		Pipeline: Pipeline{
 			Lock: "housectl.lock", Stages: append([]string(nil), PipelineStages...),

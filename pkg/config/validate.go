@@ -79,6 +79,12 @@ func Validate(c Config) []FieldError {
 	if !(m.MinEffect >= 0 && m.MinEffect < 1) {
 		errs = append(errs, FieldError{Key: "monitor.min_effect", Msg: fmt.Sprintf("must be 0 or more and under 1 (0.01: 1%% of the mean squared error), got %v", m.MinEffect)})
 	}
+	if m.LiveWindow < 1 {
+		errs = append(errs, FieldError{Key: "monitor.live_window", Msg: fmt.Sprintf("must be 1 or more, got %d", m.LiveWindow)})
+	}
+	if !(m.RMSERegression > 0) {
+		errs = append(errs, FieldError{Key: "monitor.rmse_regression", Msg: fmt.Sprintf("must be positive (0.2: 20%% over the test RMSE), got %v", m.RMSERegression)})
+	}
 	if m.Window <= 0 {
 		errs = append(errs, FieldError{Key: "monitor.window", Msg: fmt.Sprintf("must be positive, got %s", m.Window)})
 	}

@@ -128,6 +128,9 @@ func (s *Server) decodeAndRun(w http.ResponseWriter, r *http.Request, proto erro
 		s.enqueueShadow(ep.shadow, X, st.id, st.start)
 	}
 	setServedHeaders(w, sl, m)
+	if m.latency != nil {
+		m.latency.Observe(s.o.Now().Sub(state(w).start).Seconds())
+	}
 	return m, pred, true
 }
 
@@ -374,12 +377,13 @@ func (s *Server) handleFeedback(w http.ResponseWriter, r *http.Request) {
 	for i := range fb {
 		fb[i].Time = now
 	}
-	matched, err := s.log.AddFeedback(r.Context(), fb)
+	res, err := s.log.AddFeedback(r.Context(), fb)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": len(fb), "matched": matched, "request_id": state(w).id})
+	s.live.observe(res.Joined)
+	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": len(fb), "matched": res.Matched, "request_id": state(w).id})
 }
 
 const feedbackShape = `the body must be {"request_id": ..., "actual": ..., "row": ...} or {"feedback": [...]}`

@@ -14,6 +14,7 @@ type metrics struct {
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	predictions *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
 	values      prometheus.Histogram
 	modelInfo   *prometheus.GaugeVec
 	validation  *prometheus.CounterVec
@@ -69,8 +70,12 @@ func newMetrics(reg *prometheus.Registry, queueDepth func() float64) *metrics {
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route"}),
 		predictions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "housectl_serve_predictions_total", Help: "Predictions made (rows), by model and version.",
-		}, []string{"model", "version"}),
+			Name: "housectl_serve_predictions_total", Help: "Predictions made (rows), by model, version and variant (the alias of a split; \"\" otherwise).",
+		}, []string{"model", "version", "variant"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "housectl_serve_prediction_duration_seconds", Help: "Time to serve a prediction request, by model and variant.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"model", "variant"}),
 		values: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "housectl_serve_prediction_value", Help: "Predicted values.",
 			Buckets: prometheus.LinearBuckets(0.5, 0.5, 10),
@@ -118,7 +123,7 @@ func newMetrics(reg *prometheus.Registry, queueDepth func() float64) *metrics {
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "housectl_serve_prediction_log_queue_depth", Help: "Predictions waiting to be written to the log.",
 	}, queueDepth)
-	reg.MustRegister(m.requests, m.duration, m.predictions, m.values, m.modelInfo, m.validation, m.outOfRange, m.reloads,
+	reg.MustRegister(m.requests, m.duration, m.predictions, m.latency, m.values, m.modelInfo, m.validation, m.outOfRange, m.reloads,
 		m.logWritten, m.logDropped, m.inflight, m.budgetRefused, depth,
 		m.weight, m.loaded, m.shadowPredictions, m.shadowDropped, m.shadowFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

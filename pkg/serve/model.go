@@ -28,11 +28,15 @@ type Model struct {
 	// Schema is what the model takes: its features and the range of each
 	// (the training range widened, and the configuration's).
 	Schema          *input.Schema
-	predicted       prometheus.Counter // predictions_total{model, version}
+	predicted       prometheus.Counter // predictions_total{model, version, variant}
+	latency         prometheus.Observer
 	shadowPredicted prometheus.Counter // shadow_predictions_total{model, version}
 	features        *store.FeatureSet  // the log's key for the feature names
 	// versionValue is the X-Housectl-Version header's value.
 	versionValue []string
+	// TestRMSE is the test RMSE the version was registered with (0:
+	// unknown).
+	TestRMSE float64
 }
 
 // Ident names what a source currently points at; a change means reload.
@@ -127,7 +131,7 @@ func (s *RegistrySource) Load(id Ident) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Model{Name: v.Name, Version: id.Version, RunID: v.RunID, URI: s.URI.String(), SHA256: v.SHA256, Artifact: a, Lineage: v.Lineage}, nil
+	return &Model{Name: v.Name, Version: id.Version, RunID: v.RunID, URI: s.URI.String(), SHA256: v.SHA256, Artifact: a, Lineage: v.Lineage, TestRMSE: v.Metrics["rmse"]}, nil
 }
 
 // reload loads, for every slot, what its source points at if it differs
@@ -186,7 +190,8 @@ func (s *Server) reloadSlot(sl *slot) (swapped bool, err error) {
 	if f := sl.ep.unitField; f != "" {
 		m.Schema.Ignore = f // the unit key is not a feature
 	}
-	m.predicted = s.metrics.predictions.WithLabelValues(m.Name, m.Version)
+	m.predicted = s.metrics.predictions.WithLabelValues(m.Name, m.Version, sl.variant)
+	m.latency = s.metrics.latency.WithLabelValues(m.Name, sl.variant)
 	m.shadowPredicted = s.metrics.shadowPredictions.WithLabelValues(m.Name, m.Version)
 	m.features = store.NewFeatureSet(m.Artifact.Header.Features)
 	m.versionValue = []string{m.Version}
@@ -200,6 +205,9 @@ func (s *Server) reloadSlot(sl *slot) (swapped bool, err error) {
 		s.metrics.modelInfo.DeleteLabelValues(old.Name, old.Version, old.RunID, sl.role())
 	}
 	s.metrics.modelInfo.WithLabelValues(m.Name, m.Version, m.RunID, sl.role()).Set(1)
+	if m.TestRMSE > 0 {
+		s.live.testRMSE.WithLabelValues(m.Name, m.Version).Set(m.TestRMSE)
+	}
 	s.metrics.reloads.WithLabelValues("loaded").Inc()
 	return true, nil
 }

@@ -63,7 +63,12 @@ type Options struct {
 	// ShadowQueue bounds the requests waiting for a shadow (default
 	// 1,000); past it they are dropped and counted.
 	ShadowQueue int
-	Logger      *slog.Logger
+	// LiveWindow is how many of the latest predictions with feedback the
+	// live RMSE and MAE gauges cover (default 1,000); RMSERegression is
+	// exported for the alert on them (monitor.rmse_regression).
+	LiveWindow     int
+	RMSERegression float64
+	Logger         *slog.Logger
 	// Registry receives the server's metrics (and the Go and process
 	// collectors); it must be a fresh one.
 	Registry *prometheus.Registry
@@ -144,6 +149,7 @@ type Server struct {
 	reqSeq     atomic.Uint64
 	reqPre     string
 	drift      *driftMetrics
+	live       *live
 }
 
 // slot is one variant (or the shadow) of a served model: where it comes
@@ -215,6 +221,7 @@ func New(o Options) (*Server, error) {
 		s.o.ShutdownTimeout = 20 * time.Second
 	}
 	s.drift = newDriftMetrics(o.Registry)
+	s.live = newLive(o.Registry, cmp.Or(o.LiveWindow, 1000), o.RMSERegression)
 	s.metrics = newMetrics(o.Registry, func() float64 {
 		if s.log == nil {
 			return 0

@@ -212,7 +212,7 @@ func TestPredictionRoutes(t *testing.T) {
 		"/ping":    func(r response) bool { return r.code == 200 && r.body == "\n" },
 		"/version": func(r response) bool { return r.code == 200 && r.body == "test" },
 		"/metrics": func(r response) bool {
-			return r.code == 200 && strings.Contains(r.body, `housectl_serve_predictions_total{model="m",version="1"} 21`) &&
+			return r.code == 200 && strings.Contains(r.body, `housectl_serve_predictions_total{model="m",variant="",version="1"} 21`) &&
 				strings.Contains(r.body, `housectl_serve_model_info{name="m",run="run-1",variant="",version="1"} 1`) &&
 				strings.Contains(r.body, "go_goroutines") && strings.Contains(r.body, "housectl_serve_request_duration_seconds_bucket")
 		},

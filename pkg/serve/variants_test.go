@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -323,4 +324,52 @@ type blockingModel struct {
 func (b *blockingModel) PredictBatch(X model.Matrix, dst []float64) {
 	<-b.block
 	b.Model.PredictBatch(X, dst)
+}
+
+// Feedback joined to predictions moves the live RMSE and MAE gauges of
+// the version (and of its shadow) that made them.
+func TestLiveAccuracyGauges(t *testing.T) {
+	s, _, lg := variantServer(t, func(o *Options) {
+		o.Models[0].Variants = o.Models[0].Variants[:1]
+		o.Models[0].Shadow = &VariantOptions{Name: "challenger", URI: "models:/m@challenger", Source: &fakeSource{version: "2", art: fitModel(t, 100)}}
+		o.LiveWindow = 2
+		o.RMSERegression = 0.25
+	})
+	// a=1,b=2,c=3 predicts 2.5 (production) and 102.5 (the shadow).
+	for i := range 3 {
+		if r := do(s, "POST", "/predict", js, oneRow, "X-Request-ID", fmt.Sprint("q", i)); r.code != 200 {
+			t.Fatal(r.body)
+		}
+	}
+	waitRows(t, lg, 6)
+	// Actual values 1.5, 3.5 and 4.5: production's errors 1, -1, -2; the
+	// window of 2 keeps the last two: RMSE sqrt(2.5), MAE 1.5.
+	r := do(s, "POST", "/feedback", js, `{"feedback": [{"request_id": "q0", "actual": 1.5}, {"request_id": "q1", "actual": 3.5}, {"request_id": "q2", "actual": 4.5}]}`)
+	if r.code != 202 || r.json(t)["matched"] != 3.0 {
+		t.Fatalf("%d %s", r.code, r.body)
+	}
+	m := do(s, "GET", "/metrics", "", "").body
+	value := func(series string) float64 {
+		for _, l := range strings.Split(m, "\n") {
+			if v, ok := strings.CutPrefix(l, series+" "); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				return f
+			}
+		}
+		t.Errorf("no %s in\n%s", series, grepLines(m, "live_"))
+		return math.NaN()
+	}
+	for series, want := range map[string]float64{
+		`housectl_serve_live_rmse{model="m",variant="production",version="1"}`:                 math.Sqrt(2.5),
+		`housectl_serve_live_mae{model="m",variant="production",version="1"}`:                  1.5,
+		`housectl_serve_live_feedback_rows{model="m",variant="production",version="1"}`:        2,
+		`housectl_serve_feedback_joined_total{model="m",variant="production",version="1"}`:     3,
+		`housectl_serve_live_mae{model="m",variant="shadow:challenger",version="2"}`:           98.5,
+		`housectl_serve_live_feedback_rows{model="m",variant="shadow:challenger",version="2"}`: 2,
+		`housectl_serve_live_rmse_regression_threshold`:                                        0.25,
+	} {
+		if got := value(series); math.Abs(got-want) > 1e-6 {
+			t.Errorf("%s = %v, want %v", series, got, want)
+		}
+	}
 }

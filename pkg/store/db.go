@@ -589,8 +589,8 @@ func (s *DB) decodeFeatures(ctx context.Context, fj, model, version string) (map
 }
 
 // AddFeedback implements Store.
-func (s *DB) AddFeedback(ctx context.Context, fb []Feedback) (int, error) {
-	matched := 0
+func (s *DB) AddFeedback(ctx context.Context, fb []Feedback) (FeedbackResult, error) {
+	var res FeedbackResult
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO feedback (request_id, row_index, actual, ts_ns) VALUES (?, ?, ?, ?)
 			ON CONFLICT (request_id, row_index) DO UPDATE SET actual = excluded.actual, ts_ns = excluded.ts_ns`))
@@ -605,17 +605,38 @@ func (s *DB) AddFeedback(ctx context.Context, fb []Feedback) (int, error) {
 			if _, err := ins.ExecContext(ctx, f.RequestID, f.Row, f.Actual, f.Time.UnixNano()); err != nil {
 				return err
 			}
-			var n int
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM predictions WHERE request_id = ? AND row_index = ?`), f.RequestID, f.Row).Scan(&n); err != nil {
+			rows, err := tx.QueryContext(ctx, s.q(`SELECT id, ts_ns, model, version, variant, shadow, prediction FROM predictions WHERE request_id = ? AND row_index = ?`), f.RequestID, f.Row)
+			if err != nil {
+				return err
+			}
+			n := 0
+			for rows.Next() {
+				j := Joined{Actual: f.Actual}
+				j.RequestID, j.Row.Row = f.RequestID, f.Row
+				var ts int64
+				var shadow int
+				if err := rows.Scan(&j.ID, &ts, &j.Model, &j.Version, &j.Variant, &shadow, &j.Prediction); err != nil {
+					rows.Close()
+					return err
+				}
+				j.Time, j.Shadow = time.Unix(0, ts).UTC(), shadow != 0
+				res.Joined = append(res.Joined, j)
+				n++
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
 				return err
 			}
 			if n > 0 {
-				matched++
+				res.Matched++
 			}
 		}
 		return nil
 	})
-	return matched, err
+	if err != nil {
+		return FeedbackResult{}, err
+	}
+	return res, nil
 }
 
 // Joined implements Store.

@@ -96,6 +96,14 @@ type Feedback struct {
 	Time      time.Time `json:"time"`
 }
 
+// FeedbackResult is what AddFeedback joined.
+type FeedbackResult struct {
+	// Matched counts the feedback items that match a logged prediction.
+	Matched int
+	// Joined are the predictions they match, with the actual value.
+	Joined []Joined
+}
+
 // Joined is a logged prediction with its actual value.
 type Joined struct {
 	Row
@@ -159,8 +167,9 @@ type Store interface {
 	Count(ctx context.Context, q Query) (int64, error)
 	// AddFeedback stores actual values (a later one for the same
 	// prediction replaces the earlier) and returns how many of them match
-	// a logged prediction.
-	AddFeedback(ctx context.Context, fb []Feedback) (matched int, err error)
+	// a logged prediction, with the predictions they match (served and
+	// shadow rows; their features left out).
+	AddFeedback(ctx context.Context, fb []Feedback) (FeedbackResult, error)
 	// Joined returns the predictions q selects that have an actual value.
 	Joined(ctx context.Context, q Query) ([]Joined, error)
 	Close() error

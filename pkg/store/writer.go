@@ -106,7 +106,7 @@ func (w *Writer) wake() {
 }
 
 // AddFeedback stores actual values in the writer's store (Store.AddFeedback).
-func (w *Writer) AddFeedback(ctx context.Context, fb []Feedback) (int, error) {
+func (w *Writer) AddFeedback(ctx context.Context, fb []Feedback) (FeedbackResult, error) {
 	return w.s.AddFeedback(ctx, fb)
 }
 

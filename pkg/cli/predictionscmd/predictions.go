@@ -434,7 +434,8 @@ func feedbackRun(o *Options, path string) error {
 		return err
 	}
 	defer db.Close()
-	matched, err := db.AddFeedback(o.Context, fb)
+	res, err := db.AddFeedback(o.Context, fb)
+	matched := res.Matched
 	if err != nil {
 		return err
 	}

@@ -205,6 +205,7 @@ func Run(opts *Options) error {
 	models := servedModels(sc, uris, reg)
 	so := serve.Options{
 		Models: models, UnitHeader: sc.UnitHeader, ShadowQueue: sc.ShadowQueue,
+		LiveWindow: cfg.Monitor.LiveWindow, RMSERegression: cfg.Monitor.RMSERegression,
 		URI: uri.String(), Logger: logger, Registry: prometheus.NewRegistry(),
 		LogOptions: store.WriterOptions{QueueSize: p.QueueSize, BatchSize: p.BatchSize, FlushInterval: p.FlushInterval, Overflow: p.Overflow},
 		BodyLimit:  sc.BodyLimit, MaxBatchRows: sc.MaxBatchRows, RangeTolerance: sc.RangeTolerance, Bounds: bounds,

@@ -83,23 +83,28 @@ func (m *Memory) Count(ctx context.Context, q store.Query) (int64, error) {
 }
 
 // AddFeedback implements store.Store.
-func (m *Memory) AddFeedback(_ context.Context, fb []store.Feedback) (int, error) {
+func (m *Memory) AddFeedback(_ context.Context, fb []store.Feedback) (store.FeedbackResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.feedback == nil {
 		m.feedback = map[[2]any]float64{}
 	}
-	matched := 0
+	var res store.FeedbackResult
 	for _, f := range fb {
 		m.feedback[[2]any{f.RequestID, f.Row}] = f.Actual
+		n := 0
 		for _, r := range m.rows {
 			if r.RequestID == f.RequestID && r.Row == f.Row {
-				matched++
-				break
+				r.Features = nil
+				res.Joined = append(res.Joined, store.Joined{Row: r, Actual: f.Actual})
+				n++
 			}
 		}
+		if n > 0 {
+			res.Matched++
+		}
 	}
-	return matched, nil
+	return res, nil
 }
 
 // Joined implements store.Store.

@@ -206,14 +206,14 @@ func feedbackJoins(t *testing.T, open Open) {
 		t.Fatal(err)
 	}
 	now := time.Unix(1764000100, 0)
-	m, err := s.AddFeedback(ctx, []store.Feedback{
+	res, err := s.AddFeedback(ctx, []store.Feedback{
 		{RequestID: "batch", Row: 2, Actual: 1, Time: now},
 		{RequestID: "batch", Row: 2, Actual: 12.5, Time: now}, // replaces
 		{RequestID: "r9", Row: 0, Actual: 0.5, Time: now},
 		{RequestID: "batch", Row: 7, Actual: 3, Time: now}, // no such row
 	})
-	if err != nil || m != 3 {
-		t.Fatalf("matched %d, %v", m, err)
+	if err != nil || res.Matched != 3 || len(res.Joined) != 3 || res.Joined[0].Prediction != 12 || res.Joined[0].Actual != 1 || res.Joined[1].Actual != 12.5 || res.Joined[2].RequestID != "r9" {
+		t.Fatalf("matched %+v, %v", res, err)
 	}
 	js, err := s.Joined(ctx, store.Query{})
 	if err != nil || len(js) != 2 {
@@ -360,8 +360,8 @@ func variantsAndShadows(t *testing.T, open Open) {
 	if err != nil || len(rows) != 1 || !rows[0].Shadow || rows[0].Variant != "challenger" || rows[0].Version != "2" || rows[0].Prediction != 7 {
 		t.Fatalf("shadow rows %+v %v", rows, err)
 	}
-	if _, err := s.AddFeedback(ctx, []store.Feedback{{RequestID: "r100", Actual: 1, Time: time.Unix(1764000100, 0)}}); err != nil {
-		t.Fatal(err)
+	if res, err := s.AddFeedback(ctx, []store.Feedback{{RequestID: "r100", Actual: 1, Time: time.Unix(1764000100, 0)}}); err != nil || res.Matched != 1 || len(res.Joined) != 2 {
+		t.Fatalf("feedback on a served row and its shadow: %+v %v", res, err)
 	}
 	js, err := s.Joined(ctx, store.Query{Shadows: store.WithShadows, Variant: "challenger"})
 	if err != nil || len(js) != 2 || js[0].Shadow == js[1].Shadow {
