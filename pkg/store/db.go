@@ -605,29 +605,11 @@ func (s *DB) AddFeedback(ctx context.Context, fb []Feedback) (FeedbackResult, er
 			if _, err := ins.ExecContext(ctx, f.RequestID, f.Row, f.Actual, f.Time.UnixNano()); err != nil {
 				return err
 			}
-			rows, err := tx.QueryContext(ctx, s.q(`SELECT id, ts_ns, model, version, variant, shadow, prediction FROM predictions WHERE request_id = ? AND row_index = ?`), f.RequestID, f.Row)
-			if err != nil {
+			before := len(res.Joined)
+			if res.Joined, err = s.matching(ctx, tx, f, res.Joined); err != nil {
 				return err
 			}
-			n := 0
-			for rows.Next() {
-				j := Joined{Actual: f.Actual}
-				j.RequestID, j.Row.Row = f.RequestID, f.Row
-				var ts int64
-				var shadow int
-				if err := rows.Scan(&j.ID, &ts, &j.Model, &j.Version, &j.Variant, &shadow, &j.Prediction); err != nil {
-					rows.Close()
-					return err
-				}
-				j.Time, j.Shadow = time.Unix(0, ts).UTC(), shadow != 0
-				res.Joined = append(res.Joined, j)
-				n++
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			if n > 0 {
+			if len(res.Joined) > before {
 				res.Matched++
 			}
 		}
@@ -637,6 +619,28 @@ func (s *DB) AddFeedback(ctx context.Context, fb []Feedback) (FeedbackResult, er
 		return FeedbackResult{}, err
 	}
 	return res, nil
+}
+
+// matching appends the logged predictions (served and shadow) that a
+// feedback item is the actual value of.
+func (s *DB) matching(ctx context.Context, tx *sql.Tx, f Feedback, out []Joined) ([]Joined, error) {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT id, ts_ns, model, version, variant, shadow, prediction FROM predictions WHERE request_id = ? AND row_index = ?`), f.RequestID, f.Row)
+	if err != nil {
+		return out, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		j := Joined{Actual: f.Actual}
+		j.RequestID, j.Row.Row = f.RequestID, f.Row
+		var ts int64
+		var shadow int
+		if err := rows.Scan(&j.ID, &ts, &j.Model, &j.Version, &j.Variant, &shadow, &j.Prediction); err != nil {
+			return out, err
+		}
+		j.Time, j.Shadow = time.Unix(0, ts).UTC(), shadow != 0
+		out = append(out, j)
+	}
+	return out, rows.Err()
 }
 
 // Joined implements Store.
