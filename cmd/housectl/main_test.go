@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,6 +153,31 @@ func TestScripts(t *testing.T) {
 				if n == 0 {
 					ts.Fatalf("no object matches %s", args[0])
 				}
+			},
+			// waitserved PATH REGEXP [Header:Value]...: GET $URL+PATH until
+			// the body matches (up to 30 s), as a client watching a swap.
+			"waitserved": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 2 {
+					ts.Fatalf("usage: waitserved PATH REGEXP [Header:Value]...")
+				}
+				re := regexp.MustCompile(args[1])
+				var last string
+				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+					req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, ts.Getenv("URL")+args[0], nil)
+					ts.Check(err)
+					for _, h := range args[2:] {
+						k, v, _ := strings.Cut(h, ":")
+						req.Header.Set(k, v)
+					}
+					resp, err := http.DefaultClient.Do(req)
+					ts.Check(err)
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if last = string(b); re.MatchString(last) {
+						return
+					}
+				}
+				ts.Fatalf("GET %s never matched %s; last: %s", args[0], args[1], last)
 			},
 			"serve-stop": cmdServeStop,
 			"http":       cmdHTTP,

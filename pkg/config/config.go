@@ -76,6 +76,10 @@ type Pipeline struct {
 	// than the holder (IfBetter) or always.
 	Alias    string `mapstructure:"alias"`
 	IfBetter bool   `mapstructure:"if_better"`
+	// Challenger is the alias `pipeline run --if-drift` moves to the
+	// version it retrains, ungated: a server's split or shadow serves it
+	// until `monitor compare --promote` decides.
+	Challenger string `mapstructure:"challenger"`
 }
 
 // PipelineStages are the stages `housectl pipeline` knows, in order.
@@ -395,7 +399,7 @@ func Defaults() Config {
 		},
 		Pipeline: Pipeline{
 			Lock: "housectl.lock", Stages: append([]string(nil), PipelineStages...),
-			Model: "california", Alias: "production", IfBetter: true,
+			Model: "california", Alias: "production", IfBetter: true, Challenger: "challenger",
 		},
 		Predictions: Predictions{
 			Path: "experiments/predictions.db", Enabled: true, QueueSize: 10000, BatchSize: 512,

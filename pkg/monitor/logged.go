@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"context"
 	"math"
 	"slices"
 	"strconv"
@@ -34,6 +35,16 @@ func DriftOf(h model.Header, rows []store.Row, t Thresholds) (Report, []float64,
 	cols, preds := Columns(h, rows)
 	rep, err := Drift(h, cols, preds, t)
 	return rep, preds, err
+}
+
+// LoggedDrift reads the served predictions a model version logged in
+// [from, to) and measures their drift against its training data (h).
+func LoggedDrift(ctx context.Context, s store.Store, h model.Header, name, version string, from, to time.Time, t Thresholds) (Report, []float64, error) {
+	rows, err := s.Rows(ctx, store.Query{From: from, To: to, Model: name, Version: version})
+	if err != nil {
+		return Report{}, nil, err
+	}
+	return DriftOf(h, rows, t)
 }
 
 // Perf is the live accuracy of one model version over a window, or over

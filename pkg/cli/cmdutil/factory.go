@@ -19,6 +19,7 @@ import (
 	"github.com/housectl/housectl/pkg/buildinfo"
 	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/input"
+	"github.com/housectl/housectl/pkg/monitor"
 	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/tracking"
 	"github.com/housectl/housectl/pkg/ui"
@@ -149,4 +150,9 @@ func Bounds(s config.Schema) input.Bounds {
 		}
 	}
 	return bounds
+}
+
+// Thresholds are the drift thresholds of the monitor section.
+func Thresholds(m config.Monitor) monitor.Thresholds {
+	return monitor.Thresholds{PSIWarn: m.PSIWarn, PSIAlert: m.PSIAlert, KSWarn: m.KSWarn, KSAlert: m.KSAlert, MinRows: m.MinRows}
 }

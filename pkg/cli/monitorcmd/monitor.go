@@ -213,10 +213,6 @@ func openLog(ctx context.Context, l *config.Loaded) (*store.DB, error) {
 	return logs.OpenExisting(ctx, l.Config.Predictions.DSN, l.Config.Predictions.Path)
 }
 
-func thresholds(m config.Monitor) monitor.Thresholds {
-	return monitor.Thresholds{PSIWarn: m.PSIWarn, PSIAlert: m.PSIAlert, KSWarn: m.KSWarn, KSAlert: m.KSAlert, MinRows: m.MinRows}
-}
-
 // DriftOutput is the --json document.
 type DriftOutput struct {
 	Model   string         `json:"model"`
@@ -249,12 +245,7 @@ func measure(o *Options, l *config.Loaded) (*measured, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.Rows(o.Context, store.Query{From: from, To: to, Model: v.Name, Version: strconv.Itoa(v.Version)})
-	if err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	rep, preds, err := monitor.DriftOf(art.Header, rows, thresholds(l.Config.Monitor))
+	rep, preds, err := monitor.LoggedDrift(o.Context, db, art.Header, v.Name, strconv.Itoa(v.Version), from, to, cmdutil.Thresholds(l.Config.Monitor))
 	if err != nil {
 		_ = db.Close()
 		return nil, err

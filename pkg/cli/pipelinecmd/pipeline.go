@@ -7,14 +7,21 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/housectl/housectl/pkg/monitor"
+	logs "github.com/housectl/housectl/pkg/store/all"
 
 	"github.com/spf13/cobra"
 
 	"github.com/housectl/housectl/pkg/buildinfo"
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
+	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/data"
 	"github.com/housectl/housectl/pkg/pipeline"
+	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/train"
 	"github.com/housectl/housectl/pkg/ui"
 )
@@ -26,6 +33,7 @@ type Options struct {
 	IO      *ui.IOStreams
 	Context context.Context
 	Force   bool
+	IfDrift bool
 	JSON    bool
 	Only    []string
 }
@@ -52,13 +60,14 @@ skipped, saying so; --force reruns everything.
   housectl pipeline run --force`,
 	}
 	run := &cobra.Command{
-		Use:     "run [--force]",
+		Use:     "run [--force] [--if-drift]",
 		Short:   "Run the stages that changed",
-		Example: "  housectl pipeline run\n  housectl pipeline run --force",
+		Example: "  housectl pipeline run\n  housectl pipeline run --force\n  housectl pipeline run --if-drift   # on a schedule: retrain a challenger when live traffic drifted",
 		Args:    cmdutil.NoArgs,
 	}
 	ro := &Options{F: f, IO: f.IOStreams}
 	run.Flags().BoolVar(&ro.Force, "force", false, "run every stage, changed or not")
+	run.Flags().BoolVar(&ro.IfDrift, "if-drift", false, "retrain only when monitor drift alerts on serve.model's version, then move pipeline.challenger (not pipeline.alias) to the new version")
 	run.RunE = func(c *cobra.Command, _ []string) error {
 		ro.Cmd, ro.Context = c, c.Context()
 		return runRun(ro)
@@ -89,6 +98,16 @@ func runner(o *Options) (*pipeline.Runner, []pipeline.Stage, func(), error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	if o.IfDrift {
+		alert, err := driftAlert(o, l, g)
+		if err != nil || !alert {
+			return nil, nil, nil, err
+		}
+		// Retrain whatever changed, into the challenger alias, ungated.
+		p := &l.Config.Pipeline
+		p.Alias, p.IfBetter = p.Challenger, false
+		o.Force = true
+	}
 	r := &pipeline.Runner{LockPath: l.Config.Pipeline.Lock, Out: o.IO.ErrOut}
 	info := buildinfo.Get()
 	progress, finish := cmdutil.TrainProgress(o.IO, l.Config.Train.CVFolds)
@@ -105,7 +124,7 @@ func runner(o *Options) (*pipeline.Runner, []pipeline.Stage, func(), error) {
 
 func runRun(o *Options) error {
 	r, st, finish, err := runner(o)
-	if err != nil {
+	if err != nil || r == nil { // nil: --if-drift found nothing to retrain
 		return err
 	}
 	defer finish()
@@ -143,4 +162,53 @@ func statusRun(o *Options) error {
 		}
 	}
 	return nil
+}
+
+// driftAlert measures the drift of serve.model's version over
+// monitor.window from the prediction log, says what it found, and reports
+// whether it is an alert.
+func driftAlert(o *Options, l *config.Loaded, g *registry.Registry) (bool, error) {
+	c := l.Config
+	u, err := registry.ParseURI(c.Serve.Model)
+	if err != nil {
+		return false, cmdutil.FlagErrorf("serve.model: %w", err)
+	}
+	v, err := g.Resolve(u)
+	if err != nil {
+		return false, err
+	}
+	art, err := g.Load(o.Context, v)
+	if err != nil {
+		return false, err
+	}
+	db, err := logs.OpenExisting(o.Context, c.Predictions.DSN, c.Predictions.Path)
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	to := o.F.Now()
+	from := to.Add(-c.Monitor.Window)
+	rep, _, err := monitor.LoggedDrift(o.Context, db, art.Header, v.Name, strconv.Itoa(v.Version), from, to, cmdutil.Thresholds(c.Monitor))
+	if err != nil {
+		return false, err
+	}
+	var alerting []string
+	for _, f := range rep.Features {
+		if f.Status == monitor.StatusAlert {
+			alerting = append(alerting, fmt.Sprintf("%s (PSI %.2f, KS %.2f)", f.Name, f.PSI, f.KS))
+		}
+	}
+	if rep.Prediction.Status == monitor.StatusAlert {
+		alerting = append(alerting, fmt.Sprintf("the prediction (PSI %.2f, KS %.2f)", rep.Prediction.PSI, rep.Prediction.KS))
+	}
+	switch {
+	case rep.Status == monitor.StatusInsufficient:
+		fmt.Fprintf(o.IO.ErrOut, "not enough data to judge drift: %d logged predictions of %s version %d since %s (monitor.min_rows is %d); nothing retrained\n", rep.Rows, v.Name, v.Version, from.UTC().Format(time.RFC3339), c.Monitor.MinRows)
+		return false, nil
+	case rep.Status != monitor.StatusAlert:
+		fmt.Fprintf(o.IO.ErrOut, "no drift alert on %s version %d (%d predictions since %s: %s); nothing retrained\n", v.Name, v.Version, rep.Rows, from.UTC().Format(time.RFC3339), rep.Status)
+		return false, nil
+	}
+	fmt.Fprintf(o.IO.ErrOut, "drift alert on %s version %d over %d predictions: %s; retraining into %s@%s\n", v.Name, v.Version, rep.Rows, strings.Join(alerting, ", "), c.Pipeline.Model, c.Pipeline.Challenger)
+	return true, nil
 }

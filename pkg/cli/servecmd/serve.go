@@ -27,7 +27,6 @@ import (
 	"github.com/housectl/housectl/pkg/buildinfo"
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
 	"github.com/housectl/housectl/pkg/config"
-	"github.com/housectl/housectl/pkg/monitor"
 	"github.com/housectl/housectl/pkg/registry"
 	"github.com/housectl/housectl/pkg/serve"
 	"github.com/housectl/housectl/pkg/store"
@@ -215,8 +214,7 @@ func Run(opts *Options) error {
 		BodyBudget: sc.BodyBudget, BodyWait: sc.ReadTimeout,
 		Version:     buildinfo.Get().Version,
 		DriftWindow: cfg.Monitor.WindowRows, DriftInterval: cfg.Monitor.Interval,
-		DriftThresholds: monitor.Thresholds{PSIWarn: cfg.Monitor.PSIWarn, PSIAlert: cfg.Monitor.PSIAlert,
-			KSWarn: cfg.Monitor.KSWarn, KSAlert: cfg.Monitor.KSAlert, MinRows: cfg.Monitor.MinRows},
+		DriftThresholds:   cmdutil.Thresholds(cfg.Monitor),
 		ReadHeaderTimeout: sc.ReadHeaderTimeout, ReadTimeout: sc.ReadTimeout, WriteTimeout: sc.WriteTimeout,
 		IdleTimeout: sc.IdleTimeout, ShutdownTimeout: sc.ShutdownTimeout,
 		ReloadInterval: sc.ReloadInterval, Reload: reload,
