@@ -96,10 +96,20 @@ func (s *Server) OpenAPI() map[string]any {
 	if s.o.MetricsPublic {
 		metricsSecured = []obj{}
 	}
-	post := func(summary string, body obj, ok obj, errs obj) obj {
-		return obj{"post": obj{"summary": summary, "requestBody": body, "responses": with(resp("Predictions", ok), errs), "security": secured}}
-	}
 	nameParam := obj{"name": "name", "in": "path", "required": true, "schema": obj{"type": "string"}}
+	namedErrs := obj{"404": resp("No model of that name is served here", ref("Error"))}
+	for k, v := range errs {
+		namedErrs[k] = v
+	}
+	unitParam := obj{"name": "X-Housectl-Unit", "in": "header", "required": false, "schema": obj{"type": "string"},
+		"description": "A unit key (a user, a session): a split sends the same unit to the same variant"}
+	servedHeaders := obj{"X-Housectl-Version": obj{"description": "The version that served the request", "schema": obj{"type": "string"}},
+		"X-Housectl-Variant": obj{"description": "The variant (alias) that served it, when the model is split or shadowed", "schema": obj{"type": "string"}}}
+	post := func(summary string, body obj, ok obj, errs obj, params ...obj) obj {
+		r := resp("Predictions", ok)
+		r["headers"] = servedHeaders
+		return obj{"post": obj{"summary": summary, "requestBody": body, "responses": with(r, errs), "security": secured, "parameters": append([]obj{unitParam}, params...)}}
+	}
 	versionParam := obj{"name": "version", "in": "path", "required": true, "schema": obj{"type": "string"}}
 	oipGet := func(summary string, params []obj, ok obj) obj {
 		return obj{"get": obj{"summary": summary, "security": secured, "parameters": params,
@@ -120,6 +130,17 @@ func (s *Server) OpenAPI() map[string]any {
 			"/invocations": post("MLflow scoring protocol (dataframe_split, dataframe_records, instances, inputs, or CSV), as MLflow's server answers it",
 				obj{"required": true, "content": obj{"application/json": obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}},
 				obj{"type": "object", "properties": obj{"predictions": obj{"type": "array", "items": obj{"type": "number"}}}}, mlflowErrs),
+			"/models/{name}/predict": post("Predict one row with the served model of that name", jsonBody(obj{"type": "object", "description": "the named model's features"}), ref("Prediction"), namedErrs, nameParam),
+			"/models/{name}/predict/batch": post("Predict many rows with the served model of that name",
+				jsonBody(obj{"oneOf": []obj{{"type": "object", "properties": obj{"instances": obj{"type": "array", "items": obj{"type": "object"}}}, "required": []string{"instances"}}, {"type": "array", "items": obj{"type": "object"}}}}), ref("Predictions"), namedErrs, nameParam),
+			"/models": obj{"get": obj{"summary": "The served models: each one's variants (version, share of a split, loaded or why not) and shadow", "security": secured,
+				"responses": obj{"200": resp("Models", ref("Models")), "401": errs["401"], "429": errs["429"]}}},
+			"/models/{name}": obj{"get": obj{"summary": "One served model, as /model describes the default", "security": secured, "parameters": []obj{nameParam},
+				"responses": obj{"200": resp("Model", obj{"type": "object"}), "401": errs["401"], "404": resp("Not served here", ref("Error")), "429": errs["429"], "503": errs["503"]}}},
+			"/admin/split": obj{"put": obj{"summary": "New weights for a split, without a restart (housectl serve split)", "security": secured,
+				"requestBody": jsonBody(obj{"type": "object", "required": []string{"weights"}, "properties": obj{"model": obj{"type": "string"},
+					"weights": obj{"type": "object", "additionalProperties": obj{"type": "number", "minimum": 0}}}}),
+				"responses": obj{"200": resp("The served models with their new shares", ref("Models")), "400": errs["400"], "401": errs["401"], "422": resp("Weights that do not fit the split", ref("Error")), "429": errs["429"]}}},
 			"/v2/models/{name}/infer":                    oipInfer([]obj{nameParam}),
 			"/v2/models/{name}/versions/{version}/infer": oipInfer([]obj{nameParam, versionParam}),
 			"/v2/models/{name}":                          oipGet("OIP model metadata", []obj{nameParam}, ref("ModelMetadata")),
@@ -153,6 +174,11 @@ func (s *Server) OpenAPI() map[string]any {
 				"OIPError":      obj{"type": "object", "required": []string{"error"}, "properties": obj{"error": obj{"type": "string"}, "detail": ref("Problems")}},
 				"ModelMetadata": obj{"type": "object", "properties": obj{"name": obj{"type": "string"}, "versions": obj{"type": "array", "items": obj{"type": "string"}}, "platform": obj{"type": "string"}, "inputs": obj{"type": "array"}, "outputs": obj{"type": "array"}}},
 				"ModelReady":    obj{"type": "object", "properties": obj{"name": obj{"type": "string"}, "ready": obj{"type": "boolean"}}},
+				"Models": obj{"type": "object", "properties": obj{"models": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+					"name": obj{"type": "string"}, "default": obj{"type": "boolean"},
+					"variants": obj{"type": "array", "items": ref("Variant")}, "shadow": ref("Variant")}}}}},
+				"Variant": obj{"type": "object", "properties": obj{"variant": obj{"type": "string"}, "uri": obj{"type": "string"}, "version": obj{"type": "string"},
+					"weight": obj{"type": "number"}, "ready": obj{"type": "boolean"}, "error": obj{"type": "string"}}},
 				"Problems": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
 					"loc": obj{"type": "array", "items": obj{"type": []string{"string", "integer"}}}, "msg": obj{"type": "string"}, "type": obj{"type": "string"}}}},
 				"Feedback": obj{"type": "object", "required": []string{"request_id", "actual"}, "properties": obj{

@@ -83,6 +83,11 @@ func TestOpenAPIDescribesTheServer(t *testing.T) {
 		{"GET", "/health", "", "", 200},
 		{"GET", "/ready", "", "", 200},
 		{"GET", "/model", "", "", 200},
+		{"GET", "/models", "", "", 200},
+		{"GET", "/models/m", "", "", 200},
+		{"POST", "/models/m/predict", js, row, 200},
+		{"POST", "/models/m/predict/batch", js, `[` + row + `]`, 200},
+		{"POST", "/models/x/predict", js, row, 404},
 	} {
 		name := tt.method + " " + tt.path + " " + fmt.Sprint(tt.code)
 		r := do(s, tt.method, tt.path, tt.ctype, tt.body)
