@@ -131,6 +131,10 @@ bench: build ## Go benchmarks, then side-by-side scripts; see docs/BENCHMARKS.md
 	scripts/bench-train.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz
 	scripts/bench-serve.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz 10s
 
+.PHONY: bench-variants
+bench-variants: build ## housectl serve with one model, three models, a 90/10 split and a shadow, side by side (wrk, loopback), every row checked in the log after SIGTERM
+	scripts/bench-variants.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz 10s
+
 .PHONY: bench-serve
 bench-serve: build ## housectl serve vs FastAPI+uvicorn+scikit-learn and a bare net/http handler (wrk, loopback; shared cores, one CPU each, isolated cores)
 	scripts/bench-serve.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz 10s
