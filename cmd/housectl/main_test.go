@@ -179,6 +179,16 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Fatalf("GET %s never matched %s; last: %s", args[0], args[1], last)
 			},
+			// serve-hup [@name]: send the server SIGHUP (it re-reads its
+			// split and checks its models).
+			"serve-hup": func(ts *testscript.TestScript, neg bool, args []string) {
+				name, _ := serverName(args)
+				v, ok := servers.Load(serverKey{ts, name})
+				if !ok || neg {
+					ts.Fatalf("usage: serve-hup [@name] (after serve-start)")
+				}
+				ts.Check(v.(*serveProc).cmd.Process.Signal(syscall.SIGHUP))
+			},
 			"serve-stop": cmdServeStop,
 			"http":       cmdHTTP,
 			"load":       cmdLoad,
