@@ -203,6 +203,7 @@ func (s *Server) reloadSlot(sl *slot) (swapped bool, err error) {
 	old := sl.model.Swap(m)
 	if old != nil {
 		s.metrics.modelInfo.DeleteLabelValues(old.Name, old.Version, old.RunID, sl.role())
+		s.o.Logger.Info("model swapped", "name", m.Name, "version", m.Version, "run", m.RunID, "variant", sl.role(), "from", old.Version)
 	}
 	s.metrics.modelInfo.WithLabelValues(m.Name, m.Version, m.RunID, sl.role()).Set(1)
 	if m.TestRMSE > 0 {

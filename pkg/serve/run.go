@@ -69,11 +69,8 @@ func (s *Server) reloadLoop(ctx context.Context) {
 		case <-tick:
 		case <-s.o.Reload:
 		}
-		if swapped, err := s.Reload(); err != nil {
+		if _, err := s.Reload(); err != nil {
 			s.o.Logger.Error("model reload refused; the current model keeps serving", "error", err.Error())
-		} else if swapped {
-			c := s.Current()
-			s.o.Logger.Info("model swapped", "name", c.Name, "version", c.Version, "run", c.RunID)
 		}
 	}
 }

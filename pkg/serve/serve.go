@@ -310,8 +310,11 @@ func New(o Options) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Current is the default model's first variant.
-func (s *Server) Current() *Model { return s.def.variants[0].model.Load() }
+// Current is the default model's first loaded variant (nil: none is).
+func (s *Server) Current() *Model {
+	_, m := s.def.first()
+	return m
+}
 
 // Reload checks the sources and swaps in the models that moved; a model
 // that fails to load or verify is refused and the current one stays.
