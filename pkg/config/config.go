@@ -280,13 +280,17 @@ type Column struct {
 	Values []string `mapstructure:"values"`
 	// Nullable lets a cell be empty; otherwise an empty cell is a problem.
 	Nullable bool `mapstructure:"nullable"`
+	// Ignore marks a column the file has but no model uses (an id, a
+	// free-text note): it must be in the header, and its cells are not read.
+	Ignore bool `mapstructure:"ignore"`
 }
 
-// Features returns the schema's columns other than the target, in order.
+// Features returns the schema's columns other than the target and the
+// ignored ones, in order.
 func (s Schema) Features() []Column {
 	out := make([]Column, 0, len(s.Columns))
 	for _, c := range s.Columns {
-		if c.Name != s.Target {
+		if c.Name != s.Target && !c.Ignore {
 			out = append(out, c)
 		}
 	}

@@ -285,6 +285,8 @@ func validateSchema(s Schema) []FieldError {
 		add("schema.target", "%q is not one of schema.columns", s.Target)
 	} else if t.Type != TypeNumber {
 		add("schema.target", "%q must be a number column to regress on", s.Target)
+	} else if t.Ignore {
+		add("schema.target", "%q is marked ignore: the target is read; drop ignore: true from it", s.Target)
 	}
 	if len(s.Features()) == 0 && len(s.Columns) > 0 {
 		add("schema.columns", "no feature columns besides the target")

@@ -160,6 +160,16 @@ type ReadOptions struct {
 // at all; bad data is reported, not returned as an error.
 func Read(r io.Reader, opts ReadOptions) (*Frame, *Report, error) {
 	s := opts.Schema
+	// Ignored columns must be in the header, and nothing more.
+	ignored := map[string]bool{}
+	if slices.ContainsFunc(s.Columns, func(c config.Column) bool { return c.Ignore }) {
+		s.Columns = slices.DeleteFunc(slices.Clone(s.Columns), func(c config.Column) bool {
+			if c.Ignore {
+				ignored[c.Name] = true
+			}
+			return c.Ignore
+		})
+	}
 	rep := &Report{File: opts.Name, Counts: map[string]int{}, limit: opts.Limit, Problems: []Problem{}}
 	cr := newCSVReader(r)
 	header, err := cr.Read()
@@ -195,12 +205,12 @@ func Read(r io.Reader, opts ReadOptions) (*Frame, *Report, error) {
 				toSchema[i] = j
 			}
 		}
-		if toSchema[i] < 0 {
+		if toSchema[i] < 0 && !ignored[name] {
 			rep.add(Problem{Kind: KindExtraColumn, Line: cr.start, Column: name,
 				Message: fmt.Sprintf("column %q is not in the schema: add it to schema.columns or drop it from the file", name)})
 		}
 	}
-	for _, c := range s.Columns {
+	for _, c := range opts.Schema.Columns {
 		if _, ok := seen[c.Name]; !ok {
 			rep.add(Problem{Kind: KindMissingColumn, Line: cr.start, Column: c.Name,
 				Message: fmt.Sprintf("column %q of the schema is missing from the header", c.Name)})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -275,5 +276,20 @@ func TestMillionDuplicatesKeepABoundedReport(t *testing.T) {
 	}
 	if rep.Counts[dataset.KindDuplicateRow] != rows-1 || len(rep.Problems) > 100*len(rep.Counts) || !rep.Truncated {
 		t.Errorf("%d problems listed, counts %v", len(rep.Problems), rep.Counts)
+	}
+}
+
+// An ignored column must be in the header and is not read: an id column
+// with text in it is no problem, and no feature.
+func TestIgnoredColumn(t *testing.T) {
+	s := config.Schema{Target: "y", Duplicates: config.DuplicatesError, Columns: []config.Column{
+		{Name: "id", Type: config.TypeNumber, Ignore: true}, {Name: "a", Type: config.TypeNumber}, {Name: "y", Type: config.TypeNumber}}}
+	f, rep, err := dataset.Read(strings.NewReader("id,a,y\nx-1,1,2\nx-2,3,4\n"), dataset.ReadOptions{Schema: s, Name: "t.csv"})
+	if err != nil || !rep.OK() || !slices.Equal(f.Names, []string{"a", "y"}) {
+		t.Fatalf("%+v %+v %v", f, rep, err)
+	}
+	_, rep, _ = dataset.Read(strings.NewReader("a,y\n1,2\n"), dataset.ReadOptions{Schema: s, Name: "t.csv"})
+	if rep.OK() || rep.Problems[0].Kind != dataset.KindMissingColumn || rep.Problems[0].Column != "id" {
+		t.Errorf("a missing ignored column: %+v", rep.Problems)
 	}
 }
