@@ -16,7 +16,7 @@ func NewCmdData(f *cmdutil.Factory) *cobra.Command {
   housectl data validate
   housectl data status`,
 	}
-	cmd.AddCommand(NewCmdFetch(f, nil), NewCmdValidate(f, nil),
+	cmd.AddCommand(NewCmdFetch(f, nil), NewCmdValidate(f, nil), NewCmdSchema(f),
 		NewCmdHash(f, nil), NewCmdAdd(f, nil), NewCmdStatus(f, nil), NewCmdCheckout(f, nil),
 		NewCmdRemote(f), NewCmdPush(f, nil), NewCmdPull(f, nil))
 	return cmd

@@ -16,6 +16,7 @@ import (
 	"github.com/housectl/housectl/pkg/atomicfile"
 	"github.com/housectl/housectl/pkg/cli/cmdutil"
 	"github.com/housectl/housectl/pkg/config"
+	"github.com/housectl/housectl/pkg/dataset"
 	"github.com/housectl/housectl/pkg/dvc"
 	"github.com/housectl/housectl/pkg/ui"
 )
@@ -25,6 +26,9 @@ type Options struct {
 	IO    *ui.IOStreams
 	Dir   string
 	Force bool
+	// FromCSV and Target scaffold the project around a CSV of one's own.
+	FromCSV string
+	Target  string
 }
 
 // NewCmdInit returns `housectl init`.
@@ -43,9 +47,13 @@ func NewCmdInit(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 The config is never overwritten unless --force is given; DVC's files are
 written only when missing; .gitignore lines are merged, never removed.`,
 		Example: `  housectl init
-  housectl init my-model && cd my-model && housectl data fetch`,
+  housectl init my-model && cd my-model && housectl data fetch
+  housectl init --from-csv sales.csv --target revenue   # any CSV: schema, data.path, model name`,
 		Args: cmdutil.MaximumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
+			if (opts.FromCSV == "") != (opts.Target == "") {
+				return cmdutil.FlagErrorf("--from-csv and --target go together: the CSV and the column to predict")
+			}
 			opts.Dir = "."
 			if len(args) == 1 {
 				opts.Dir = args[0]
@@ -57,6 +65,8 @@ written only when missing; .gitignore lines are merged, never removed.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "overwrite existing files")
+	cmd.Flags().StringVar(&opts.FromCSV, "from-csv", "", "scaffold around this CSV: its schema proposed (as housectl data schema does), data.path, the model's name")
+	cmd.Flags().StringVar(&opts.Target, "target", "", "with --from-csv: the column to predict")
 	return cmd
 }
 
@@ -69,11 +79,19 @@ var gitignoreLines = []string{
 
 // Run scaffolds the project.
 func Run(opts *Options) error {
+	cfg := configs.Default
+	var warnings []string
+	if opts.FromCSV != "" {
+		var err error
+		if cfg, warnings, err = scaffold(opts); err != nil {
+			return err
+		}
+	}
 	files := []struct {
 		path string
 		data []byte
 	}{
-		{filepath.Join(opts.Dir, filepath.FromSlash(config.DefaultPath)), configs.Default},
+		{filepath.Join(opts.Dir, filepath.FromSlash(config.DefaultPath)), cfg},
 	}
 	if !opts.Force {
 		var exist []string
@@ -123,12 +141,67 @@ func Run(opts *Options) error {
 	for _, c := range created {
 		fmt.Fprintf(opts.IO.Out, "%s %s\n", st.Success.Render("wrote"), c)
 	}
+	for _, w := range warnings {
+		fmt.Fprintln(opts.IO.ErrOut, "warning: "+w)
+	}
+	next := "housectl data fetch"
+	if opts.FromCSV != "" {
+		next = "housectl data validate && housectl train --register " + modelName(opts.FromCSV) + " --promote production"
+	}
 	if filepath.Clean(opts.Dir) == "." {
-		fmt.Fprintln(opts.IO.ErrOut, "Next: housectl data fetch")
+		fmt.Fprintln(opts.IO.ErrOut, "Next: "+next)
 	} else {
-		fmt.Fprintf(opts.IO.ErrOut, "Next: cd %s && housectl data fetch\n", opts.Dir)
+		fmt.Fprintf(opts.IO.ErrOut, "Next: cd %s && %s\n", opts.Dir, next)
 	}
 	return nil
+}
+
+// modelName is a registered model name made from a file's name.
+func modelName(file string) string {
+	base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	b := []byte(base)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			b[i] = '_'
+		}
+	}
+	name := strings.Trim(string(b), "_.-")
+	if name == "" || len(name) > 64 {
+		return "model"
+	}
+	return name
+}
+
+// scaffold makes the configuration of a project around the CSV: its
+// schema proposed, data.path pointing at it (relative to the project when
+// inside it), the model named after it.
+func scaffold(opts *Options) ([]byte, []string, error) {
+	f, err := os.Open(opts.FromCSV)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	inf, err := dataset.Infer(f, dataset.InferOptions{Target: opts.Target, Name: opts.FromCSV})
+	if err != nil {
+		return nil, nil, &cmdutil.ExitError{Code: 4, Err: err}
+	}
+	path := opts.FromCSV
+	absDir, err1 := filepath.Abs(opts.Dir)
+	absCSV, err2 := filepath.Abs(opts.FromCSV)
+	if err1 == nil && err2 == nil {
+		path = absCSV
+		if rel, err := filepath.Rel(absDir, absCSV); err == nil && filepath.IsLocal(rel) {
+			path = filepath.ToSlash(rel)
+		}
+	}
+	data, err := config.Scaffold(configs.Default, config.Scaffolding{DataPath: path, Name: modelName(opts.FromCSV), Schema: inf.Schema})
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := config.LoadReader(bytes.NewReader(data), "the scaffolded configuration", config.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }}); err != nil {
+		return nil, nil, fmt.Errorf("the configuration for %s would be invalid, so nothing was written: %w", opts.FromCSV, err)
+	}
+	return data, inf.Warnings, nil
 }
 
 // mergeLines appends the lines missing from the file at path (creating
