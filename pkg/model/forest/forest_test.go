@@ -120,3 +120,43 @@ func BenchmarkPredictBatch4128(b *testing.B) {
 		m.PredictBatch(Xt, dst)
 	}
 }
+
+// A forest learns where missing values go too: here a missing a behaves
+// like a large a. Predict and PredictBatch agree to the bit, before and
+// after a reload.
+func TestMissingValues(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	n := 3000
+	X := model.Matrix{Rows: n, Cols: 2, Data: make([]float64, 2*n)}
+	y := make([]float64, n)
+	for i := range n {
+		a, b := r.Float64()*10, r.Float64()
+		y[i] = a + b
+		if i%5 == 0 {
+			a, y[i] = math.NaN(), 9.5+b
+		}
+		X.Data[i], X.Data[n+i] = a, b
+	}
+	p := Defaults()
+	p.NEstimators = 30
+	m := fit(t, p, X, y, 2)
+	pred := make([]float64, n)
+	m.PredictBatch(X, pred)
+	if rmse := eval.Compute(y, pred)[eval.RMSE]; rmse > 0.5 {
+		t.Errorf("training RMSE %v with missing values", rmse)
+	}
+	if got := m.Predict([]float64{math.NaN(), 0.5}); math.Abs(got-10) > 1 {
+		t.Errorf("a missing a predicts %v, want about 10", got)
+	}
+	back, err := Decode(m.AppendBinary(nil), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := make([]float64, 2)
+	for i := range 300 {
+		row[0], row[1] = X.Data[i], X.Data[n+i]
+		if a, b := m.Predict(row), back.Predict(row); math.Float64bits(a) != math.Float64bits(pred[i]) || a != b {
+			t.Fatalf("row %d: Predict %v, reloaded %v, PredictBatch %v", i, a, b, pred[i])
+		}
+	}
+}

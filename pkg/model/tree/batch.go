@@ -105,6 +105,9 @@ func predictBlocks(e *Ensemble, X model.Matrix, dst []float64, workers int) {
 				}
 				k = e
 			}
+			if e.missLeft {
+				missingRows(e.Trees, cols, block, n, p, acc)
+			}
 			for r := range n {
 				dst[start+r] = base + acc[r]*scale
 			}
@@ -137,4 +140,27 @@ func layout(t *Tree) int {
 		return byWalk
 	}
 	return byNodes
+}
+
+// missingRows sums again, walking the nodes, the rows of a block that have
+// a missing value: the fast layouts sent it right where a split learned to
+// send it left. The trees are added in order, as everywhere.
+func missingRows(trees []*Tree, cols []uint8, block, n, p int, acc []float64) {
+	for r := range n {
+		missing := false
+		for j := range p {
+			if cols[j*block+r] == MissingCode {
+				missing = true
+				break
+			}
+		}
+		if !missing {
+			continue
+		}
+		var s float64
+		for _, t := range trees {
+			s += t.PredictColumnar(cols, block, r)
+		}
+		acc[r] = s
+	}
 }

@@ -8,8 +8,15 @@ import (
 	"github.com/housectl/housectl/pkg/model"
 )
 
-// MaxBins is the most bins a feature can have (codes are uint8).
+// MaxBins is the size of a feature's histogram (codes are uint8): at
+// most MaxBins-1 bins of values, and the missing code.
 const MaxBins = 256
+
+// MissingCode is the code of a missing value (NaN): past every value's
+// code, since a feature has at most MaxBins-1 bins of values. A split
+// sends it the way it learned (Node.Flags); where it learned none, it
+// goes right, with the largest values.
+const MissingCode = MaxBins - 1
 
 // MaxFeatures bounds the number of features: a row's codes live on the
 // stack during prediction.
@@ -17,7 +24,7 @@ const MaxFeatures = 512
 
 // Binner maps raw values to bin codes. Edges[j] are feature j's ascending
 // thresholds: code(x) is the first i with x <= Edges[j][i], or
-// len(Edges[j]) when x is above all (NaN falls in the last bin).
+// len(Edges[j]) when x is above all; NaN is MissingCode.
 type Binner struct {
 	Edges [][]float64
 
@@ -68,15 +75,17 @@ func orderedKey(x float64) int64 {
 // midpoints at evenly spaced quantiles (as scikit-learn's histogram
 // estimators do).
 func NewBinner(X model.Matrix, maxBins int) (*Binner, error) {
-	if maxBins < 2 || maxBins > MaxBins {
-		return nil, fmt.Errorf("max_bins must be between 2 and %d, got %d", MaxBins, maxBins)
+	if maxBins < 2 || maxBins > MaxBins-1 {
+		return nil, fmt.Errorf("max_bins must be between 2 and %d, got %d", MaxBins-1, maxBins)
 	}
 	if X.Cols > MaxFeatures {
 		return nil, fmt.Errorf("%d features: trees take at most %d", X.Cols, MaxFeatures)
 	}
 	all := make([][]float64, X.Cols)
 	for j := range X.Cols {
-		vals := slices.Clone(X.Col(j))
+		// Missing values have a code of their own: the edges are the
+		// values'.
+		vals := slices.DeleteFunc(slices.Clone(X.Col(j)), math.IsNaN)
 		slices.Sort(vals)
 		distinct := slices.Compact(slices.Clone(vals))
 		var edges []float64
@@ -84,8 +93,7 @@ func NewBinner(X model.Matrix, maxBins int) (*Binner, error) {
 			for i := 1; i < len(distinct); i++ {
 				edges = append(edges, distinct[i-1]+(distinct[i]-distinct[i-1])/2)
 			}
-		} else {
-			n := len(vals)
+		} else if n := len(vals); n > 0 {
 			for k := 1; k < maxBins; k++ {
 				pos := float64(k) / float64(maxBins) * float64(n-1)
 				lo := int(pos)
@@ -104,11 +112,11 @@ func NewBinner(X model.Matrix, maxBins int) (*Binner, error) {
 // NumBins returns the number of bins of feature j.
 func (b *Binner) NumBins(j int) int { return len(b.Edges[j]) + 1 }
 
-// Code returns x's bin for feature j: the first i with x <= Edges[j][i]
-// (NaN, above every edge, falls in the last bin).
+// Code returns x's bin for feature j: the first i with x <= Edges[j][i];
+// MissingCode for NaN.
 func (b *Binner) Code(j int, x float64) uint8 {
 	if x != x {
-		return uint8(len(b.Edges[j]))
+		return MissingCode
 	}
 	// The code is the number of edges below x: a fixed eight-step search
 	// over the padded keys.

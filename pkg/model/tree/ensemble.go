@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 
 	"github.com/housectl/housectl/pkg/model"
 )
@@ -24,6 +25,23 @@ type Ensemble struct {
 	Rotations []Rotation
 
 	row *rowPack // one-row layout, set by Prepare for these Trees
+	// missLeft: some split sends missing values left, which the fast
+	// layouts do not know (they send MissingCode right, with the largest
+	// values). A row with a missing value then walks the nodes instead.
+	missLeft bool
+}
+
+// learnedMissing reports whether any split of the trees sends missing
+// values left.
+func learnedMissing(trees []*Tree) bool {
+	for _, t := range trees {
+		for _, n := range t.Nodes {
+			if n.Feature != leafFeature && n.Flags&MissingLeft != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Prepare builds the prediction layouts once the trees are final (a fit
@@ -35,6 +53,7 @@ func (e *Ensemble) Prepare() {
 		t.prepare()
 	}
 	e.row = packRows(e.Trees)
+	e.missLeft = learnedMissing(e.Trees)
 }
 
 // NumFeatures is the number of raw inputs.
@@ -54,6 +73,15 @@ func (e *Ensemble) Predict(row []float64) float64 {
 		u, v := r.Apply(row[r.A], row[r.B])
 		codes[p+2*k] = e.Binner.Code(p+2*k, u)
 		codes[p+2*k+1] = e.Binner.Code(p+2*k+1, v)
+	}
+	if (e.missLeft || e.row == nil && learnedMissing(e.Trees)) && slices.Contains(codes, MissingCode) {
+		// A missing value where a split learned to send it left: walk the
+		// nodes, summing in tree order as the batch path does.
+		var s float64
+		for _, t := range e.Trees {
+			s += t.Predict(codes)
+		}
+		return e.Base + s*e.Scale
 	}
 	if rp := e.row; rp != nil && len(rp.roots) == len(e.Trees) {
 		return e.Base + rp.sum((*[laneStride]uint8)(buf[:laneStride]))*e.Scale

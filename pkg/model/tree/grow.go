@@ -134,6 +134,16 @@ type split struct {
 	feature int
 	bin     uint8
 	gain    float64
+	// missLeft sends the missing values (MissingCode) left.
+	missLeft bool
+}
+
+// flags are the node flags of the split.
+func (s split) flags() uint8 {
+	if s.missLeft {
+		return MissingLeft
+	}
+	return 0
 }
 
 type node struct {
@@ -180,27 +190,61 @@ func (gr *Grower) findSplit(n *node, rng *rand.Rand) {
 // scanBins considers every split of feature f between consecutive bins of
 // the histogram hf and keeps the best in n.best. An empty bin splits like
 // the one before it (a tie never replaces the best), so it is skipped.
+//
+// Missing values (the MissingCode bin) learn their direction as
+// scikit-learn's HistGradientBoosting and XGBoost do: each threshold is
+// scored with them on the right, then on the left, and one more split
+// puts every value left and the missing ones right. A feature without
+// missing values is scanned as before.
 func (gr *Grower) scanBins(n *node, f int, hf []bin, parent float64) {
 	p := gr.Params
+	miss := hf[MissingCode]
+	try := func(gl, hl float64, b int, missLeft bool) {
+		hr := n.h - hl
+		if hl < p.MinSamplesLeaf || hr < p.MinSamplesLeaf {
+			return
+		}
+		gain := gr.score(gl, hl) + gr.score(n.g-gl, hr) - parent
+		if gain > n.best.gain && gain > p.MinGain {
+			n.best = split{ok: true, feature: f, bin: uint8(b), gain: gain, missLeft: missLeft}
+		}
+	}
 	var gl, hl float64
-	for b := range gr.NBins[f] - 1 {
+	last := gr.NBins[f] - 1
+	for b := range last {
 		if hf[b].h == 0 {
 			continue
 		}
 		gl += hf[b].g
 		hl += hf[b].h
-		if hl < p.MinSamplesLeaf {
+		if miss.h == 0 {
+			if hl < p.MinSamplesLeaf {
+				continue
+			}
+			if n.h-hl < p.MinSamplesLeaf {
+				break
+			}
+			try(gl, hl, b, false)
 			continue
 		}
-		hr := n.h - hl
-		if hr < p.MinSamplesLeaf {
-			break
-		}
-		gain := gr.score(gl, hl) + gr.score(n.g-gl, hr) - parent
-		if gain > n.best.gain && gain > p.MinGain {
-			n.best = split{ok: true, feature: f, bin: uint8(b), gain: gain}
-		}
+		try(gl, hl, b, false)
+		try(gl+miss.g, hl+miss.h, b, true)
 	}
+	if miss.h > 0 {
+		// Every value left, the missing ones right.
+		try(n.g-miss.g, n.h-miss.h, last, false)
+	}
+}
+
+// sums adds up a node's histogram over feature 0: its bins of values and
+// its missing bin.
+func (gr *Grower) sums(h []bin) (g, w float64) {
+	for _, b := range h[:gr.NBins[0]] {
+		g += b.g
+		w += b.h
+	}
+	m := h[MissingCode]
+	return g + m.g, w + m.h
 }
 
 // resetFeats restores the identity order so the next node samples features
@@ -238,9 +282,10 @@ func (gr *Grower) findSplitSmall(n *node, feats []int, parent float64) {
 func (gr *Grower) partition(n *node, rows []int32) int {
 	col := gr.Codes[n.best.feature*gr.N : (n.best.feature+1)*gr.N]
 	b := n.best.bin
+	nd := Node{Bin: b, Flags: n.best.flags()}
 	i, j := n.start, n.end-1
 	for i <= j {
-		if col[rows[i]] <= b {
+		if nd.left(col[rows[i]]) {
 			i++
 		} else {
 			rows[i], rows[j] = rows[j], rows[i]
@@ -284,10 +329,7 @@ func (gr *Grower) children(n *node, rows []int32, g, w []float64) (*node, *node)
 		large.hist[i].h -= small.hist[i].h
 	}
 	for _, c := range []*node{l, r} {
-		for _, b := range c.hist[:gr.NBins[0]] {
-			c.g += b.g
-			c.h += b.h
-		}
+		c.g, c.h = gr.sums(c.hist)
 	}
 	if small.end-small.start < smallNode {
 		gr.free(small.hist)
@@ -306,10 +348,7 @@ func (gr *Grower) Grow(rows []int32, g, w []float64, rng *rand.Rand) *Tree {
 	if len(rows) >= smallNode {
 		root.hist = gr.hist()
 		gr.build(root.hist, rows, g, w)
-		for _, b := range root.hist[:gr.NBins[0]] {
-			root.g += b.g
-			root.h += b.h
-		}
+		root.g, root.h = gr.sums(root.hist)
 	} else {
 		for _, r := range rows {
 			root.g += g[r]
@@ -341,7 +380,7 @@ func (gr *Grower) depthFirst(t *Tree, n *node, rows []int32, g, w []float64, rng
 		return
 	}
 	at := len(t.Nodes)
-	t.Nodes = append(t.Nodes, Node{Feature: uint16(n.best.feature), Bin: n.best.bin})
+	t.Nodes = append(t.Nodes, Node{Feature: uint16(n.best.feature), Bin: n.best.bin, Flags: n.best.flags()})
 	l, r := gr.children(n, rows, g, w)
 	gr.findSplit(l, rng)
 	gr.findSplit(r, rng)
@@ -385,7 +424,7 @@ func (gr *Grower) layout(t *Tree, nodes []*node, i int) {
 		return
 	}
 	at := len(t.Nodes)
-	t.Nodes = append(t.Nodes, Node{Feature: uint16(n.best.feature), Bin: n.best.bin})
+	t.Nodes = append(t.Nodes, Node{Feature: uint16(n.best.feature), Bin: n.best.bin, Flags: n.best.flags()})
 	gr.layout(t, nodes, n.left)
 	t.Nodes[at].Right = int32(len(t.Nodes))
 	gr.layout(t, nodes, n.right)

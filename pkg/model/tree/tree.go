@@ -11,13 +11,26 @@ import (
 const leafFeature = 0xFFFF
 
 // Node is one tree node, 8 bytes. Internal: rows with code <= Bin of
-// Feature go to the left child at i+1, the others to Right. Leaf: Feature
-// is 0xFFFF and Right indexes Tree.Values.
+// Feature go to the left child at i+1, the others to Right; a missing
+// value (MissingCode) goes left when Flags has MissingLeft, else right.
+// Leaf: Feature is 0xFFFF and Right indexes Tree.Values.
 type Node struct {
 	Right   int32
 	Feature uint16
 	Bin     uint8
-	_       uint8
+	Flags   uint8
+}
+
+// MissingLeft is the Node flag that sends missing values left. Models
+// written before flags existed have none: missing went right.
+const MissingLeft = 1
+
+// left reports whether a code goes to the node's left child.
+func (n Node) left(c uint8) bool {
+	if c == MissingCode {
+		return n.Flags&MissingLeft != 0
+	}
+	return c <= n.Bin
 }
 
 // Tree is a fitted regression tree in preorder.
@@ -42,7 +55,7 @@ func (t *Tree) Predict(codes []uint8) float64 {
 		if n.Feature == leafFeature {
 			return t.Values[n.Right]
 		}
-		if codes[n.Feature] <= n.Bin {
+		if n.left(codes[n.Feature]) {
 			i++
 		} else {
 			i = n.Right
@@ -60,7 +73,7 @@ func (t *Tree) PredictColumnar(codes []uint8, n, r int) float64 {
 		if nd.Feature == leafFeature {
 			return t.Values[nd.Right]
 		}
-		if codes[int(nd.Feature)*n+r] <= nd.Bin {
+		if nd.left(codes[int(nd.Feature)*n+r]) {
 			i++
 		} else {
 			i = nd.Right
@@ -125,7 +138,7 @@ func (t *Tree) AppendBinary(b []byte) []byte {
 	for _, n := range t.Nodes {
 		b = binary.LittleEndian.AppendUint32(b, uint32(n.Right))
 		b = binary.LittleEndian.AppendUint16(b, n.Feature)
-		b = append(b, n.Bin, 0)
+		b = append(b, n.Bin, n.Flags)
 	}
 	return model.AppendFloats(b, t.Values)
 }
@@ -142,7 +155,7 @@ func ReadTree(r *model.Reader, nfeat int) (*Tree, error) {
 	t := &Tree{Nodes: make([]Node, nn)}
 	for i := range t.Nodes {
 		o := raw[8*i:]
-		t.Nodes[i] = Node{Right: int32(binary.LittleEndian.Uint32(o)), Feature: binary.LittleEndian.Uint16(o[4:]), Bin: o[6]}
+		t.Nodes[i] = Node{Right: int32(binary.LittleEndian.Uint32(o)), Feature: binary.LittleEndian.Uint16(o[4:]), Bin: o[6], Flags: o[7]}
 	}
 	t.Values = r.Floats(1 << 26)
 	if r.Err() != nil {
@@ -160,6 +173,9 @@ func ReadTree(r *model.Reader, nfeat int) (*Tree, error) {
 		}
 		if int(n.Feature) >= nfeat || int(n.Right) <= i+1 || int(n.Right) >= nn || i+1 >= nn {
 			return nil, fmt.Errorf("node %d: bad feature %d or child %d", i, n.Feature, n.Right)
+		}
+		if n.Flags&^MissingLeft != 0 {
+			return nil, fmt.Errorf("node %d: flags %#x this housectl does not know: a newer housectl wrote the model", i, n.Flags)
 		}
 	}
 	return t, nil

@@ -3,6 +3,7 @@ package tree
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/housectl/housectl/pkg/model"
@@ -157,7 +158,10 @@ func TestCodeMatchesScan(t *testing.T) {
 			probe = append(probe, e, math.Nextafter(e, -1), math.Nextafter(e, 10))
 		}
 		for _, x := range probe {
-			want := len(edges) // NaN and values above every edge: the last bin
+			want := len(edges) // values above every edge: the last bin
+			if math.IsNaN(x) {
+				want = MissingCode // a bin of its own
+			}
 			for i, e := range edges {
 				if x <= e {
 					want = i
@@ -235,5 +239,24 @@ func TestPredictBlocksMatchesWalk(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A node flag this housectl does not know is refused: a newer housectl
+// wrote the model.
+func TestReadTreeRefusesUnknownFlags(t *testing.T) {
+	tr := &Tree{Nodes: []Node{{Feature: 0, Bin: 3, Right: 2, Flags: MissingLeft}, {Feature: leafFeature, Right: 0}, {Feature: leafFeature, Right: 1}}, Values: []float64{1, 2}}
+	if _, err := ReadTree(model.NewReader(tr.AppendBinary(nil)), 1); err != nil {
+		t.Fatalf("MissingLeft refused: %v", err)
+	}
+	tr.Nodes[0].Flags = 4
+	if _, err := ReadTree(model.NewReader(tr.AppendBinary(nil)), 1); err == nil || !strings.Contains(err.Error(), "a newer housectl wrote the model") {
+		t.Errorf("unknown flags: %v", err)
+	}
+	if got := (Node{Bin: 3, Flags: MissingLeft}).left(MissingCode); !got {
+		t.Error("MissingLeft does not send a missing value left")
+	}
+	if got := (Node{Bin: 254}).left(MissingCode); got {
+		t.Error("without the flag a missing value goes left")
 	}
 }
