@@ -32,8 +32,11 @@ var ErrCorrupt = errors.New("model artifact is corrupt")
 
 // ColumnSummary describes one column of the training data.
 type ColumnSummary struct {
-	Name  string  `json:"name"`
-	Count int     `json:"count"`
+	Name string `json:"name"`
+	// Count is the values present; Missing the rows where the value was
+	// missing (NaN), which the statistics leave out.
+	Count   int `json:"count"`
+	Missing int `json:"missing,omitempty"`
 	Min   float64 `json:"min"`
 	Max   float64 `json:"max"`
 	Mean  float64 `json:"mean"`
@@ -163,8 +166,16 @@ func Summarize(X Matrix, y []float64, features []string, target string) []Column
 	return append(out, summarize(target, y))
 }
 
-func summarize(name string, xs []float64) ColumnSummary {
-	s := ColumnSummary{Name: name, Count: len(xs), Min: math.Inf(1), Max: math.Inf(-1)}
+func summarize(name string, all []float64) ColumnSummary {
+	xs := all
+	if slices.ContainsFunc(all, math.IsNaN) {
+		xs = slices.DeleteFunc(slices.Clone(all), math.IsNaN)
+	}
+	s := ColumnSummary{Name: name, Count: len(xs), Missing: len(all) - len(xs), Min: math.Inf(1), Max: math.Inf(-1)}
+	if len(xs) == 0 {
+		s.Min, s.Max = 0, 0
+		return s
+	}
 	for _, x := range xs {
 		s.Min = min(s.Min, x)
 		s.Max = max(s.Max, x)
