@@ -35,12 +35,12 @@ type ColumnSummary struct {
 	Name string `json:"name"`
 	// Count is the values present; Missing the rows where the value was
 	// missing (NaN), which the statistics leave out.
-	Count   int `json:"count"`
-	Missing int `json:"missing,omitempty"`
-	Min   float64 `json:"min"`
-	Max   float64 `json:"max"`
-	Mean  float64 `json:"mean"`
-	Std   float64 `json:"std"`
+	Count   int     `json:"count"`
+	Missing int     `json:"missing,omitempty"`
+	Min     float64 `json:"min"`
+	Max     float64 `json:"max"`
+	Mean    float64 `json:"mean"`
+	Std     float64 `json:"std"`
 	// Deciles are the 0, 10, …, 100 % quantiles: the bins for drift tests.
 	Deciles []float64 `json:"deciles"`
 	// Percentiles are the 0, 1, …, 100 % quantiles: the reference
