@@ -235,6 +235,10 @@ func (r *Reader) Done() error {
 	return r.err
 }
 
+// More reports whether bytes are left: a payload may end where an older
+// housectl's did, before parts added since.
+func (r *Reader) More() bool { return r.err == nil && len(r.b) > 0 }
+
 // Uint64 reads one value.
 func (r *Reader) Uint64() uint64 {
 	if r.err != nil || len(r.b) < 8 {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/sajari/regression"
 	"gonum.org/v1/gonum/mat"
@@ -28,17 +29,71 @@ type Params struct {
 	// Standardize scales features to unit variance before fitting; the
 	// stored coefficients are in the original units either way.
 	Standardize bool `json:"standardize"`
+	// Impute is what replaces a missing value (NaN), in training and in
+	// every prediction: the feature's training mean or median (as
+	// scikit-learn's SimpleImputer strategy). The values are kept in the
+	// model.
+	Impute string `json:"impute"`
 }
 
-// Defaults are scikit-learn LinearRegression's.
-func Defaults() Params { return Params{FitIntercept: true} }
+// Imputation strategies.
+const (
+	ImputeMean   = "mean"
+	ImputeMedian = "median"
+)
+
+// Defaults are scikit-learn LinearRegression's, with SimpleImputer's mean.
+func Defaults() Params { return Params{FitIntercept: true, Impute: ImputeMean} }
 
 // Validate checks the parameters.
 func (p Params) Validate() error {
 	if p.Alpha < 0 || math.IsNaN(p.Alpha) || math.IsInf(p.Alpha, 0) {
 		return fmt.Errorf("alpha must be 0 (least squares) or positive, got %v", p.Alpha)
 	}
+	if p.Impute != "" && p.Impute != ImputeMean && p.Impute != ImputeMedian { // "": mean
+		return fmt.Errorf("impute must be mean or median, got %q", p.Impute)
+	}
 	return nil
+}
+
+// fills are the values that replace a missing value of each feature:
+// the mean or the median of its present values (0 when none is).
+func fills(X model.Matrix, how string) []float64 {
+	out := make([]float64, X.Cols)
+	for j := range X.Cols {
+		vals := slices.DeleteFunc(slices.Clone(X.Col(j)), math.IsNaN)
+		switch {
+		case len(vals) == 0:
+		case how == ImputeMedian:
+			slices.Sort(vals)
+			h := len(vals) / 2
+			out[j] = vals[h]
+			if len(vals)%2 == 0 {
+				out[j] = (vals[h-1] + vals[h]) / 2
+			}
+		default:
+			out[j] = mean(vals)
+		}
+	}
+	return out
+}
+
+// imputed returns X with each missing value replaced by its feature's
+// fill, or X itself when none is missing.
+func imputed(X model.Matrix, fill []float64) model.Matrix {
+	if !slices.ContainsFunc(X.Data, math.IsNaN) {
+		return X
+	}
+	c := model.Matrix{Rows: X.Rows, Cols: X.Cols, Data: slices.Clone(X.Data)}
+	for j := range X.Cols {
+		col := c.Col(j)
+		for i, v := range col {
+			if v != v {
+				col[i] = fill[j]
+			}
+		}
+	}
+	return c
 }
 
 // CollinearError names a feature that is constant or a linear combination
@@ -69,6 +124,8 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, _ model.F
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	fill := fills(X, p.Impute)
+	X = imputed(X, fill)
 	n, k := X.Rows, X.Cols
 	if n < k+2 {
 		return nil, fmt.Errorf("linear regression needs more rows (%d) than features + 1 (%d)", n, k+1)
@@ -148,7 +205,7 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, _ model.F
 			w[j] = sol.AtVec(j)
 		}
 	}
-	m := &Model{Coef: make([]float64, k)}
+	m := &Model{Coef: make([]float64, k), Fill: fill}
 	m.Intercept = yMean
 	for j := range k {
 		m.Coef[j] = w[j] / scale[j]
@@ -203,11 +260,15 @@ func std(xs []float64, m float64) float64 {
 	return math.Sqrt(s / float64(len(xs)))
 }
 
-// Model is a fitted linear model: Intercept + Σ Coef[j]·x[j].
+// Model is a fitted linear model: Intercept + Σ Coef[j]·x[j], a missing
+// x[j] replaced by Fill[j].
 type Model struct {
 	Coef      []float64
 	Intercept float64
-	std       []float64 // feature standard deviations, for importances
+	// Fill replaces a missing value of each feature (nil in models
+	// written before imputation existed: they never saw one).
+	Fill []float64
+	std  []float64 // feature standard deviations, for importances
 }
 
 // Kind implements model.Model.
@@ -220,7 +281,11 @@ func (m *Model) NumFeatures() int { return len(m.Coef) }
 func (m *Model) Predict(row []float64) float64 {
 	s := m.Intercept
 	for j, c := range m.Coef {
-		s += c * row[j]
+		v := row[j]
+		if v != v && m.Fill != nil {
+			v = m.Fill[j]
+		}
+		s += c * v
 	}
 	return s
 }
@@ -233,6 +298,9 @@ func (m *Model) PredictBatch(X model.Matrix, dst []float64) {
 	for j, c := range m.Coef {
 		col := X.Col(j)
 		for i, v := range col {
+			if v != v && m.Fill != nil {
+				v = m.Fill[j]
+			}
 			dst[i] += c * v
 		}
 	}
@@ -258,11 +326,16 @@ func (m *Model) Importances() []float64 {
 	return out
 }
 
-// AppendBinary implements model.Model: coefficients, intercept, stds.
+// AppendBinary implements model.Model: coefficients, intercept, stds,
+// then the fills (absent from models written before them).
 func (m *Model) AppendBinary(b []byte) []byte {
 	b = model.AppendFloats(b, m.Coef)
 	b = model.AppendFloats(b, []float64{m.Intercept})
-	return model.AppendFloats(b, m.std)
+	b = model.AppendFloats(b, m.std)
+	if m.Fill != nil {
+		b = model.AppendFloats(b, m.Fill)
+	}
+	return b
 }
 
 // Decode reads a payload written by AppendBinary.
@@ -271,6 +344,11 @@ func Decode(payload []byte, nfeat int) (model.Model, error) {
 	m := &Model{Coef: r.Floats(nfeat)}
 	ic := r.Floats(1)
 	m.std = r.Floats(nfeat)
+	if r.More() {
+		if m.Fill = r.Floats(nfeat); len(m.Fill) != nfeat || slices.ContainsFunc(m.Fill, math.IsNaN) {
+			return nil, fmt.Errorf("want %d finite fill values", nfeat)
+		}
+	}
 	if err := r.Done(); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/housectl/housectl/internal/testenv"
@@ -156,5 +157,65 @@ func BenchmarkPredict(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = m.Predict(row)
+	}
+}
+
+// Missing values are imputed with the feature's training mean or median,
+// kept in the model: a row with a missing value predicts as the row with
+// the fill would, before and after a reload; a payload written before
+// fills existed still reads.
+func TestImputation(t *testing.T) {
+	nan := math.NaN()
+	n := 50
+	X := model.Matrix{Rows: n, Cols: 2, Data: make([]float64, 2*n)}
+	y := make([]float64, n)
+	for i := range n {
+		a, b := float64(i), float64(i%7)
+		if i%5 == 0 {
+			b = nan
+		}
+		X.Data[i], X.Data[n+i] = a, b
+		y[i] = 1 + 2*a + 3*float64(i%7)
+	}
+	for _, how := range []string{ImputeMean, ImputeMedian} {
+		p := Defaults()
+		p.Impute = how
+		m, err := Trainer{Params: p}.Fit(t.Context(), X, y, model.FitOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", how, err)
+		}
+		lm := m.(*Model)
+		present := []float64{}
+		for i := range n {
+			if i%5 != 0 {
+				present = append(present, float64(i%7))
+			}
+		}
+		want := mean(present)
+		if how == ImputeMedian {
+			slices.Sort(present)
+			want = present[len(present)/2]
+		}
+		if math.Abs(lm.Fill[1]-want) > 1e-12 || lm.Fill[0] != mean(X.Col(0)) {
+			t.Errorf("%s: fills %v, want [%v %v]", how, lm.Fill, mean(X.Col(0)), want)
+		}
+		if a, b := m.Predict([]float64{3, nan}), m.Predict([]float64{3, lm.Fill[1]}); a != b || math.IsNaN(a) {
+			t.Errorf("%s: a missing b predicts %v, the fill %v", how, a, b)
+		}
+		back, err := Decode(m.AppendBinary(nil), 2)
+		if err != nil || back.Predict([]float64{3, nan}) != m.Predict([]float64{3, nan}) {
+			t.Errorf("%s: after a reload: %v", how, err)
+		}
+		batch := make([]float64, n)
+		m.PredictBatch(X, batch)
+		for i := range n {
+			if batch[i] != m.Predict([]float64{X.Data[i], X.Data[n+i]}) {
+				t.Fatalf("%s row %d: batch and row disagree", how, i)
+			}
+		}
+	}
+	old := &Model{Coef: []float64{1, 2}, Intercept: 3, std: []float64{1, 1}}
+	if m, err := Decode(old.AppendBinary(nil), 2); err != nil || m.(*Model).Fill != nil || m.Predict([]float64{1, 1}) != 6 {
+		t.Errorf("a payload without fills: %v", err)
 	}
 }
