@@ -21,6 +21,7 @@ package input
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/housectl/housectl/pkg/model"
 )
@@ -38,7 +39,11 @@ type Schema struct {
 	// Ignore is a key an object may carry besides the features, which is
 	// skipped: the unit key of a traffic split, say ("": none).
 	Ignore string
-	index  map[string]int
+	// Nullable marks the features that may be missing (the model's
+	// header says which): null, an empty cell, NaN or an absent key is a
+	// missing value (NaN), which the model handles as it learned to.
+	Nullable []bool
+	index    map[string]int
 }
 
 // NewSchema makes the schema of a model whose header is h: each feature
@@ -49,7 +54,7 @@ func NewSchema(h model.Header, tol float64, bounds Bounds) (*Schema, error) {
 	if p == 0 {
 		return nil, fmt.Errorf("the model names no features")
 	}
-	s := &Schema{Features: h.Features, Lo: make([]float64, p), Hi: make([]float64, p), index: make(map[string]int, p)}
+	s := &Schema{Features: h.Features, Lo: make([]float64, p), Hi: make([]float64, p), Nullable: make([]bool, p), index: make(map[string]int, p)}
 	for j, f := range h.Features {
 		if _, dup := s.index[f]; dup {
 			return nil, fmt.Errorf("the model names feature %q twice", f)
@@ -64,6 +69,7 @@ func NewSchema(h model.Header, tol float64, bounds Bounds) (*Schema, error) {
 		if b, ok := bounds[f]; ok {
 			s.Lo[j], s.Hi[j] = math.Max(s.Lo[j], b[0]), math.Min(s.Hi[j], b[1])
 		}
+		s.Nullable[j] = slices.Contains(h.Nullable, f)
 	}
 	return s, nil
 }
@@ -73,3 +79,6 @@ func (s *Schema) Index(name string) (int, bool) {
 	j, ok := s.index[name]
 	return j, ok
 }
+
+// nullable reports whether feature j may be missing.
+func (s *Schema) nullable(j int) bool { return j < len(s.Nullable) && s.Nullable[j] }

@@ -92,6 +92,9 @@ func (t *Table) NewRow() ([]float64, error) {
 func (t *Table) Value(row []float64, j int, raw []byte, loc ...any) {
 	raw = bytes.TrimSpace(raw)
 	switch {
+	case (len(raw) == 0 || string(raw) == "null") && t.s.nullable(j):
+		row[j] = math.NaN() // missing
+		return
 	case len(raw) == 0 || string(raw) == "null":
 		t.Fail(Null, "Input should be a finite number, not null", nil, loc...)
 		return
@@ -138,6 +141,10 @@ func (t *Table) pyText(row []float64, j int, s string, loc ...any) {
 // Text checks a cell given as text (CSV, or a JSON string).
 func (t *Table) Text(row []float64, j int, s string, loc ...any) {
 	s = strings.TrimSpace(s)
+	if s == "" && t.s.nullable(j) {
+		row[j] = math.NaN() // missing
+		return
+	}
 	if s == "" {
 		t.Fail(Null, "Input should be a finite number, not empty", s, loc...)
 		return
@@ -163,6 +170,8 @@ func (t *Table) Text(row []float64, j int, s string, loc ...any) {
 // it.
 func (t *Table) Number(row []float64, j int, v float64, loc ...any) {
 	switch {
+	case math.IsNaN(v) && t.s.nullable(j):
+		row[j] = v // missing
 	case math.IsNaN(v) || math.IsInf(v, 0):
 		t.Fail(Finite, "Input should be a finite number", fmt.Sprint(v), loc...)
 	case t.Lenient && (v < t.s.Lo[j] || v > t.s.Hi[j]):
@@ -226,7 +235,7 @@ func (t *Table) Object(in *JSON, loc ...any) error {
 		return err
 	}
 	for j, f := range feats {
-		if !seen[j] {
+		if !seen[j] && !t.s.nullable(j) {
 			if t.absent == nil {
 				t.absent = make([]int, len(feats))
 			}
@@ -356,7 +365,7 @@ func (t *Table) Header(cols []string, where string) ([]int, bool) {
 		seen[name] = true
 	}
 	for j, f := range feats {
-		if !seen[f] {
+		if !seen[f] && !t.s.nullable(j) {
 			if t.missingCol == nil {
 				t.missingCol = make([]bool, len(feats))
 			}

@@ -22,9 +22,15 @@ import (
 //
 // Nothing in it depends on time or on the machine, so the same model gives
 // the same bytes.
+//
+// Format 2 adds missing values: the header's nullable features, the
+// trees' missing-value directions, linear models' fills. A format-1 model
+// reads as one that never saw a missing value.
 const (
 	magic         = "HOUSECTL"
-	FormatVersion = 1
+	FormatVersion = 2
+	// MinFormatVersion is the oldest format this housectl reads.
+	MinFormatVersion = 1
 )
 
 // ErrCorrupt matches every artifact that fails its checks.
@@ -58,6 +64,10 @@ type Header struct {
 	// Training summarises the rows the model was fitted on, features in
 	// order, then the target.
 	Training []ColumnSummary `json:"training"`
+	// Nullable are the features whose values may be missing (the schema's
+	// nullable columns): a prediction takes null, an empty cell or NaN for
+	// them, which the model handles as it learned to.
+	Nullable []string `json:"nullable,omitempty"`
 	// CreatedWith is the housectl version that wrote it.
 	CreatedWith string `json:"created_with"`
 }
@@ -110,8 +120,11 @@ func Decode(b []byte, decoders map[string]Decoder) (*Artifact, error) {
 		return nil, corrupt("its SHA-256 does not match its content (truncated or altered; retrain or restore it)")
 	}
 	v := binary.LittleEndian.Uint16(b[8:])
-	if v != FormatVersion {
-		return nil, fmt.Errorf("model format version %d: this housectl reads version %d; use a matching housectl", v, FormatVersion)
+	if v > FormatVersion {
+		return nil, fmt.Errorf("model format version %d is newer than this housectl reads (%d to %d): a newer housectl wrote it; upgrade housectl to use it", v, MinFormatVersion, FormatVersion)
+	}
+	if v < MinFormatVersion {
+		return nil, corrupt("format version %d", v)
 	}
 	p := 10
 	hlen := int(binary.LittleEndian.Uint32(b[p:]))

@@ -212,7 +212,11 @@ func Drift(h model.Header, columns [][]float64, preds []float64, t Thresholds) (
 		}
 	}
 	for j := range h.Features {
-		r := Measure(RefFromSummary(h.Training[j]), columns[j], t)
+		col := columns[j]
+		if slices.ContainsFunc(col, math.IsNaN) { // missing values are not in the distribution
+			col = slices.DeleteFunc(slices.Clone(col), math.IsNaN)
+		}
+		r := Measure(RefFromSummary(h.Training[j]), col, t)
 		rep.Features = append(rep.Features, r)
 		worst(r.Status)
 	}

@@ -20,7 +20,7 @@ func Columns(h model.Header, rows []store.Row) ([][]float64, []float64) {
 	preds := make([]float64, 0, len(rows))
 	for _, r := range rows {
 		for j, f := range h.Features {
-			if x, ok := r.Features[f]; ok {
+			if x, ok := r.Features[f]; ok && !math.IsNaN(x) { // a missing value is not in the distribution
 				cols[j] = append(cols[j], x)
 			}
 		}

@@ -462,7 +462,7 @@ func featuresJSON(b []byte, r Record, order []string) ([]byte, error) {
 	}
 	b = append(b, open)
 	for i, v := range r.Values {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+		if math.IsInf(v, 0) {
 			return nil, fmt.Errorf("record %s: feature %s is %v", r.RequestID, fs.Names[i], v)
 		}
 		if i > 0 {
@@ -471,6 +471,10 @@ func featuresJSON(b []byte, r Record, order []string) ([]byte, error) {
 		if order == nil {
 			b = append(b, fs.quoted[i]...)
 			b = append(b, ':')
+		}
+		if math.IsNaN(v) { // a missing value of a nullable feature
+			b = append(b, "null"...)
+			continue
 		}
 		b = strconv.AppendFloat(b, v, 'g', -1, 64)
 	}
@@ -565,16 +569,29 @@ func (s *DB) namesFor(ctx context.Context, k nameKey) ([]string, error) {
 // decodeFeatures reads a row's features: an object of name: value, or an
 // array of values in its model version's feature_names order.
 func (s *DB) decodeFeatures(ctx context.Context, fj, model, version string) (map[string]float64, error) {
+	// A missing value (null) reads as NaN.
+	val := func(v *float64) float64 {
+		if v == nil {
+			return math.NaN()
+		}
+		return *v
+	}
 	if !strings.HasPrefix(fj, "[") {
-		var m map[string]float64
-		err := json.Unmarshal([]byte(fj), &m)
-		return m, err
+		var raw map[string]*float64
+		if err := json.Unmarshal([]byte(fj), &raw); err != nil {
+			return nil, err
+		}
+		m := make(map[string]float64, len(raw))
+		for k, v := range raw {
+			m[k] = val(v)
+		}
+		return m, nil
 	}
 	names, err := s.namesFor(ctx, nameKey{model, version})
 	if err != nil {
 		return nil, err
 	}
-	var vals []float64
+	var vals []*float64
 	if err := json.Unmarshal([]byte(fj), &vals); err != nil {
 		return nil, err
 	}
@@ -583,7 +600,7 @@ func (s *DB) decodeFeatures(ctx context.Context, fj, model, version string) (map
 	}
 	m := make(map[string]float64, len(names))
 	for i, n := range names {
-		m[n] = vals[i]
+		m[n] = val(vals[i])
 	}
 	return m, nil
 }

@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"time"
 )
@@ -86,6 +87,38 @@ type Row struct {
 	Row        int                `json:"row"`
 	Variant    string             `json:"variant,omitempty"`
 	Shadow     bool               `json:"shadow,omitempty"`
+}
+
+// MarshalJSON writes a missing feature value (NaN) as null, which JSON
+// has for it.
+func (r Row) MarshalJSON() ([]byte, error) {
+	type plain Row
+	out := struct {
+		plain
+		Features map[string]*float64 `json:"features"`
+	}{plain: plain(r), Features: make(map[string]*float64, len(r.Features))}
+	for k, v := range r.Features {
+		if !math.IsNaN(v) {
+			out.Features[k] = &v
+		} else {
+			out.Features[k] = nil
+		}
+	}
+	return json.Marshal(out)
+}
+
+// MarshalJSON writes the row as Row does, with its actual value (Row's
+// method, promoted, would leave it out).
+func (j Joined) MarshalJSON() ([]byte, error) {
+	row, err := j.Row.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	actual, err := json.Marshal(j.Actual)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(append(row[:len(row)-1], `,"actual":`...), actual...), '}'), nil
 }
 
 // Feedback is the actual value of a logged prediction.

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -204,5 +207,19 @@ func TestYielderParksOnlyWhenNothingElseRan(t *testing.T) {
 	y.between()
 	if goscheds != 6 || sleeps != 3 || y.park {
 		t.Errorf("after an overrun: %d Gosched, %d sleeps, park %v; want 6, 3, false", goscheds, sleeps, y.park)
+	}
+}
+
+// A missing feature value is null in JSON, and a joined row keeps its
+// actual value.
+func TestRowJSON(t *testing.T) {
+	r := Row{ID: 1, Model: "m", Version: "1", Features: map[string]float64{"a": 1, "b": math.NaN()}, Prediction: 2}
+	b, err := json.Marshal(r)
+	if err != nil || !strings.Contains(string(b), `"features":{"a":1,"b":null}`) || !strings.Contains(string(b), `"model":"m"`) {
+		t.Errorf("%s %v", b, err)
+	}
+	b, err = json.Marshal(Joined{Row: r, Actual: 3})
+	if err != nil || !strings.Contains(string(b), `"actual":3}`) || !strings.Contains(string(b), `"b":null`) {
+		t.Errorf("joined: %s %v", b, err)
 	}
 }

@@ -305,6 +305,7 @@ func (o *Options) candidate(ctx context.Context, c prepared, ci, nc int, trainSe
 	enc, err := model.Encode(&model.Artifact{Header: model.Header{
 		Kind: c.kind, Features: trainSet.Features, Target: trainSet.Target, Params: pj,
 		Training: model.Summarize(X, trainSet.Y, trainSet.Features, trainSet.Target), CreatedWith: o.Version,
+		Nullable: nullable(o.Schema, trainSet.Features),
 	}, Model: m})
 	if err != nil {
 		return fail(err)
@@ -455,4 +456,16 @@ func Score(a *model.Artifact, d *dataset.Dataset) (map[string]float64, error) {
 		return nil, fmt.Errorf("the model takes %v, the data has %v", a.Header.Features, d.Features)
 	}
 	return predictEval(a.Model, d), nil
+}
+
+// nullable lists the features the schema lets be missing, in feature
+// order.
+func nullable(s config.Schema, features []string) []string {
+	var out []string
+	for _, f := range features {
+		if c, ok := s.Column(f); ok && c.Nullable {
+			out = append(out, f)
+		}
+	}
+	return out
 }

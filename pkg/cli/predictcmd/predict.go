@@ -54,7 +54,9 @@ per line; "-" or nothing reads standard input as CSV) with the model of a run
 (models:/NAME@ALIAS, models:/NAME/VERSION, models:/NAME/latest). Input columns are matched to the
 model's features by name; other columns are passed through. A missing
 feature, or a cell that is empty, non-numeric, NaN or infinite, is an error
-naming its row and column (exit 4), and nothing is written.
+naming its row and column (exit 4), and nothing is written; for a feature the
+schema made nullable, an empty cell (or null, NaN, an absent key) is a missing
+value, which the model handles as it learned to.
 
 The output (--output, else standard output) has the input's columns and a
 prediction column, as CSV or JSON lines (--format, default: the input's).
