@@ -408,7 +408,7 @@ func cmdServeStart(ts *testscript.TestScript, neg bool, args []string) {
 	cmd := exec.CommandContext(context.Background(), bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Dir = ts.MkAbs(".")
 	env := os.Environ()
-	for _, k := range []string{"PATH", "HOME", "HOUSECTL_API_KEYS", "HOUSECTL_SERVE_RATE_LIMIT", "HOUSECTL_SERVE_RATE_BURST", "HOUSECTL_SERVE_RELOAD_INTERVAL", "HOUSECTL_SERVE_PROCS", "HOUSECTL_PREDICTIONS_OVERFLOW", "HOUSECTL_PREDICTIONS_PATH", "HOUSECTL_PREDICTIONS_FLUSH_INTERVAL", "HOUSECTL_PREDICTIONS_DSN"} {
+	for _, k := range []string{"PATH", "HOME", "HOUSECTL_API_KEYS", "HOUSECTL_SERVE_UNSEEN_LABELS", "HOUSECTL_SERVE_RATE_LIMIT", "HOUSECTL_SERVE_RATE_BURST", "HOUSECTL_SERVE_RELOAD_INTERVAL", "HOUSECTL_SERVE_PROCS", "HOUSECTL_PREDICTIONS_OVERFLOW", "HOUSECTL_PREDICTIONS_PATH", "HOUSECTL_PREDICTIONS_FLUSH_INTERVAL", "HOUSECTL_PREDICTIONS_DSN"} {
 		env = append(env, k+"="+ts.Getenv(k))
 	}
 	// A shared store's bucket, and the script's AWS settings where it has them.

@@ -107,6 +107,10 @@ type Serve struct {
 	// ShadowQueue bounds the requests waiting for the shadow; past it
 	// they are dropped and counted.
 	ShadowQueue int `mapstructure:"shadow_queue"`
+	// UnseenLabels is what a category label the model was not trained on
+	// is: refuse (422, naming the known labels) or missing (predicted as a
+	// missing value). predict follows it too.
+	UnseenLabels string `mapstructure:"unseen_labels"`
 	// Timeouts of net/http's server.
 	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
 	ReadTimeout       time.Duration `mapstructure:"read_timeout"`
@@ -387,7 +391,7 @@ func Defaults() Config {
 		Experiments: Experiments{Dir: "experiments"},
 		Serve: Serve{
 			Addr: "127.0.0.1:8080", Model: "models:/california@production",
-			Models: []string{}, Split: map[string]float64{}, UnitHeader: "X-Housectl-Unit", ShadowQueue: 1000,
+			Models: []string{}, Split: map[string]float64{}, UnitHeader: "X-Housectl-Unit", ShadowQueue: 1000, UnseenLabels: "refuse",
 			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second,
 			IdleTimeout: 2 * time.Minute, ShutdownTimeout: 20 * time.Second,
 			BodyLimit: 4 << 20, MaxBatchRows: 10000, RangeTolerance: 0.25,

@@ -128,6 +128,9 @@ func validateServe(s Serve, p Predictions) []FieldError {
 	if s.ShadowQueue < 1 {
 		add("serve.shadow_queue", "must be 1 or more, got %d", s.ShadowQueue)
 	}
+	if s.UnseenLabels != "refuse" && s.UnseenLabels != "missing" {
+		add("serve.unseen_labels", "want refuse or missing, got %q", s.UnseenLabels)
+	}
 	if s.UnitHeader == "" {
 		add("serve.unit_header", "must name a header (the default is X-Housectl-Unit)")
 	}

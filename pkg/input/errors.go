@@ -25,6 +25,7 @@ const (
 	RowShape = "row_shape"
 	NotDict  = "dict_type"
 	Repeated = "duplicate"
+	Label    = "enum" // not one of a category's labels
 )
 
 // MaxListed bounds the problems listed (the count is complete).

@@ -12,7 +12,7 @@ import (
 // takes the general path, which explains every problem.
 func (s *Schema) FastObject(body []byte, row []float64) bool {
 	p := len(row)
-	if p > 64 {
+	if p > 64 || s.Labels != nil { // labels take the general path
 		return false
 	}
 	var seen uint64

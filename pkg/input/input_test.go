@@ -140,3 +140,37 @@ func TestFastObject(t *testing.T) {
 		}
 	}
 }
+
+// A category feature takes its labels (as JSON strings or text cells),
+// not codes; an unknown label is refused naming the known ones, or is
+// missing when the schema says so.
+func TestLabels(t *testing.T) {
+	h := model.Header{Features: []string{"a", "zone"}, Categories: map[string][]string{"zone": {"north", "south"}},
+		Training: []model.ColumnSummary{{Name: "a", Min: 0, Max: 10}, {Name: "zone", Min: 0, Max: 1}, {Name: "y"}}}
+	s, err := NewSchema(h, -1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := NewTable(s, 10, "body")
+	row, _ := tb.NewRow()
+	tb.Value(row, 1, []byte(`"south"`), "zone")
+	tb.Text(row, 0, "3", "a")
+	if row[1] != 1 || row[0] != 3 || tb.Err() != nil {
+		t.Fatalf("%v %v", row, tb.Err())
+	}
+	for _, bad := range []string{`"east"`, `1`, `null`} {
+		tb := NewTable(s, 10, "body")
+		row, _ := tb.NewRow()
+		tb.Value(row, 1, []byte(bad), "zone")
+		if tb.Err() == nil {
+			t.Errorf("%s taken for a label", bad)
+		}
+	}
+	s.UnseenMissing = true
+	tb = NewTable(s, 10, "body")
+	row, _ = tb.NewRow()
+	tb.Text(row, 1, "east", "zone")
+	if !math.IsNaN(row[1]) || tb.Err() != nil {
+		t.Errorf("an unseen label with UnseenMissing: %v %v", row, tb.Err())
+	}
+}

@@ -43,7 +43,13 @@ type Schema struct {
 	// header says which): null, an empty cell, NaN or an absent key is a
 	// missing value (NaN), which the model handles as it learned to.
 	Nullable []bool
-	index    map[string]int
+	// Labels are each category feature's labels (nil for a number): its
+	// value is the label's index. UnseenMissing takes a label the model
+	// does not know as a missing value; otherwise it is refused.
+	Labels        [][]string
+	labelIndex    []map[string]int
+	UnseenMissing bool
+	index         map[string]int
 }
 
 // NewSchema makes the schema of a model whose header is h: each feature
@@ -70,6 +76,15 @@ func NewSchema(h model.Header, tol float64, bounds Bounds) (*Schema, error) {
 			s.Lo[j], s.Hi[j] = math.Max(s.Lo[j], b[0]), math.Min(s.Hi[j], b[1])
 		}
 		s.Nullable[j] = slices.Contains(h.Nullable, f)
+		if labels, ok := h.Categories[f]; ok {
+			if s.Labels == nil {
+				s.Labels, s.labelIndex = make([][]string, p), make([]map[string]int, p)
+			}
+			s.Labels[j], s.labelIndex[j] = labels, make(map[string]int, len(labels))
+			for i, l := range labels {
+				s.labelIndex[j][l] = i
+			}
+		}
 	}
 	return s, nil
 }
@@ -82,3 +97,6 @@ func (s *Schema) Index(name string) (int, bool) {
 
 // nullable reports whether feature j may be missing.
 func (s *Schema) nullable(j int) bool { return j < len(s.Nullable) && s.Nullable[j] }
+
+// category reports whether feature j takes labels.
+func (s *Schema) category(j int) bool { return s.Labels != nil && s.Labels[j] != nil }

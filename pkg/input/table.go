@@ -91,7 +91,14 @@ func (t *Table) NewRow() ([]float64, error) {
 // mode, as the README promises).
 func (t *Table) Value(row []float64, j int, raw []byte, loc ...any) {
 	raw = bytes.TrimSpace(raw)
+	if t.s.category(j) && len(raw) > 0 && raw[0] == '"' {
+		t.label(row, j, Unquote(raw), loc...)
+		return
+	}
 	switch {
+	case t.s.category(j) && len(raw) > 0 && string(raw) != "null":
+		t.Fail(Label, "Input should be one of the labels "+quoteLabels(t.s.Labels[j])+", as a string", json.RawMessage(raw), loc...)
+		return
 	case (len(raw) == 0 || string(raw) == "null") && t.s.nullable(j):
 		row[j] = math.NaN() // missing
 		return
@@ -140,6 +147,10 @@ func (t *Table) pyText(row []float64, j int, s string, loc ...any) {
 
 // Text checks a cell given as text (CSV, or a JSON string).
 func (t *Table) Text(row []float64, j int, s string, loc ...any) {
+	if t.s.category(j) && strings.TrimSpace(s) != "" {
+		t.label(row, j, strings.TrimSpace(s), loc...)
+		return
+	}
 	s = strings.TrimSpace(s)
 	if s == "" && t.s.nullable(j) {
 		row[j] = math.NaN() // missing
@@ -495,4 +506,30 @@ func (t *Table) Err() error {
 		return &InvalidError{Problems: t.errs, Total: t.nerr}
 	}
 	return nil
+}
+
+// label stores a category feature's label as its code: an unknown label is
+// missing when the schema says so, else refused, naming the known ones.
+func (t *Table) label(row []float64, j int, s string, loc ...any) {
+	if code, ok := t.s.labelIndex[j][s]; ok {
+		row[j] = float64(code)
+		return
+	}
+	if t.s.UnseenMissing {
+		row[j] = math.NaN()
+		return
+	}
+	t.Fail(Label, "Input should be one of the labels "+quoteLabels(t.s.Labels[j]), s, loc...)
+}
+
+// quoteLabels lists labels for a message: 'a', 'b' or 'c'.
+func quoteLabels(labels []string) string {
+	q := make([]string, len(labels))
+	for i, l := range labels {
+		q[i] = strconv.Quote(l)
+	}
+	if len(q) > 1 {
+		return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+	}
+	return strings.Join(q, "")
 }

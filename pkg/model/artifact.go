@@ -68,6 +68,10 @@ type Header struct {
 	// nullable columns): a prediction takes null, an empty cell or NaN for
 	// them, which the model handles as it learned to.
 	Nullable []string `json:"nullable,omitempty"`
+	// Categories are the labels of the category features (format 2): a
+	// feature's value is the index of its label in the list, and a
+	// prediction takes the label.
+	Categories map[string][]string `json:"categories,omitempty"`
 	// CreatedWith is the housectl version that wrote it.
 	CreatedWith string `json:"created_with"`
 }

@@ -310,10 +310,13 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 // FeatureInfo describes one input of the served model.
 type FeatureInfo struct {
 	Name string  `json:"name"`
-	Type string  `json:"type"`
-	Min  float64 `json:"min"` // accepted range
+	Type string  `json:"type"` // number or category
+	Min  float64 `json:"min"`  // accepted range
 	Max  float64 `json:"max"`
 	Mean float64 `json:"training_mean"`
+	// Labels are a category's (its values are sent as these strings).
+	Labels   []string `json:"labels,omitempty"`
+	Nullable bool     `json:"nullable,omitempty"`
 }
 
 func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
@@ -328,7 +331,10 @@ func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
 	h := m.Artifact.Header
 	feats := make([]FeatureInfo, len(h.Features))
 	for j, f := range h.Features {
-		feats[j] = FeatureInfo{Name: f, Type: "number", Min: finiteOr(m.Schema.Lo[j], -1e308), Max: finiteOr(m.Schema.Hi[j], 1e308)}
+		feats[j] = FeatureInfo{Name: f, Type: "number", Min: finiteOr(m.Schema.Lo[j], -1e308), Max: finiteOr(m.Schema.Hi[j], 1e308), Nullable: m.Schema.Nullable[j]}
+		if m.Schema.Labels != nil && m.Schema.Labels[j] != nil {
+			feats[j].Type, feats[j].Labels, feats[j].Min, feats[j].Max = "category", m.Schema.Labels[j], 0, 0
+		}
 		if j < len(h.Training) {
 			feats[j].Mean = h.Training[j].Mean
 		}

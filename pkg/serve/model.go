@@ -187,6 +187,7 @@ func (s *Server) reloadSlot(sl *slot) (swapped bool, err error) {
 		name := m.Name
 		sl.ep.name.Store(&name)
 	}
+	m.Schema.UnseenMissing = s.o.UnseenLabelsMissing
 	if f := sl.ep.unitField; f != "" {
 		m.Schema.Ignore = f // the unit key is not a feature
 	}

@@ -39,8 +39,16 @@ func (s *Server) OpenAPI() map[string]any {
 			if j < len(m.Artifact.Header.Training) {
 				example[f] = m.Artifact.Header.Training[j].Mean
 			}
+			if labels := m.Schema.Labels; labels != nil && labels[j] != nil {
+				p = obj{"type": "string", "enum": labels[j]}
+				example[f] = labels[j][0]
+			}
+			if m.Schema.Nullable[j] {
+				p = obj{"anyOf": []obj{p, {"type": "null"}}}
+			} else {
+				required = append(required, f)
+			}
 			props[f] = p
-			required = append(required, f)
 		}
 	}
 	ref := func(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }

@@ -68,7 +68,10 @@ type Options struct {
 	// exported for the alert on them (monitor.rmse_regression).
 	LiveWindow     int
 	RMSERegression float64
-	Logger         *slog.Logger
+	// UnseenLabelsMissing takes a category label a model does not know as
+	// a missing value; otherwise it is refused (serve.unseen_labels).
+	UnseenLabelsMissing bool
+	Logger              *slog.Logger
 	// Registry receives the server's metrics (and the Go and process
 	// collectors); it must be a fresh one.
 	Registry *prometheus.Registry

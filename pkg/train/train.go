@@ -305,7 +305,7 @@ func (o *Options) candidate(ctx context.Context, c prepared, ci, nc int, trainSe
 	enc, err := model.Encode(&model.Artifact{Header: model.Header{
 		Kind: c.kind, Features: trainSet.Features, Target: trainSet.Target, Params: pj,
 		Training: model.Summarize(X, trainSet.Y, trainSet.Features, trainSet.Target), CreatedWith: o.Version,
-		Nullable: nullable(o.Schema, trainSet.Features),
+		Nullable: nullable(o.Schema, trainSet.Features), Categories: categories(o.Schema, trainSet.Features),
 	}, Model: m})
 	if err != nil {
 		return fail(err)
@@ -465,6 +465,20 @@ func nullable(s config.Schema, features []string) []string {
 	for _, f := range features {
 		if c, ok := s.Column(f); ok && c.Nullable {
 			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// categories are the labels of the category features, in code order.
+func categories(s config.Schema, features []string) map[string][]string {
+	var out map[string][]string
+	for _, f := range features {
+		if c, ok := s.Column(f); ok && c.Type == config.TypeCategory {
+			if out == nil {
+				out = map[string][]string{}
+			}
+			out[f] = slices.Clone(c.Values)
 		}
 	}
 	return out

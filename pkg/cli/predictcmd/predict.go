@@ -263,6 +263,9 @@ func Run(opts *Options) error {
 		return fmt.Errorf("%w: %s: %w", dataset.ErrInvalid, opts.Input, err)
 	}
 	schema, err := input.NewSchema(art.Header, l.Config.Serve.RangeTolerance, cmdutil.Bounds(l.Config.Schema))
+	if schema != nil {
+		schema.UnseenMissing = l.Config.Serve.UnseenLabels == "missing"
+	}
 	if err != nil {
 		return err
 	}

@@ -205,7 +205,8 @@ func Run(opts *Options) error {
 	so := serve.Options{
 		Models: models, UnitHeader: sc.UnitHeader, ShadowQueue: sc.ShadowQueue,
 		LiveWindow: cfg.Monitor.LiveWindow, RMSERegression: cfg.Monitor.RMSERegression,
-		URI: uri.String(), Logger: logger, Registry: prometheus.NewRegistry(),
+		UnseenLabelsMissing: sc.UnseenLabels == "missing",
+		URI:                 uri.String(), Logger: logger, Registry: prometheus.NewRegistry(),
 		LogOptions: store.WriterOptions{QueueSize: p.QueueSize, BatchSize: p.BatchSize, FlushInterval: p.FlushInterval, Overflow: p.Overflow},
 		BodyLimit:  sc.BodyLimit, MaxBatchRows: sc.MaxBatchRows, RangeTolerance: sc.RangeTolerance, Bounds: bounds,
 		APIKeys: keys, RateLimit: sc.RateLimit, RateBurst: sc.RateBurst, TrustedProxies: proxies,
