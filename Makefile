@@ -41,6 +41,10 @@ demo: build ## the pipeline (fetch, validate, train, evaluate, register, promote
 	@echo "== the registry:"
 	$(BIN) models show california
 
+.PHONY: demo-handson
+demo-handson: build ## Géron's housing.csv end to end, no preprocessing by hand: schema, validate, train, register, promote, serve and predict with labels and empty cells
+	scripts/demo-handson.sh $(BIN) $(SHARED)/datasets/geron_housing.csv
+
 .PHONY: test
 test: ## vet and run every test with the race detector (what CI runs), the crash and abuse suites in short
 	scripts/deps-debian.sh prometheus docker-compose postgresql strace jq
