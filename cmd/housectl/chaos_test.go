@@ -645,6 +645,7 @@ func TestCrashPipeline(t *testing.T) {
 // big file here is past the multipart threshold, so kills land in parts
 // too.
 func TestCrashDataPushS3(t *testing.T) {
+	t.Parallel() // bound by the S3 server: it overlaps the other parallel tests
 	srv := s3test.Get(t)
 	fresh := dataProject(t)
 	base := fresh()
@@ -694,6 +695,7 @@ func s3ObjectsMatch(t *testing.T, b *bucket.Bucket) int {
 // A 1 GiB file goes to a real S3 server in parallel parts and comes back
 // whole into an empty cache, checked against its md5 on the way.
 func TestS3LargeFile(t *testing.T) {
+	t.Parallel() // bound by the S3 server and the disk: it overlaps the other parallel tests
 	if testing.Short() {
 		t.Skip("1 GiB through a real S3 server")
 	}

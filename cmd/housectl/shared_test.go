@@ -275,6 +275,7 @@ func TestSharedReplicasFollowPromotion(t *testing.T) {
 // test's S3 server from the "secrets": the first run promotes its version,
 // the second, no better, registers and leaves production where it is.
 func TestModelWorkflowAgainstBucket(t *testing.T) {
+	t.Parallel() // bound by the S3 server: it overlaps the other parallel tests
 	b, err := os.ReadFile("../../.github/workflows/model.yml")
 	if err != nil {
 		t.Fatal(err)
