@@ -88,6 +88,9 @@ type FitOptions struct {
 	Progress func(Event)
 	// Features names X's columns, for parameters that refer to features.
 	Features []string
+	// Levels is, per column, the number of labels of a category feature
+	// (its values are label indexes), or 0 for a number.
+	Levels []int
 }
 
 // FeatureChecker is a Trainer whose parameters name features: it checks

@@ -187,7 +187,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if p := len(trainSet.Features); minRows < p+2 {
 			return nil, inputErr("linear: %d training rows (in the smallest cross-validation fold) for %d features: least squares needs at least %d; use fewer folds or more data", minRows, p, p+2)
 		}
-		_, err := c.trainer.Fit(ctx, matrix(trainSet), trainSet.Y, model.FitOptions{Rand: rngFor(tc.Seed, c.kind, 0), Features: trainSet.Features})
+		_, err := c.trainer.Fit(ctx, matrix(trainSet), trainSet.Y, model.FitOptions{Rand: rngFor(tc.Seed, c.kind, 0), Features: trainSet.Features, Levels: levels(o.Schema, trainSet.Features)})
 		var ce *linear.CollinearError
 		switch {
 		case errors.As(err, &ce):
@@ -269,7 +269,7 @@ func (o *Options) candidate(ctx context.Context, c prepared, ci, nc int, trainSe
 		}
 	}
 	fit := func(d *dataset.Dataset, fold int) (model.Model, error) {
-		m, err := c.trainer.Fit(ctx, matrix(d), d.Y, model.FitOptions{Rand: rngFor(tc.Seed, c.kind, fold), Workers: workers, Progress: progress(fold), Features: d.Features})
+		m, err := c.trainer.Fit(ctx, matrix(d), d.Y, model.FitOptions{Rand: rngFor(tc.Seed, c.kind, fold), Workers: workers, Progress: progress(fold), Features: d.Features, Levels: levels(o.Schema, d.Features)})
 		var ce *linear.CollinearError
 		if errors.As(err, &ce) {
 			err = &InputError{Err: fmt.Errorf("feature %s: %w", d.Features[ce.Feature], err)}
@@ -479,6 +479,17 @@ func categories(s config.Schema, features []string) map[string][]string {
 				out = map[string][]string{}
 			}
 			out[f] = slices.Clone(c.Values)
+		}
+	}
+	return out
+}
+
+// levels is, per feature, its number of labels if it is a category, else 0.
+func levels(s config.Schema, features []string) []int {
+	out := make([]int, len(features))
+	for j, f := range features {
+		if c, ok := s.Column(f); ok && c.Type == config.TypeCategory {
+			out[j] = len(c.Values)
 		}
 	}
 	return out

@@ -57,13 +57,26 @@ func (p Params) Validate() error {
 }
 
 // fills are the values that replace a missing value of each feature:
-// the mean or the median of its present values (0 when none is).
-func fills(X model.Matrix, how string) []float64 {
+// the mean or the median of its present values (0 when none is); for a
+// category, its most frequent label (scikit-learn's most_frequent).
+func fills(X model.Matrix, how string, levels []int) []float64 {
 	out := make([]float64, X.Cols)
 	for j := range X.Cols {
 		vals := slices.DeleteFunc(slices.Clone(X.Col(j)), math.IsNaN)
 		switch {
 		case len(vals) == 0:
+		case levels != nil && levels[j] > 0:
+			counts := map[float64]int{}
+			for _, v := range vals {
+				counts[v]++
+			}
+			best := math.Inf(1)
+			for v, c := range counts {
+				if c > counts[best] || c == counts[best] && v < best {
+					best = v
+				}
+			}
+			out[j] = best
 		case how == ImputeMedian:
 			slices.Sort(vals)
 			h := len(vals) / 2
@@ -118,14 +131,31 @@ func (Trainer) Kind() string { return Kind }
 // rows (R_i, z_i) are the least-squares problem's sufficient statistics;
 // sajari fits the 2p rows ±(R_i, z_i), whose symmetry makes its own
 // intercept zero and whose objective is twice the original.
-func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, _ model.FitOptions) (model.Model, error) {
+func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, fo model.FitOptions) (model.Model, error) {
 	X.Check()
 	p := t.Params
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	fill := fills(X, p.Impute)
+	levels := fo.Levels
+	if len(levels) != X.Cols || !slices.ContainsFunc(levels, func(l int) bool { return l > 0 }) {
+		levels = nil
+	}
+	fill := fills(X, p.Impute, levels)
 	X = imputed(X, fill)
+	if levels == nil {
+		m, err := solve(ctx, X, y, p)
+		if err != nil {
+			return nil, err
+		}
+		m.Fill = fill
+		return m, nil
+	}
+	return fitOneHot(ctx, X, y, p, levels, fill)
+}
+
+// solve fits the coefficients of X's columns, all numbers.
+func solve(ctx context.Context, X model.Matrix, y []float64, p Params) (*Model, error) {
 	n, k := X.Rows, X.Cols
 	if n < k+2 {
 		return nil, fmt.Errorf("linear regression needs more rows (%d) than features + 1 (%d)", n, k+1)
@@ -205,7 +235,7 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, _ model.F
 			w[j] = sol.AtVec(j)
 		}
 	}
-	m := &Model{Coef: make([]float64, k), Fill: fill}
+	m := &Model{Coef: make([]float64, k)}
 	m.Intercept = yMean
 	for j := range k {
 		m.Coef[j] = w[j] / scale[j]
@@ -268,7 +298,13 @@ type Model struct {
 	// Fill replaces a missing value of each feature (nil in models
 	// written before imputation existed: they never saw one).
 	Fill []float64
-	std  []float64 // feature standard deviations, for importances
+	// Levels, Ref and Dummies one-hot encode the category features: a
+	// category j with Levels[j] labels adds Dummies[j][label] (0 for its
+	// reference label Ref[j]) instead of Coef[j]·x. Nil without categories.
+	Levels  []int
+	Ref     []int
+	Dummies [][]float64
+	std     []float64 // feature standard deviations, for importances
 }
 
 // Kind implements model.Model.
@@ -280,6 +316,12 @@ func (m *Model) NumFeatures() int { return len(m.Coef) }
 // Predict implements model.Model.
 func (m *Model) Predict(row []float64) float64 {
 	s := m.Intercept
+	if m.Dummies != nil {
+		for j := range m.Coef {
+			s += m.term(j, row[j])
+		}
+		return s
+	}
 	for j, c := range m.Coef {
 		v := row[j]
 		if v != v && m.Fill != nil {
@@ -294,6 +336,14 @@ func (m *Model) Predict(row []float64) float64 {
 func (m *Model) PredictBatch(X model.Matrix, dst []float64) {
 	for i := range dst[:X.Rows] {
 		dst[i] = m.Intercept
+	}
+	if m.Dummies != nil {
+		for j := range m.Coef {
+			for i, v := range X.Col(j) {
+				dst[i] += m.term(j, v)
+			}
+		}
+		return
 	}
 	for j, c := range m.Coef {
 		col := X.Col(j)
@@ -316,6 +366,9 @@ func (m *Model) Importances() []float64 {
 			s = m.std[j]
 		}
 		out[j] = math.Abs(c) * s
+		if m.Dummies != nil && m.Dummies[j] != nil {
+			out[j] = s // the spread of the label's contribution
+		}
 		sum += out[j]
 	}
 	if sum > 0 {
@@ -335,6 +388,19 @@ func (m *Model) AppendBinary(b []byte) []byte {
 	if m.Fill != nil {
 		b = model.AppendFloats(b, m.Fill)
 	}
+	if m.Dummies != nil {
+		lv, ref := make([]float64, len(m.Levels)), make([]float64, len(m.Ref))
+		for j := range lv {
+			lv[j], ref[j] = float64(m.Levels[j]), float64(m.Ref[j])
+		}
+		b = model.AppendFloats(b, lv)
+		b = model.AppendFloats(b, ref)
+		for _, d := range m.Dummies {
+			if d != nil {
+				b = model.AppendFloats(b, d)
+			}
+		}
+	}
 	return b
 }
 
@@ -349,6 +415,24 @@ func Decode(payload []byte, nfeat int) (model.Model, error) {
 			return nil, fmt.Errorf("want %d finite fill values", nfeat)
 		}
 	}
+	if r.More() {
+		lv, ref := r.Floats(nfeat), r.Floats(nfeat)
+		if len(lv) != nfeat || len(ref) != nfeat {
+			return nil, fmt.Errorf("want %d category sizes and references", nfeat)
+		}
+		m.Levels, m.Ref, m.Dummies = make([]int, nfeat), make([]int, nfeat), make([][]float64, nfeat)
+		for j := range nfeat {
+			m.Levels[j], m.Ref[j] = int(lv[j]), int(ref[j])
+			if m.Levels[j] < 0 || m.Levels[j] > 1<<16 || m.Levels[j] > 0 && (m.Ref[j] < 0 || m.Ref[j] >= m.Levels[j]) {
+				return nil, fmt.Errorf("feature %d: %v labels, reference %v", j, lv[j], ref[j])
+			}
+			if m.Levels[j] > 0 {
+				if m.Dummies[j] = r.Floats(m.Levels[j]); len(m.Dummies[j]) != m.Levels[j] {
+					return nil, fmt.Errorf("feature %d: want %d label coefficients", j, m.Levels[j])
+				}
+			}
+		}
+	}
 	if err := r.Done(); err != nil {
 		return nil, err
 	}
@@ -357,4 +441,94 @@ func Decode(payload []byte, nfeat int) (model.Model, error) {
 	}
 	m.Intercept = ic[0]
 	return m, nil
+}
+
+// fitOneHot fits a model whose category features are one-hot encoded:
+// each label present in the training rows but the reference (the first
+// present, recorded) gets an indicator column and a coefficient; the
+// reference's is 0. A label absent from the training rows has none either,
+// so it predicts as the reference.
+func fitOneHot(ctx context.Context, X model.Matrix, y []float64, p Params, levels []int, fill []float64) (*Model, error) {
+	type column struct{ feature, level int } // level -1: the number itself
+	var cols []column
+	ref := make([]int, X.Cols)
+	for j := range X.Cols {
+		if levels[j] == 0 {
+			cols = append(cols, column{j, -1})
+			continue
+		}
+		present := make([]bool, levels[j])
+		for _, v := range X.Col(j) {
+			if c := int(v); c >= 0 && c < levels[j] {
+				present[c] = true
+			}
+		}
+		ref[j] = slices.Index(present, true)
+		for l, ok := range present {
+			if ok && l != ref[j] {
+				cols = append(cols, column{j, l})
+			}
+		}
+	}
+	D := model.Matrix{Rows: X.Rows, Cols: len(cols), Data: make([]float64, X.Rows*len(cols))}
+	for c, col := range cols {
+		src, dst := X.Col(col.feature), D.Col(c)
+		if col.level < 0 {
+			copy(dst, src)
+			continue
+		}
+		for i, v := range src {
+			if int(v) == col.level {
+				dst[i] = 1
+			}
+		}
+	}
+	md, err := solve(ctx, D, y, p)
+	if err != nil {
+		var ce *CollinearError
+		if errors.As(err, &ce) {
+			return nil, &CollinearError{Feature: cols[ce.Feature].feature}
+		}
+		return nil, err
+	}
+	m := &Model{Coef: make([]float64, X.Cols), Intercept: md.Intercept, Fill: fill, Levels: levels, Ref: ref, Dummies: make([][]float64, X.Cols)}
+	for j, l := range levels {
+		if l > 0 {
+			m.Dummies[j] = make([]float64, l)
+		}
+	}
+	for c, col := range cols {
+		if col.level < 0 {
+			m.Coef[col.feature] = md.Coef[c]
+		} else {
+			m.Dummies[col.feature][col.level] = md.Coef[c]
+		}
+	}
+	// Importances: the spread of each feature's contribution.
+	m.std = make([]float64, X.Cols)
+	contrib := make([]float64, X.Rows)
+	for j := range X.Cols {
+		for i, v := range X.Col(j) {
+			contrib[i] = m.term(j, v)
+		}
+		m.std[j] = std(contrib, mean(contrib))
+		if levels[j] == 0 && m.Coef[j] != 0 {
+			m.std[j] /= math.Abs(m.Coef[j]) // Importances multiplies by |coef|
+		}
+	}
+	return m, nil
+}
+
+// term is feature j's contribution for value v (missing: its fill).
+func (m *Model) term(j int, v float64) float64 {
+	if v != v && m.Fill != nil {
+		v = m.Fill[j]
+	}
+	if m.Dummies != nil && m.Dummies[j] != nil {
+		if c := int(v); c >= 0 && c < len(m.Dummies[j]) && float64(c) == v {
+			return m.Dummies[j][c]
+		}
+		return 0 // an unknown label predicts as the reference
+	}
+	return m.Coef[j] * v
 }

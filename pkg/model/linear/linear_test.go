@@ -219,3 +219,55 @@ func TestImputation(t *testing.T) {
 		t.Errorf("a payload without fills: %v", err)
 	}
 }
+
+// A category feature is one-hot encoded against its first label present:
+// each other label's coefficient is its effect over the reference, a
+// missing label is the most frequent one, an unknown one the reference;
+// the encoding survives a reload.
+func TestOneHot(t *testing.T) {
+	n := 300
+	X := model.Matrix{Rows: n, Cols: 2, Data: make([]float64, 2*n)}
+	y := make([]float64, n)
+	effect := []float64{0, 5, -3, 0} // label 3 never appears
+	for i := range n {
+		a, z := float64(i%17), i%3
+		if i%10 == 0 {
+			z = 1 // the most frequent label
+		}
+		X.Data[i], X.Data[n+i] = a, float64(z)
+		y[i] = 1 + 2*a + effect[z]
+	}
+	X.Data[n+7] = math.NaN() // a missing label: the mode, 1
+	y[7] = 1 + 2*X.Data[7] + effect[1]
+	m, err := Trainer{Params: Defaults()}.Fit(t.Context(), X, y, model.FitOptions{Levels: []int{0, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lm := m.(*Model)
+	if lm.Ref[1] != 0 || math.Abs(lm.Dummies[1][1]-5) > 1e-8 || math.Abs(lm.Dummies[1][2]+3) > 1e-8 || lm.Dummies[1][3] != 0 || math.Abs(lm.Coef[0]-2) > 1e-8 || lm.Fill[1] != 1 {
+		t.Fatalf("coef %v, dummies %v, ref %v, fill %v", lm.Coef, lm.Dummies, lm.Ref, lm.Fill)
+	}
+	for _, tt := range []struct {
+		z    float64
+		want float64
+	}{{0, 1 + 2*4}, {2, 1 + 2*4 - 3}, {math.NaN(), 1 + 2*4 + 5}, {3, 1 + 2*4}} {
+		if got := m.Predict([]float64{4, tt.z}); math.Abs(got-tt.want) > 1e-8 {
+			t.Errorf("label %v: %v, want %v", tt.z, got, tt.want)
+		}
+	}
+	back, err := Decode(m.AppendBinary(nil), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred, again := make([]float64, n), make([]float64, n)
+	m.PredictBatch(X, pred)
+	back.PredictBatch(X, again)
+	for i := range n {
+		if pred[i] != again[i] || pred[i] != m.Predict([]float64{X.Data[i], X.Data[n+i]}) {
+			t.Fatalf("row %d: batch %v, reloaded %v", i, pred[i], again[i])
+		}
+	}
+	if imp := m.Importances(); imp[1] <= 0 {
+		t.Errorf("the category has no importance: %v", imp)
+	}
+}
