@@ -241,7 +241,11 @@ func (s *Server) handleOIPModel(w http.ResponseWriter, r *http.Request) {
 	}
 	inputs := make([]map[string]any, 0, len(m.Artifact.Header.Features))
 	for _, f := range m.Artifact.Header.Features {
-		inputs = append(inputs, map[string]any{"name": f, "datatype": "FP64", "shape": []int{-1}})
+		dt := "FP64"
+		if j, _ := m.Schema.Index(f); m.Schema.Labels != nil && m.Schema.Labels[j] != nil {
+			dt = "BYTES" // a category, by label
+		}
+		inputs = append(inputs, map[string]any{"name": f, "datatype": dt, "shape": []int{-1}})
 	}
 	ep := s.endpoint(m.Name)
 	var versions []string

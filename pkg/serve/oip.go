@@ -335,8 +335,22 @@ func DecodeOIP(m *Model, body []byte, headerLength string, limit int) (OIPReques
 	}
 	// Each tensor's elements, checked against its datatype and shape.
 	vals := make([][]float64, len(inputs))
+	labels := make([][]string, len(inputs)) // a category's BYTES tensor
 	for c, tt := range inputs {
 		w, ok := oipWidth[tt.Datatype]
+		if tt.Datatype == "BYTES" && m.Schema.Labels != nil && tt.BinarySize < 0 {
+			if j, known := m.Schema.Index(tt.Name); known && m.Schema.Labels[j] != nil {
+				ls, err := bytesLabels(tt)
+				if err != nil {
+					return req, err
+				}
+				if tt.Shape[0] > limit {
+					return req, asOIP(&input.TooManyError{Limit: limit, What: "rows"})
+				}
+				labels[c], vals[c] = ls, make([]float64, len(ls))
+				continue
+			}
+		}
 		if !ok {
 			if _, upper := oipWidth[strings.ToUpper(tt.Datatype)]; upper {
 				return req, badRequest("input %q: datatype %q is not an OIP datatype: datatypes are upper case (%s)", tt.Name, tt.Datatype, strings.ToUpper(tt.Datatype))
@@ -427,7 +441,11 @@ func DecodeOIP(m *Model, body []byte, headerLength string, limit int) (OIPReques
 				return req, asOIP(err)
 			}
 			for c := range cols {
-				if idx[c] >= 0 {
+				switch {
+				case idx[c] < 0:
+				case labels[c] != nil:
+					t.Text(row, idx[c], labels[c][i], "inputs", cols[c], i)
+				default:
 					t.Number(row, idx[c], vals[c][i], "inputs", cols[c], i)
 				}
 			}
@@ -512,4 +530,30 @@ func shape(dims []int) string {
 		parts[i] = strconv.Itoa(d)
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// bytesLabels reads a category feature's BYTES tensor given as JSON: one
+// string (a label) per element, shape [N] or [N, 1].
+func bytesLabels(tt oipTensor) ([]string, error) {
+	if len(tt.Shape) == 0 || len(tt.Shape) > 2 || len(tt.Shape) == 2 && tt.Shape[1] != 1 || tt.Shape[0] < 0 {
+		return nil, badRequest("input %q: shape %s is not [N] or [N, 1]", tt.Name, shape(tt.Shape))
+	}
+	if tt.Data == nil {
+		return nil, badRequest("input %q has no data: send the labels as JSON strings", tt.Name)
+	}
+	flat, err := leaves(tt.Data, len(tt.Shape), tt.Shape[0], tt.Name)
+	if err != nil {
+		return nil, asOIP(err)
+	}
+	if len(flat) != tt.Shape[0] {
+		return nil, badRequest("input %q: shape %s does not match its %d values", tt.Name, shape(tt.Shape), len(flat))
+	}
+	out := make([]string, len(flat))
+	for i, v := range flat {
+		if v.Kind() != '"' {
+			return nil, badRequest("input %q: BYTES data holds %s: send each label as a string", tt.Name, v)
+		}
+		out[i] = input.Unquote(v)
+	}
+	return out, nil
 }

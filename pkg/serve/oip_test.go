@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/housectl/housectl/pkg/model"
 )
 
 // tritonExchange is one line of testdata/tritonclient.jsonl: a request
@@ -216,5 +218,39 @@ func TestOIPBinaryOutput(t *testing.T) {
 	r = do(s, "POST", "/v2/models/california/infer", js, body+`, "outputs": [{"name": "prediction", "parameters": {"binary_data": true}}]}`)
 	if got := oipResult(t, r); r.header.Get(oipHeaderLength) == "" || got[0] != plain[0] {
 		t.Errorf("binary_data on the output: %v %v", r.header, got)
+	}
+}
+
+// A category feature comes as a BYTES tensor of labels (its metadata says
+// BYTES); an unknown label is a 400 naming the known ones.
+func TestOIPCategoryLabels(t *testing.T) {
+	art := fitModel(t, 0)
+	h := art.Header
+	h.Categories = map[string][]string{"c": {"x", "y", "z"}}
+	src := &fakeSource{version: "1", art: &model.Artifact{Header: h, Model: art.Model}}
+	s, _, _ := newServer(t, func(o *Options) { o.Source = src })
+	r := do(s, "GET", "/v2/models/m", "", "")
+	if !strings.Contains(r.body, `{"datatype":"BYTES","name":"c","shape":[-1]}`) {
+		t.Errorf("metadata: %s", r.body)
+	}
+	body := `{"inputs": [{"name": "a", "shape": [2], "datatype": "FP64", "data": [1, 1]},
+		{"name": "b", "shape": [2], "datatype": "FP64", "data": [2, 2]},
+		{"name": "c", "shape": [2, 1], "datatype": "BYTES", "data": ["y", "z"]}]}`
+	r = do(s, "POST", "/v2/models/m/infer", js, body)
+	if r.code != 200 {
+		t.Fatalf("%d %s", r.code, r.body)
+	}
+	want := []float64{art.Model.Predict([]float64{1, 2, 1}), art.Model.Predict([]float64{1, 2, 2})}
+	got := r.json(t)["outputs"].([]any)[0].(map[string]any)["data"].([]any)
+	if got[0].(float64) != want[0] || got[1].(float64) != want[1] {
+		t.Errorf("predictions %v, want %v", got, want)
+	}
+	r = do(s, "POST", "/v2/models/m/infer", js, strings.Replace(body, `"z"]`, `"w"]`, 1))
+	if r.code != 400 || !strings.Contains(r.body, `one of the labels \"x\", \"y\" or \"z\"`) {
+		t.Errorf("an unknown label: %d %s", r.code, r.body)
+	}
+	r = do(s, "POST", "/v2/models/m/infer", js, strings.Replace(body, `"data": ["y", "z"]`, `"data": [1, 2]`, 1))
+	if r.code != 400 || !strings.Contains(r.body, "send each label as a string") {
+		t.Errorf("codes in a BYTES tensor: %d %s", r.code, r.body)
 	}
 }
