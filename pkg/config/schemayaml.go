@@ -55,48 +55,58 @@ func schemaNode(s Schema) *yaml.Node {
 func SchemaYAML(s Schema) ([]byte, error) {
 	doc := &yaml.Node{Kind: yaml.MappingNode}
 	doc.Content = append(doc.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "schema"}, schemaNode(s))
+	return encode(doc)
+}
+
+// encode writes YAML nodes with the shipped files' two-space indent.
+func encode(n *yaml.Node) ([]byte, error) {
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
+	if err := enc.Encode(n); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), enc.Close()
+}
+
+// parseConfig reads configuration file data into its top mapping.
+func parseConfig(data []byte) (*yaml.Node, *yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, nil, fmt.Errorf("not valid YAML: %w", err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, nil, fmt.Errorf("not a configuration: want a mapping of keys at the top")
+	}
+	return &doc, doc.Content[0], nil
+}
+
+// setSchema replaces the schema section of the top mapping (adding it
+// when it has none).
+func setSchema(top *yaml.Node, s Schema) {
+	node := schemaNode(s)
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value == "schema" {
+			node.HeadComment = top.Content[i+1].HeadComment
+			top.Content[i+1] = node
+			return
+		}
+	}
+	key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "schema",
+		HeadComment: "The columns of the data, proposed by housectl data schema."}
+	top.Content = append(top.Content, key, node)
 }
 
 // WithSchema returns the configuration file data with its schema section
 // replaced by s (added when it has none); the other keys and their
 // comments are kept.
 func WithSchema(data []byte, s Schema) ([]byte, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("not valid YAML: %w", err)
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("not a configuration: want a mapping of keys at the top")
-	}
-	top := doc.Content[0]
-	node := schemaNode(s)
-	replaced := false
-	for i := 0; i+1 < len(top.Content); i += 2 {
-		if top.Content[i].Value == "schema" {
-			node.HeadComment = top.Content[i+1].HeadComment
-			top.Content[i+1] = node
-			replaced = true
-		}
-	}
-	if !replaced {
-		key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "schema",
-			HeadComment: "The columns of the data, proposed by housectl data schema."}
-		top.Content = append(top.Content, key, node)
-	}
-	var b bytes.Buffer
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
+	doc, top, err := parseConfig(data)
+	if err != nil {
 		return nil, err
 	}
-	return b.Bytes(), enc.Close()
+	setSchema(top, s)
+	return encode(doc)
 }
 
 // Scaffolding is what `housectl init --from-csv` sets in a new
@@ -113,15 +123,11 @@ type Scaffolding struct {
 // the schema, and a pipeline without the California fetch stage. Other
 // keys and comments are kept.
 func Scaffold(data []byte, sc Scaffolding) ([]byte, error) {
-	out, err := WithSchema(data, sc.Schema)
+	doc, top, err := parseConfig(data)
 	if err != nil {
 		return nil, err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(out, &doc); err != nil {
-		return nil, err
-	}
-	top := doc.Content[0]
+	setSchema(top, sc.Schema)
 	set := func(section, key string, v *yaml.Node) {
 		var sec *yaml.Node
 		for i := 0; i+1 < len(top.Content); i += 2 {
@@ -152,11 +158,5 @@ func Scaffold(data []byte, sc Scaffolding) ([]byte, error) {
 		stages.Content = append(stages.Content, str(s))
 	}
 	set("pipeline", "stages", stages)
-	var b bytes.Buffer
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), enc.Close()
+	return encode(doc)
 }

@@ -32,8 +32,6 @@ package registry
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -374,7 +372,7 @@ func (g *Registry) Register(ctx context.Context, run *tracking.Run, name, descri
 	if err != nil {
 		return nil, err
 	}
-	if sum, err := fileSHA256(file); err != nil {
+	if sum, err := tracking.FileSHA256(file); err != nil {
 		return nil, err
 	} else if sum != art.SHA256 {
 		return nil, &CorruptError{Path: path, Err: fmt.Errorf("sha256 %s, but run %s recorded %s", sum, run.ID, art.SHA256)}
@@ -596,13 +594,4 @@ func (g *Registry) Rollback(ctx context.Context, name, alias, reason string) (Ev
 		return Event{}, err
 	}
 	return out, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
 }

@@ -354,7 +354,7 @@ func (s *Store) ModelFile(ctx context.Context, r *Run) (string, error) {
 		defer os.Remove(tmp)
 		src = tmp
 	}
-	got, err := fileSHA256(src)
+	got, err := FileSHA256(src)
 	if err != nil {
 		return "", err
 	}
@@ -370,7 +370,8 @@ func (s *Store) ModelFile(ctx context.Context, r *Run) (string, error) {
 	return cached, nil
 }
 
-func fileSHA256(p string) (string, error) {
+// FileSHA256 is the hex SHA-256 of a file's bytes, read as a stream.
+func FileSHA256(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err

@@ -109,13 +109,9 @@ func compareRun(o *compareOptions, cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	name := o.Model
-	if name == "" {
-		u, err := registry.ParseURI(l.Config.Serve.Model)
-		if err != nil {
-			return cmdutil.FlagErrorf("serve.model: %w", err)
-		}
-		name = u.Name
+	name, err := modelName(l, o.Model)
+	if err != nil {
+		return err
 	}
 	db, err := openLog(o.Context, l)
 	if err != nil {

@@ -119,13 +119,9 @@ func performanceRun(o *Options) error {
 	if err != nil {
 		return err
 	}
-	name := o.Model
-	if name == "" {
-		u, err := registry.ParseURI(l.Config.Serve.Model)
-		if err != nil {
-			return cmdutil.FlagErrorf("serve.model: %w", err)
-		}
-		name = u.Name
+	name, err := modelName(l, o.Model)
+	if err != nil {
+		return err
 	}
 	db, err := openLog(o.Context, l)
 	if err != nil {
@@ -332,4 +328,17 @@ func printDrift(o *Options, d DriftOutput, m config.Monitor) error {
 	fmt.Fprintf(o.IO.ErrOut, "%s version %d, %d predictions since %s: %s (PSI warn/alert %.2f/%.2f, KS %.2f/%.2f)\n",
 		d.Model, d.Version, rep.Rows, d.From.Format(time.RFC3339), rep.Status, m.PSIWarn, m.PSIAlert, m.KSWarn, m.KSAlert)
 	return nil
+}
+
+// modelName is the registered model a command looks at: --model, else
+// serve.model's.
+func modelName(l *config.Loaded, flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	u, err := registry.ParseURI(l.Config.Serve.Model)
+	if err != nil {
+		return "", cmdutil.FlagErrorf("serve.model: %w", err)
+	}
+	return u.Name, nil
 }
