@@ -133,6 +133,7 @@ bench: build ## Go benchmarks, then side-by-side scripts; see docs/BENCHMARKS.md
 	scripts/bench-startup.sh $(BIN)
 	scripts/bench-hash.sh $(BIN)
 	scripts/bench-train.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz
+	scripts/bench-geron.sh $(BIN) $(SHARED)/datasets/geron_housing.csv
 	scripts/bench-serve.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz 10s
 
 .PHONY: bench-variants
@@ -156,5 +157,6 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
 
 .PHONY: bench-train
-bench-train: build ## models against scikit-learn on the same split
+bench-train: build ## models against scikit-learn on the same split; Géron's housing.csv against HGB and XGBoost on five
 	scripts/bench-train.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz
+	scripts/bench-geron.sh $(BIN) $(SHARED)/datasets/geron_housing.csv

@@ -319,6 +319,13 @@ func TestShippedTunedConfigLoads(t *testing.T) {
 	if p := l.Config.Train.Params["gradient_boosting"]; p["max_iter"] != 1500 || p["subsample"] != 0.8 {
 		t.Errorf("params %v", p)
 	}
+	l, err = config.Load(config.LoadOptions{Path: "../../configs/handson-tuned.yaml", LookupEnv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := l.Config.Train.Params["gradient_boosting"]; p["max_iter"] != 500 || len(l.Config.Schema.Columns) != 10 {
+		t.Errorf("handson-tuned: params %v, %d columns", p, len(l.Config.Schema.Columns))
+	}
 }
 
 // Duration keys take days and weeks, from the file and from the

@@ -77,7 +77,7 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	binner, err := tree.NewBinner(X, p.MaxBins)
+	binner, err := tree.NewBinner(X, p.MaxBins, opts.Levels, opts.Features)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +108,7 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 	for range workers {
 		wg.Go(func() {
 			gr := tree.NewGrower(codes, n, nbins, tp)
+			gr.Cats = tree.Categorical(opts.Levels, X.Cols)
 			weight := make([]float64, n)
 			g := make([]float64, n)
 			rows := make([]int32, 0, n)

@@ -75,9 +75,11 @@ func (p Params) rotations(features []string) ([]tree.Rotation, error) {
 				return nil, fmt.Errorf("rotations[%d]: no feature %q in the data (it has %s)", i, name, strings.Join(features, ", "))
 			}
 		}
+		if features == nil {
+			idx = [2]int{0, 1} // without names (Validate): check the angles on stand-ins
+		}
 		for _, a := range r.Angles {
-			// Without names (Validate), check the angle on stand-in indices.
-			rot, err := tree.NewRotation(max(idx[0], 0), max(idx[1], 1), a)
+			rot, err := tree.NewRotation(idx[0], idx[1], a)
 			if err != nil {
 				return nil, fmt.Errorf("rotations[%d]: %w", i, err)
 			}
@@ -163,6 +165,13 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 		if rots, err = p.rotations(opts.Features); err != nil {
 			return nil, err
 		}
+		for _, r := range rots {
+			for _, j := range [2]int{r.A, r.B} {
+				if j < len(opts.Levels) && opts.Levels[j] > 0 {
+					return nil, fmt.Errorf("rotations: %q is a category, which has no direction to rotate; rotate number features only", opts.Features[j])
+				}
+			}
+		}
 		X = tree.Extend(X, rots)
 	}
 	n := X.Rows
@@ -195,7 +204,7 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 			dst[i] = src[r]
 		}
 	}
-	binner, err := tree.NewBinner(fit, p.MaxBins)
+	binner, err := tree.NewBinner(fit, p.MaxBins, opts.Levels, opts.Features)
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +222,7 @@ func (t Trainer) Fit(ctx context.Context, X model.Matrix, y []float64, opts mode
 	}
 	gr := tree.NewGrower(codes, n, nbins, tp)
 	gr.Workers = opts.Workers
+	gr.Cats = tree.Categorical(opts.Levels, X.Cols)
 
 	var base float64
 	for _, r := range trainRows {

@@ -261,6 +261,12 @@ func TestRotationParamErrors(t *testing.T) {
 			t.Errorf("%+v: error %v, want %q", tc.rot, err, tc.want)
 		}
 	}
+	// The pair in either order of the columns, the first one first.
+	p := Defaults()
+	p.Rotations = []Rotation{{Features: []string{"lon", "lat"}, Angles: []float64{30}}}
+	if err := (Trainer{Params: p}).CheckFeatures(feats); err != nil {
+		t.Errorf("the second column rotated with the first: %v", err)
+	}
 }
 
 // Trees past 64 leaves are walked in batches rather than summed through
@@ -336,5 +342,96 @@ func TestMissingValuesLearnTheirDirection(t *testing.T) {
 		if math.Float64bits(again[i]) != math.Float64bits(pred[i]) {
 			t.Fatalf("row %d after a reload: %v, was %v", i, again[i], pred[i])
 		}
+	}
+}
+
+// categoryData has a category of 12 labels whose effects follow no order
+// of the labels, a missing label for one row in nine, and a number.
+func categoryData(n int) (model.Matrix, []float64) {
+	r := rand.New(rand.NewPCG(5, 6))
+	effect := make([]float64, 12)
+	for k := range effect {
+		effect[k] = r.NormFloat64() * 3
+	}
+	X := model.Matrix{Rows: n, Cols: 2, Data: make([]float64, 2*n)}
+	y := make([]float64, n)
+	for i := range n {
+		c, b := r.IntN(12), r.Float64()
+		X.Data[i], X.Data[n+i] = float64(c), b
+		y[i] = effect[c] + b
+		if i%9 == 0 {
+			X.Data[i], y[i] = math.NaN(), 4+b
+		}
+	}
+	return X, y
+}
+
+// A category splits on sets of its labels, as LightGBM and HGB do: with
+// the same small budget of trees, the sets fit far better than the label
+// codes as numbers. Predict and PredictBatch agree to the bit with leaf
+// masks (63 leaves) and with the plain walk (200), before and after a
+// reload, missing labels included.
+func TestCategoriesSplitOnSets(t *testing.T) {
+	const n = 6000
+	X, y := categoryData(n)
+	small := Defaults()
+	small.MaxIter, small.MaxLeafNodes, small.LearningRate = 3, 4, 1
+	rmse := func(levels []int) float64 {
+		m, err := Trainer{Params: small}.Fit(t.Context(), X, y, model.FitOptions{Rand: rand.New(rand.NewPCG(1, 1)), Levels: levels})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pred := make([]float64, n)
+		m.PredictBatch(X, pred)
+		return eval.Compute(y, pred)[eval.RMSE]
+	}
+	sets, codes := rmse([]int{12, 0}), rmse(nil)
+	if !(sets < 0.5*codes) {
+		t.Errorf("3 trees of 4 leaves at rate 1: RMSE %v with category sets, %v with codes as numbers", sets, codes)
+	}
+	for _, leaves := range []int{63, 200} {
+		p := Defaults()
+		p.MaxIter, p.MaxLeafNodes, p.MinSamplesLeaf = 20, leaves, 2
+		m, err := Trainer{Params: p}.Fit(t.Context(), X, y, model.FitOptions{Rand: rand.New(rand.NewPCG(1, 1)), Levels: []int{12, 0}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := m.(*Model)
+		if !g.Trees[0].HasSets() {
+			t.Fatalf("%d leaves: the first tree has no category split", leaves)
+		}
+		back, err := Decode(g.AppendBinary(nil), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pred, again := make([]float64, n), make([]float64, n)
+		g.PredictBatch(X, pred)
+		back.PredictBatch(X, again)
+		if r := eval.Compute(y, pred)[eval.RMSE]; r > 0.2 {
+			t.Errorf("%d leaves: training RMSE %v", leaves, r)
+		}
+		row := make([]float64, 2)
+		for i := range n {
+			X.Row(i, row)
+			if a := g.Predict(row); math.Float64bits(a) != math.Float64bits(pred[i]) || again[i] != pred[i] {
+				t.Fatalf("%d leaves, row %d %v: Predict %v, PredictBatch %v, reloaded %v", leaves, i, row, a, pred[i], again[i])
+			}
+		}
+	}
+}
+
+// A category with more labels than trees have codes is refused by name,
+// and a rotation of a category too.
+func TestCategoryLimits(t *testing.T) {
+	X, y := categoryData(200)
+	_, err := Trainer{Params: Defaults()}.Fit(t.Context(), X, y, model.FitOptions{Rand: rand.New(rand.NewPCG(1, 1)), Levels: []int{300, 0}, Features: []string{"zip", "b"}})
+	if err == nil || !strings.Contains(err.Error(), `category "zip" has 300 labels`) {
+		t.Errorf("300 labels: %v", err)
+	}
+	p := Defaults()
+	p.Rotations = []Rotation{{Features: []string{"zip", "b"}, Angles: []float64{30}}}
+	_, err = Trainer{Params: p}.Fit(t.Context(), X, y, model.FitOptions{Rand: rand.New(rand.NewPCG(1, 1)), Levels: []int{12, 0}, Features: []string{"zip", "b"}})
+	if err == nil || !strings.Contains(err.Error(), `"zip" is a category`) {
+		t.Errorf("a rotated category: %v", err)
 	}
 }

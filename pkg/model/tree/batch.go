@@ -16,7 +16,7 @@ func predictBlocks(e *Ensemble, X model.Matrix, dst []float64, workers int) {
 	var walked, plain bool
 	for _, t := range trees {
 		walked = walked || t.packed != nil
-		plain = plain || (t.packed == nil && t.masks == nil)
+		plain = plain || layout(t) == byNodes || layout(t) == byTree
 	}
 	// Leaf masks work best on blocks whose scratch stays in L1. A walked
 	// tree is fetched into cache once per block, so those take one block
@@ -100,6 +100,12 @@ func predictBlocks(e *Ensemble, X model.Matrix, dst []float64, workers int) {
 					}
 				case byWalk:
 					sumWalked(trees[k:e], lanes[:npad*laneStride+4], exit[:npad], n, acc)
+				case byTree:
+					for _, t := range trees[k:e] {
+						for r := range n {
+							acc[r] += t.PredictColumnar(cols, block, r)
+						}
+					}
 				default:
 					sumBlock(trees[k:e], codes, p, n, acc[:n])
 				}
@@ -130,6 +136,7 @@ const (
 	byMasks = iota // leaf masks (at most 64 leaves)
 	byWalk         // the packed walk
 	byNodes        // the eight-lane walk over nodes, for the rest
+	byTree         // the plain walk, for large trees with category sets
 )
 
 func layout(t *Tree) int {
@@ -138,6 +145,8 @@ func layout(t *Tree) int {
 		return byMasks
 	case t.packed != nil:
 		return byWalk
+	case t.HasSets():
+		return byTree
 	}
 	return byNodes
 }

@@ -73,8 +73,10 @@ func orderedKey(x float64) int64 {
 // NewBinner computes at most maxBins bins per feature from X: with few
 // distinct values, the midpoints between consecutive ones; otherwise
 // midpoints at evenly spaced quantiles (as scikit-learn's histogram
-// estimators do).
-func NewBinner(X model.Matrix, maxBins int) (*Binner, error) {
+// estimators do). A category feature (levels[j] > 0 labels, its values
+// label indexes) gets one bin per label, whatever maxBins, so its code is
+// its label index; names are the features', for errors.
+func NewBinner(X model.Matrix, maxBins int, levels []int, names []string) (*Binner, error) {
 	if maxBins < 2 || maxBins > MaxBins-1 {
 		return nil, fmt.Errorf("max_bins must be between 2 and %d, got %d", MaxBins-1, maxBins)
 	}
@@ -83,6 +85,21 @@ func NewBinner(X model.Matrix, maxBins int) (*Binner, error) {
 	}
 	all := make([][]float64, X.Cols)
 	for j := range X.Cols {
+		if j < len(levels) && levels[j] > 0 {
+			if levels[j] > MaxBins-1 {
+				name := fmt.Sprint("feature ", j)
+				if j < len(names) {
+					name = fmt.Sprintf("%q", names[j])
+				}
+				return nil, fmt.Errorf("category %s has %d labels: trees take at most %d; group the rare ones or make it a number", name, levels[j], MaxBins-1)
+			}
+			edges := make([]float64, levels[j]-1)
+			for k := range edges {
+				edges[k] = float64(k) + 0.5
+			}
+			all[j] = edges
+			continue
+		}
 		// Missing values have a code of their own: the edges are the
 		// values'.
 		vals := slices.DeleteFunc(slices.Clone(X.Col(j)), math.IsNaN)

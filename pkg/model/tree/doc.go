@@ -2,11 +2,14 @@
 // and gradient boosting share: feature binning (bins.go), the grower
 // (grow.go), the flat tree (tree.go) and its prediction layouts.
 //
-// Features are binned once into at most 255 bins (uint8 codes). A split
-// sends code <= Bin to the left. A tree is a flat slice of 8-byte nodes in
-// preorder (the left child follows its parent), leaf values apart; a row
-// is binned once per prediction and the walk compares small integers, so
-// prediction does not allocate.
+// Features are binned once into at most 255 bins (uint8 codes); a missing
+// value has code 255 (MissingCode), a category's code is its label index.
+// A split sends code <= Bin to the left, a missing value the way its
+// node's flag says, and a category split the codes of its set (grow.go's
+// scanCats finds them as LightGBM does). A tree is a flat slice of 8-byte
+// nodes in preorder (the left child follows its parent), leaf values and
+// category sets apart; a row is binned once per prediction and the walk
+// compares small integers, so prediction does not allocate.
 //
 // A tree is predicted with one of five layouts, each in a file of its own.
 // All are built once, by Ensemble.Prepare (at the end of a fit or a load),
@@ -29,6 +32,12 @@
 //	rowpack.go  the row pack, for one row (Ensemble.Predict): every tree of
 //	            the ensemble packed into one array, walked side by side
 //	            (AVX-512 kernel).
+//
+// The stepped, packed and row-pack layouts compare codes with a threshold;
+// they send a missing value right. A tree with category splits therefore
+// gets leaf masks only (a mask table is exact for any split) or is walked
+// as it is, and a row with a missing value walks the nodes where a split
+// learned to send it left (Ensemble.missLeft).
 //
 // batch.go (predictBlocks) picks a layout per run of trees and sums them in
 // tree order, so a batch gives the same bits as Predict whatever the

@@ -29,6 +29,9 @@ type Ensemble struct {
 	// layouts do not know (they send MissingCode right, with the largest
 	// values). A row with a missing value then walks the nodes instead.
 	missLeft bool
+	// sets: some tree splits on category sets, which only the plain walk
+	// and leaf masks evaluate. One row then walks the nodes.
+	sets bool
 }
 
 // learnedMissing reports whether any split of the trees sends missing
@@ -52,8 +55,11 @@ func (e *Ensemble) Prepare() {
 	for _, t := range e.Trees {
 		t.prepare()
 	}
-	e.row = packRows(e.Trees)
 	e.missLeft = learnedMissing(e.Trees)
+	e.sets = slices.ContainsFunc(e.Trees, (*Tree).HasSets)
+	if !e.sets {
+		e.row = packRows(e.Trees)
+	}
 }
 
 // NumFeatures is the number of raw inputs.
@@ -74,9 +80,11 @@ func (e *Ensemble) Predict(row []float64) float64 {
 		codes[p+2*k] = e.Binner.Code(p+2*k, u)
 		codes[p+2*k+1] = e.Binner.Code(p+2*k+1, v)
 	}
-	if (e.missLeft || e.row == nil && learnedMissing(e.Trees)) && slices.Contains(codes, MissingCode) {
-		// A missing value where a split learned to send it left: walk the
-		// nodes, summing in tree order as the batch path does.
+	if e.sets || e.row == nil && slices.ContainsFunc(e.Trees, (*Tree).HasSets) ||
+		(e.missLeft || e.row == nil && learnedMissing(e.Trees)) && slices.Contains(codes, MissingCode) {
+		// Category sets, or a missing value where a split learned to send
+		// it left: walk the nodes, summing in tree order as the batch path
+		// does.
 		var s float64
 		for _, t := range e.Trees {
 			s += t.Predict(codes)

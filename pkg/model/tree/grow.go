@@ -1,8 +1,10 @@
 package tree
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 )
 
@@ -62,10 +64,14 @@ type Grower struct {
 	// Workers > 1 builds the histograms of large nodes in parallel, one
 	// feature per task (the sums, and so the tree, do not change).
 	Workers int
+	// Cats marks the category features (their codes are label indexes),
+	// which split on sets of codes (scanCats); nil: none.
+	Cats []bool
 
 	pool  [][]bin
 	feats []int
 	small [MaxBins]bin // scratch histogram of small nodes
+	cats  []catStat    // scratch of scanCats
 	// the tree being grown
 	rows []int32
 	g, w []float64
@@ -82,6 +88,21 @@ func NewGrower(codes []uint8, n int, nbins []int, p Params) *Grower {
 		g.feats[i] = i
 	}
 	return g
+}
+
+// Categorical marks the category features among p (levels[j] > 0, as in
+// model.FitOptions), nil when there are none.
+func Categorical(levels []int, p int) []bool {
+	var out []bool
+	for j, l := range levels {
+		if l > 0 && j < p {
+			if out == nil {
+				out = make([]bool, p)
+			}
+			out[j] = true
+		}
+	}
+	return out
 }
 
 func (gr *Grower) hist() []bin {
@@ -136,14 +157,41 @@ type split struct {
 	gain    float64
 	// missLeft sends the missing values (MissingCode) left.
 	missLeft bool
+	// cat: a category split, sending the codes of set left.
+	cat bool
+	set CatSet
 }
 
 // flags are the node flags of the split.
-func (s split) flags() uint8 {
-	if s.missLeft {
+func (s *split) flags() uint8 {
+	switch {
+	case s.cat:
+		return CategorySet
+	case s.missLeft:
 		return MissingLeft
 	}
 	return 0
+}
+
+// left reports whether the split sends code c left.
+func (s *split) left(c uint8) bool {
+	switch {
+	case s.cat:
+		return s.set.Has(c)
+	case c == MissingCode:
+		return s.missLeft
+	}
+	return c <= s.bin
+}
+
+// node appends the split's node to t (its right child unset) and returns
+// its index.
+func (s *split) node(t *Tree) int {
+	if s.cat {
+		t.Sets = append(t.Sets, s.set)
+	}
+	t.Nodes = append(t.Nodes, Node{Feature: uint16(s.feature), Bin: s.bin, Flags: s.flags()})
+	return len(t.Nodes) - 1
 }
 
 type node struct {
@@ -182,9 +230,18 @@ func (gr *Grower) findSplit(n *node, rng *rand.Rand) {
 		return
 	}
 	for _, f := range feats {
-		gr.scanBins(n, f, n.hist[f*MaxBins:(f+1)*MaxBins], parent)
+		gr.scan(n, f, n.hist[f*MaxBins:(f+1)*MaxBins], parent)
 	}
 	gr.resetFeats()
+}
+
+// scan considers the splits of feature f on its histogram hf.
+func (gr *Grower) scan(n *node, f int, hf []bin, parent float64) {
+	if gr.Cats != nil && gr.Cats[f] {
+		gr.scanCats(n, f, hf, parent)
+		return
+	}
+	gr.scanBins(n, f, hf, parent)
 }
 
 // scanBins considers every split of feature f between consecutive bins of
@@ -236,6 +293,83 @@ func (gr *Grower) scanBins(n *node, f int, hf []bin, parent float64) {
 	}
 }
 
+// catStat is one category's sums at a node, and the value it is ordered by.
+type catStat struct {
+	code  uint8
+	g, h  float64
+	ratio float64
+}
+
+// The category split's constants are scikit-learn's HistGradientBoosting
+// (MIN_CAT_SUPPORT, MAX_CAT_THRESHOLD) and LightGBM's (cat_smooth,
+// max_cat_threshold).
+const (
+	// minCatSupport: a category with less weight at a node is no
+	// candidate for its left set (it goes right), and smooths the ordering
+	// ratio of the others.
+	minCatSupport = 10
+	// maxCatSet bounds the categories of a left set.
+	maxCatSet = 32
+)
+
+// scanCats considers splits of category feature f into a set of its codes
+// (left) and the rest, as LightGBM and scikit-learn's HistGradientBoosting
+// do. The categories present at the node with enough weight, the missing
+// code among them as a category of its own, are sorted by their smoothed
+// mean gradient g/(h+minCatSupport); the candidate left sets are the
+// prefixes of that order, from either end, up to maxCatSet categories or
+// half of them. For squared error the best partition into two is such a
+// prefix (Fisher, 1958), so k categories cost 2k scans, not 2^(k-1).
+// Categories absent from the node, or too rare at it, go right.
+func (gr *Grower) scanCats(n *node, f int, hf []bin, parent float64) {
+	p := gr.Params
+	cats := gr.cats[:0]
+	add := func(c int) {
+		if b := hf[c]; b.h >= minCatSupport {
+			cats = append(cats, catStat{code: uint8(c), g: b.g, h: b.h, ratio: b.g / (b.h + minCatSupport)})
+		}
+	}
+	for c := range gr.NBins[f] {
+		add(c)
+	}
+	add(MissingCode)
+	gr.cats = cats
+	if len(cats) == 0 {
+		return
+	}
+	slices.SortFunc(cats, func(a, b catStat) int {
+		return cmp.Or(cmp.Compare(a.ratio, b.ratio), cmp.Compare(a.code, b.code))
+	})
+	limit := min(maxCatSet, (len(cats)+1)/2)
+	for _, fromEnd := range [2]bool{false, true} {
+		var gl, hl float64
+		for k := range limit {
+			i := k
+			if fromEnd {
+				i = len(cats) - 1 - k
+			}
+			gl += cats[i].g
+			hl += cats[i].h
+			hr := n.h - hl
+			if hl < p.MinSamplesLeaf || hr < p.MinSamplesLeaf {
+				continue
+			}
+			gain := gr.score(gl, hl) + gr.score(n.g-gl, hr) - parent
+			if !(gain > n.best.gain && gain > p.MinGain) {
+				continue
+			}
+			s := split{ok: true, feature: f, gain: gain, cat: true}
+			for j := range k + 1 {
+				if fromEnd {
+					j = len(cats) - 1 - j
+				}
+				s.set.Add(cats[j].code)
+			}
+			n.best = s
+		}
+	}
+}
+
 // sums adds up a node's histogram over feature 0: its bins of values and
 // its missing bin.
 func (gr *Grower) sums(h []bin) (g, w float64) {
@@ -270,7 +404,7 @@ func (gr *Grower) findSplitSmall(n *node, feats []int, parent float64) {
 			b.g += gr.g[r]
 			b.h += gr.w[r]
 		}
-		gr.scanBins(n, f, h[:], parent)
+		gr.scan(n, f, h[:], parent)
 		for _, r := range rows {
 			h[col[r]] = bin{}
 		}
@@ -281,11 +415,10 @@ func (gr *Grower) findSplitSmall(n *node, feats []int, parent float64) {
 // and returns the boundary.
 func (gr *Grower) partition(n *node, rows []int32) int {
 	col := gr.Codes[n.best.feature*gr.N : (n.best.feature+1)*gr.N]
-	b := n.best.bin
-	nd := Node{Bin: b, Flags: n.best.flags()}
+	s := &n.best
 	i, j := n.start, n.end-1
 	for i <= j {
-		if nd.left(col[rows[i]]) {
+		if s.left(col[rows[i]]) {
 			i++
 		} else {
 			rows[i], rows[j] = rows[j], rows[i]
@@ -362,6 +495,7 @@ func (gr *Grower) Grow(rows []int32, g, w []float64, rng *rand.Rand) *Tree {
 	} else {
 		gr.layout(t, gr.bestFirst(root, rows, g, w, rng), 0)
 	}
+	t.indexSets()
 	return t
 }
 
@@ -379,8 +513,7 @@ func (gr *Grower) depthFirst(t *Tree, n *node, rows []int32, g, w []float64, rng
 		gr.leaf(t, n)
 		return
 	}
-	at := len(t.Nodes)
-	t.Nodes = append(t.Nodes, Node{Feature: uint16(n.best.feature), Bin: n.best.bin, Flags: n.best.flags()})
+	at := n.best.node(t)
 	l, r := gr.children(n, rows, g, w)
 	gr.findSplit(l, rng)
 	gr.findSplit(r, rng)
@@ -423,8 +556,7 @@ func (gr *Grower) layout(t *Tree, nodes []*node, i int) {
 		gr.leaf(t, n)
 		return
 	}
-	at := len(t.Nodes)
-	t.Nodes = append(t.Nodes, Node{Feature: uint16(n.best.feature), Bin: n.best.bin, Flags: n.best.flags()})
+	at := n.best.node(t)
 	gr.layout(t, nodes, n.left)
 	t.Nodes[at].Right = int32(len(t.Nodes))
 	gr.layout(t, nodes, n.right)

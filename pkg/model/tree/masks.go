@@ -4,12 +4,15 @@ import "math/bits"
 
 // leafMasks evaluates a tree of at most 64 leaves without walking it (the
 // QuickScorer idea, with bin codes as the index). Leaves are numbered left
-// to right; a node on feature f with split bin b that a row fails (code >
-// b, so the row goes right) rules out every leaf of its left subtree. For
-// each used feature, mask[c] is the AND of the complements of those left
-// subtrees over all nodes on f with b < c, so a row's reachable leaves are
-// the AND over the features of mask[code], and its exit leaf is the lowest
-// set bit: eight loads and ANDs per tree instead of a walk.
+// to right; a node on feature f that sends code c right (above its split
+// bin; outside its category set; missing where it learned right) rules
+// out every leaf of its left subtree for c. For each used feature,
+// mask[c] is the AND of the complements of those left subtrees over all
+// nodes on f that send c right, so a row's reachable leaves are the AND
+// over the features of mask[code], and its exit leaf is the lowest set
+// bit: eight loads and ANDs per tree instead of a walk. Any split a node
+// can make is a table, so the masks are exact for category sets and
+// learned missing directions too.
 type leafMasks struct {
 	feats  []uint16
 	masks  [][MaxBins]uint64
@@ -48,8 +51,10 @@ func buildLeafMasks(t *Tree) *leafMasks {
 			lm.masks = append(lm.masks, all)
 		}
 		left := (uint64(1)<<(mid-next) - 1) << next
-		for c := int(n.Bin) + 1; c < MaxBins; c++ {
-			lm.masks[k][c] &^= left
+		for c := range MaxBins {
+			if !t.left(i, n, uint8(c)) {
+				lm.masks[k][c] &^= left
+			}
 		}
 		return end
 	}

@@ -13,7 +13,9 @@ const leafFeature = 0xFFFF
 // Node is one tree node, 8 bytes. Internal: rows with code <= Bin of
 // Feature go to the left child at i+1, the others to Right; a missing
 // value (MissingCode) goes left when Flags has MissingLeft, else right.
-// Leaf: Feature is 0xFFFF and Right indexes Tree.Values.
+// A category split (Flags has CategorySet) sends left the codes of its
+// set in Tree.Sets instead, the missing code among them when it learned
+// so. Leaf: Feature is 0xFFFF and Right indexes Tree.Values.
 type Node struct {
 	Right   int32
 	Feature uint16
@@ -21,22 +23,33 @@ type Node struct {
 	Flags   uint8
 }
 
-// MissingLeft is the Node flag that sends missing values left. Models
-// written before flags existed have none: missing went right.
-const MissingLeft = 1
+// The Node flags. Models written before flags existed have none: missing
+// values went right and every split was a threshold.
+const (
+	// MissingLeft sends missing values left at a threshold split.
+	MissingLeft = 1
+	// CategorySet makes the node a split on a set of categories.
+	CategorySet = 2
+)
 
-// left reports whether a code goes to the node's left child.
-func (n Node) left(c uint8) bool {
-	if c == MissingCode {
-		return n.Flags&MissingLeft != 0
-	}
-	return c <= n.Bin
-}
+// CatSet is a set of bin codes (a category's code is its label index),
+// bit c of word c/64 for code c; bit 255 is the missing code.
+type CatSet [4]uint64
+
+// Has reports whether code c is in the set.
+func (s *CatSet) Has(c uint8) bool { return s[c>>6]&(1<<(c&63)) != 0 }
+
+// Add puts code c in the set.
+func (s *CatSet) Add(c uint8) { s[c>>6] |= 1 << (c & 63) }
 
 // Tree is a fitted regression tree in preorder.
 type Tree struct {
 	Nodes  []Node
 	Values []float64
+	// Sets are the left sets of the category splits, in preorder;
+	// setAt[i] is node i's index into them (nil without category splits).
+	Sets  []CatSet
+	setAt []int32
 
 	fast []fastNode // prediction layout, built by prepare
 	// packed is the walked layout for batches (nil when the tree does not
@@ -44,7 +57,42 @@ type Tree struct {
 	packed *packed
 	depth  int
 	masks  *leafMasks // batch layout for trees of <= 64 leaves, or nil
+	// prepared: the layouts are built (prepare), the tree is final.
+	prepared bool
 }
+
+// left reports whether code c goes to the left child of node i.
+func (t *Tree) left(i int32, n Node, c uint8) bool {
+	switch {
+	case n.Flags == 0:
+		return c <= n.Bin // MissingCode is above every Bin: right
+	case n.Flags&CategorySet != 0:
+		return t.Sets[t.setAt[i]].Has(c)
+	case c == MissingCode:
+		return true // MissingLeft
+	}
+	return c <= n.Bin
+}
+
+// indexSets numbers the category splits' sets in preorder (setAt).
+func (t *Tree) indexSets() {
+	if len(t.Sets) == 0 {
+		t.setAt = nil
+		return
+	}
+	t.setAt = make([]int32, len(t.Nodes))
+	k := int32(0)
+	for i, n := range t.Nodes {
+		if n.Feature != leafFeature && n.Flags&CategorySet != 0 {
+			t.setAt[i] = k
+			k++
+		}
+	}
+}
+
+// HasSets reports whether the tree splits on category sets, which only
+// the plain walk and leaf masks evaluate.
+func (t *Tree) HasSets() bool { return len(t.Sets) > 0 }
 
 // Predict walks the tree with a row's bin codes.
 func (t *Tree) Predict(codes []uint8) float64 {
@@ -55,7 +103,7 @@ func (t *Tree) Predict(codes []uint8) float64 {
 		if n.Feature == leafFeature {
 			return t.Values[n.Right]
 		}
-		if n.left(codes[n.Feature]) {
+		if t.left(i, n, codes[n.Feature]) {
 			i++
 		} else {
 			i = n.Right
@@ -73,7 +121,7 @@ func (t *Tree) PredictColumnar(codes []uint8, n, r int) float64 {
 		if nd.Feature == leafFeature {
 			return t.Values[nd.Right]
 		}
-		if nd.left(codes[int(nd.Feature)*n+r]) {
+		if t.left(i, nd, codes[int(nd.Feature)*n+r]) {
 			i++
 		} else {
 			i = nd.Right
@@ -83,9 +131,17 @@ func (t *Tree) PredictColumnar(codes []uint8, n, r int) float64 {
 
 // prepare builds the tree's prediction layouts from its nodes and final
 // values: stepped nodes always, and leaf masks or the packed walk for
-// batches (idempotent; Ensemble.Prepare calls it).
+// batches (idempotent; Ensemble.Prepare calls it). A tree with category
+// splits gets leaf masks only, which evaluate any split; the other
+// layouts compare against a threshold.
 func (t *Tree) prepare() {
-	if t.fast != nil {
+	if t.prepared {
+		return
+	}
+	t.prepared = true
+	t.depth = t.Depth()
+	if t.HasSets() {
+		t.masks = buildLeafMasks(t)
 		return
 	}
 	t.fast = make([]fastNode, len(t.Nodes))
@@ -96,7 +152,6 @@ func (t *Tree) prepare() {
 			t.fast[i] = fastNode{Right: n.Right, Feature: n.Feature, Bin: n.Bin, Adv: 1}
 		}
 	}
-	t.depth = t.Depth()
 	t.masks = buildLeafMasks(t)
 	if t.masks == nil {
 		t.packed = packTree(t)
@@ -108,7 +163,7 @@ func (t *Tree) prepare() {
 // from the final values, once, and Scale panics after it, which would
 // leave them stale.
 func (t *Tree) Scale(f float64) {
-	if t.fast != nil {
+	if t.prepared {
 		panic("tree: Scale after the prediction layouts were built")
 	}
 	for i := range t.Values {
@@ -132,7 +187,10 @@ func (t *Tree) Depth() int {
 	return walk(0)
 }
 
-// AppendBinary appends the tree: node count, nodes (8 bytes each), values.
+// AppendBinary appends the tree: node count, nodes (8 bytes each),
+// values, then the set of each category split in preorder (32 bytes each,
+// as many as the nodes flagged CategorySet, so a tree without them reads
+// as before).
 func (t *Tree) AppendBinary(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint64(b, uint64(len(t.Nodes)))
 	for _, n := range t.Nodes {
@@ -140,7 +198,13 @@ func (t *Tree) AppendBinary(b []byte) []byte {
 		b = binary.LittleEndian.AppendUint16(b, n.Feature)
 		b = append(b, n.Bin, n.Flags)
 	}
-	return model.AppendFloats(b, t.Values)
+	b = model.AppendFloats(b, t.Values)
+	for _, s := range t.Sets {
+		for _, w := range s {
+			b = binary.LittleEndian.AppendUint64(b, w)
+		}
+	}
+	return b
 }
 
 // ReadTree reads a tree written by AppendBinary and checks that it is well
@@ -164,6 +228,7 @@ func ReadTree(r *model.Reader, nfeat int) (*Tree, error) {
 	if nn == 0 {
 		return nil, fmt.Errorf("empty tree")
 	}
+	nsets := 0
 	for i, n := range t.Nodes {
 		if n.Feature == leafFeature {
 			if n.Right < 0 || int(n.Right) >= len(t.Values) {
@@ -174,9 +239,25 @@ func ReadTree(r *model.Reader, nfeat int) (*Tree, error) {
 		if int(n.Feature) >= nfeat || int(n.Right) <= i+1 || int(n.Right) >= nn || i+1 >= nn {
 			return nil, fmt.Errorf("node %d: bad feature %d or child %d", i, n.Feature, n.Right)
 		}
-		if n.Flags&^MissingLeft != 0 {
+		if n.Flags&^(MissingLeft|CategorySet) != 0 {
 			return nil, fmt.Errorf("node %d: flags %#x this housectl does not know: a newer housectl wrote the model", i, n.Flags)
 		}
+		if n.Flags&CategorySet != 0 {
+			nsets++
+		}
+	}
+	if nsets > 0 {
+		raw := r.Bytes(32 * nsets)
+		if raw == nil {
+			return nil, fmt.Errorf("%d category splits without their sets: %w", nsets, r.Err())
+		}
+		t.Sets = make([]CatSet, nsets)
+		for k := range t.Sets {
+			for w := range t.Sets[k] {
+				t.Sets[k][w] = binary.LittleEndian.Uint64(raw[32*k+8*w:])
+			}
+		}
+		t.indexSets()
 	}
 	return t, nil
 }

@@ -189,7 +189,7 @@ func TestScaleComesBeforeTheLayouts(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
 	for _, leaves := range []int{10, 300} {
 		tr := randomTree(r, leaves, 4)
-		tr.fast, tr.masks, tr.packed = nil, nil, nil // as the grower leaves it
+		tr.fast, tr.masks, tr.packed, tr.prepared = nil, nil, nil, false // as the grower leaves it
 		plain := *tr
 		plain.Values = slices.Clone(tr.Values)
 		tr.Scale(0.25)
