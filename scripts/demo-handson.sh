@@ -11,7 +11,7 @@ rm -rf "$dir"; mkdir -p "$dir"; cd "$dir"
 say() { printf '\n== %s\n' "$*"; }
 say "scaffold a project around the CSV: its schema proposed"
 "$bin" init --from-csv "$csv" --target median_house_value
-grep -A12 '^schema:' configs/housectl.yaml
+grep -A13 '^schema:' configs/housectl.yaml
 say "validate"
 "$bin" data validate
 say "train, register, promote"

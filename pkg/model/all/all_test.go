@@ -1,11 +1,16 @@
 package all
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -139,5 +144,73 @@ func BenchmarkLoadDefault(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Models written in format 1, before missing values and categories (by
+// housectl at 3bd1cd5~1, kept in testdata/format1 with the predictions
+// that binary made), still load and predict the same bits. Re-encoded,
+// they are format 2 and read back the same.
+func TestFormat1ModelsStillLoad(t *testing.T) {
+	for _, kind := range Kinds {
+		b, err := os.ReadFile(filepath.Join("testdata", "format1", kind+".bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := binary.LittleEndian.Uint16(b[8:]); v != 1 {
+			t.Fatalf("%s: the golden file is format %d, not 1", kind, v)
+		}
+		a, err := Decode(b)
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		if len(a.Header.Nullable) != 0 || len(a.Header.Categories) != 0 {
+			t.Errorf("%s: a format-1 model has nullable %v, categories %v", kind, a.Header.Nullable, a.Header.Categories)
+		}
+		again, err := model.Encode(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := Decode(again)
+		if err != nil {
+			t.Fatalf("%s re-encoded: %v", kind, err)
+		}
+		f, err := os.Open(filepath.Join("testdata", "format1", kind+".predictions.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil || len(recs) < 2 || !slices.Equal(recs[0], []string{"a", "b", "c", "prediction"}) {
+			t.Fatalf("%s predictions: %v, %v", kind, err, recs[:1])
+		}
+		row := make([]float64, 3)
+		for i, rec := range recs[1:] {
+			for j := range row {
+				row[j], _ = strconv.ParseFloat(rec[j], 64)
+			}
+			want, _ := strconv.ParseFloat(rec[3], 64)
+			if got, again := a.Model.Predict(row), back.Model.Predict(row); got != want || again != want {
+				t.Errorf("%s row %d %v: %v (re-encoded %v), format-1 housectl predicted %v", kind, i+1, row, got, again, want)
+			}
+		}
+	}
+}
+
+// A model in a format newer than this housectl's is refused, saying to
+// upgrade, not that the file is corrupt.
+func TestNewerFormatIsRefused(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "format1", "linear.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = slices.Clone(b)
+	binary.LittleEndian.PutUint16(b[8:], model.FormatVersion+1)
+	body := b[:len(b)-sha256.Size]
+	sum := sha256.Sum256(body)
+	copy(b[len(body):], sum[:])
+	_, err = Decode(b)
+	if err == nil || errors.Is(err, model.ErrCorrupt) || !strings.Contains(err.Error(), "upgrade housectl") {
+		t.Errorf("format %d: %v", model.FormatVersion+1, err)
 	}
 }
