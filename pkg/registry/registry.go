@@ -89,6 +89,10 @@ type Version struct {
 	Metrics  map[string]float64 `json:"metrics"`
 	Params   map[string]string  `json:"params"`
 	Lineage  tracking.Lineage   `json:"lineage"`
+	// Files are an external version's artifacts (its source: a file or
+	// a directory of the run's), each checked against the run's record;
+	// SHA256 is then their digest (ArtifactDigest).
+	Files []tracking.Artifact `json:"files,omitempty"`
 	// Seal is the SHA-256 of the rest of the record (package seal):
 	// versions registered before seals existed have none and are checked
 	// against their run only.
@@ -330,6 +334,9 @@ func (g *Registry) commit(ctx context.Context, name string, st *state, e *Event)
 	}
 	if e != nil {
 		aliases[e.Alias] = e.To
+		if e.Action == ActionUnset {
+			delete(aliases, e.Alias)
+		}
 		history = append(history, *e)
 	}
 	cond := blob.Cond{IfMatch: st.headTag, IfAbsent: st.headTag == ""}
@@ -572,6 +579,10 @@ func (g *Registry) Rollback(ctx context.Context, name, alias, reason string) (Ev
 		var stack []int
 		for _, e := range st.history {
 			if e.Alias != alias {
+				continue
+			}
+			if e.Action == ActionUnset {
+				stack = stack[:0] // the alias starts over
 				continue
 			}
 			if e.Action == ActionRollback && len(stack) > 0 {

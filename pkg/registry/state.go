@@ -214,10 +214,23 @@ func (g *Registry) checkRun(ctx context.Context, v *Version, p string) error {
 	bad := func(what string) error {
 		return &CorruptError{Path: p, Err: fmt.Errorf("its %s differ from its run's record (%s): one of the two was edited", what, filepath.Join(dir, tracking.RunFile))}
 	}
-	art := ""
+	art, want := "", filepath.ToSlash(filepath.Join(v.Experiment, v.RunID, "artifacts", "model.bin"))
 	for _, a := range run.Artifacts {
 		if a.Path == "artifacts/model.bin" {
 			art = a.SHA256
+		}
+	}
+	if v.Model == tracking.KindExternal {
+		// Each file the version holds must still be in the run's record
+		// as it was; files logged there since are not the version's.
+		art, want = ArtifactDigest(v.Files), v.Artifact
+		for _, f := range v.Files {
+			if !slices.Contains(run.Artifacts, f) {
+				art = "file " + f.Path + " changed"
+			}
+		}
+		if !strings.HasPrefix(v.Artifact, path.Join(v.Experiment, v.RunID, "artifacts")) {
+			want = "under its run's artifacts"
 		}
 	}
 	switch {
@@ -225,7 +238,7 @@ func (g *Registry) checkRun(ctx context.Context, v *Version, p string) error {
 		return bad("status (the run is " + run.Status + ")")
 	case run.Model != v.Model:
 		return bad("model kind")
-	case art != v.SHA256 || v.Artifact != filepath.ToSlash(filepath.Join(v.Experiment, v.RunID, "artifacts", "model.bin")):
+	case art != v.SHA256 || v.Artifact != want:
 		return bad("artifact and its sha256")
 	case !sameMetrics(v.Metrics, run.Metrics):
 		return bad("metrics")
@@ -270,8 +283,14 @@ func sameParams(v, run map[string]string) bool {
 func (g *Registry) checkReplay(st *state, historyKey, aliasesKey string) error {
 	replayed := map[string]int{}
 	for i, e := range st.history {
-		if err := ValidateAlias(e.Alias); err != nil || st.version(e.To) == nil || replayed[e.Alias] != e.From || e.Action != ActionPromote && e.Action != ActionRollback {
+		unset := e.Action == ActionUnset
+		if err := ValidateAlias(e.Alias); err != nil || unset != (e.To == 0) || !unset && st.version(e.To) == nil || replayed[e.Alias] != e.From ||
+			e.Action != ActionPromote && e.Action != ActionRollback && !unset {
 			return &CorruptError{Path: g.path(historyKey), Err: fmt.Errorf("history event %d (%s %s: %d → %d) does not follow from the events before it or names a missing version", i+1, e.Action, e.Alias, e.From, e.To)}
+		}
+		if unset {
+			delete(replayed, e.Alias)
+			continue
 		}
 		replayed[e.Alias] = e.To
 	}

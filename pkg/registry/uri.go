@@ -130,6 +130,9 @@ func (g *Registry) ArtifactPath(v *Version) string {
 // a shared registry the artifact comes from the content-addressed cache,
 // fetched and checked first.
 func (g *Registry) Load(ctx context.Context, v *Version) (*model.Artifact, error) {
+	if v.Model == tracking.KindExternal {
+		return nil, &ExternalError{Name: v.Name, Version: v.Version, RunID: v.RunID}
+	}
 	p := g.ArtifactPath(v)
 	if g.Store != nil && g.Store.Remote != nil {
 		run, err := g.Store.EnsureRun(ctx, v.Experiment, v.RunID)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -31,6 +32,10 @@ import (
 type Filter struct {
 	src   string
 	terms []term
+	// absentDiffers: a missing tag matches != (the model
+	// registry's searches, where MLflow 3 filters out prompts with
+	// tags.`mlflow.prompt.is_prompt` != 'true').
+	absentDiffers bool
 	// joined: the last comparison was followed by AND (while parsing).
 	joined bool
 }
@@ -87,7 +92,18 @@ var (
 type lexer struct {
 	src string
 	pos int
+	// experiments: the grammar of search_experiments (experimentAttrs,
+	// tags); models: of the registry's searches (modelAttrs, tags).
+	experiments, models bool
 }
+
+// modelAttrs are the attributes the registry's searches filter on, and
+// the stand-in run's fields (MatchModel).
+var modelAttrs = map[string]string{"name": "run_name", "run_id": "run_id", "creation_timestamp": "start_time", "last_updated_timestamp": "end_time"}
+
+// experimentAttrs are the attributes search_experiments filters on, and
+// the run fields an experiment's stand-in run keeps them in (MatchExperiment).
+var experimentAttrs = map[string]string{"name": "run_name", "creation_time": "start_time", "last_update_time": "end_time"}
 
 func (l *lexer) errf(pos int, format string, args ...any) error {
 	return &FilterError{Src: l.src, Pos: pos, Msg: fmt.Sprintf(format, args...)}
@@ -149,8 +165,42 @@ func (l *lexer) value() (string, error) {
 
 // ParseFilter parses a filter; an empty one matches every run.
 func ParseFilter(src string) (*Filter, error) {
+	return parseFilter(&lexer{src: src})
+}
+
+// ParseExperimentFilter parses a search_experiments filter: the
+// attributes name, creation_time and last_update_time, and tags.
+func ParseExperimentFilter(src string) (*Filter, error) {
+	return parseFilter(&lexer{src: src, experiments: true})
+}
+
+// ParseModelFilter parses a filter of search_registered_models or
+// search_model_versions: name, run_id, creation_timestamp,
+// last_updated_timestamp and tags; a missing tag matches !=.
+func ParseModelFilter(src string) (*Filter, error) {
+	f, err := parseFilter(&lexer{src: src, models: true})
+	if f != nil {
+		f.absentDiffers = true
+	}
+	return f, err
+}
+
+// MatchModel reports whether a registered model or version matches a
+// filter of ParseModelFilter.
+func (f *Filter) MatchModel(name, runID string, created, updated time.Time, tags map[string]string) bool {
+	return f.Match(&Run{ID: runID, Name: name, Tags: tags, StartTime: created, EndTime: &updated})
+}
+
+// MatchExperiment reports whether an experiment matches a filter of
+// ParseExperimentFilter.
+func (f *Filter) MatchExperiment(x Experiment) bool {
+	upd := x.Updated
+	return f.Match(&Run{Name: x.Name, Tags: x.Tags, StartTime: x.Created, EndTime: &upd})
+}
+
+func parseFilter(l *lexer) (*Filter, error) {
+	src := l.src
 	f := &Filter{src: src}
-	l := &lexer{src: src}
 	for {
 		// Any number of ANDs may come before a comparison or end the
 		// filter: MLflow ignores the empty clauses they make.
@@ -237,6 +287,9 @@ func (l *lexer) identifier() (kind, key string, err error) {
 	if key == "" {
 		return "", "", l.errf(keyPos, "expected a key after %q", typ+".")
 	}
+	if (l.experiments || l.models) && kind != kindAttr && kind != kindTag {
+		return "", "", l.errf(start, "invalid entity type %q: experiments are filtered on attributes and tags.", typ)
+	}
 	switch kind {
 	case kindAttr:
 		return l.attr(start, key)
@@ -249,6 +302,18 @@ func (l *lexer) identifier() (kind, key string, err error) {
 }
 
 func (l *lexer) attr(pos int, name string) (string, string, error) {
+	if l.models {
+		if a, ok := modelAttrs[name]; ok {
+			return kindAttr, a, nil
+		}
+		return "", "", l.errf(pos, "invalid attribute key %q: use name, run_id, creation_timestamp or last_updated_timestamp (or tags.%s)", name, name)
+	}
+	if l.experiments {
+		if a, ok := experimentAttrs[name]; ok {
+			return kindAttr, a, nil
+		}
+		return "", "", l.errf(pos, "invalid attribute key %q: use name, creation_time or last_update_time (or tags.%s)", name, name)
+	}
 	if a, ok := numericAttrs[name]; ok {
 		return kindAttr, a, nil
 	}
@@ -393,6 +458,11 @@ func likePattern(p string, fold bool) *regexp.Regexp {
 func (f *Filter) Match(r *Run) bool {
 	for _, t := range f.terms {
 		if !t.match(r) {
+			if f.absentDiffers && t.op == "!=" && t.kind == kindTag {
+				if _, ok := r.Tags[t.key]; !ok {
+					continue
+				}
+			}
 			return false
 		}
 	}

@@ -108,10 +108,19 @@ type Run struct {
 	Tags       map[string]string  `json:"tags,omitempty"`
 	Lineage    Lineage            `json:"lineage"`
 	Artifacts  []Artifact         `json:"artifacts,omitempty"`
+	// Latest is each metric's latest logged value with its time and step,
+	// for runs recorded through MLflow's tracking API (external.go).
+	Latest []MetricPoint `json:"latest,omitempty"`
+	// Journal is the ended external run's journal, its metric history.
+	Journal *Artifact `json:"journal,omitempty"`
 	// Seal is the SHA-256 of the rest of the record (package seal),
 	// written with it: a run.json edited by hand no longer matches it.
 	// Runs written before seals existed have none.
 	Seal string `json:"seal,omitempty"`
+
+	// Deleted: the run was deleted through the tracking API (a note; it
+	// can be restored). Searches leave it out unless asked.
+	Deleted bool `json:"-"`
 
 	dir string
 }
@@ -271,6 +280,14 @@ func Load(dir string) (*Run, error) {
 		}
 	}
 	r.dir = dir
+	if r.Status == StatusRunning && r.EndTime == nil {
+		if err := r.foldJournal(); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.foldNotes(); err != nil {
+		return nil, err
+	}
 	return &r, nil
 }
 
