@@ -47,7 +47,7 @@ demo-handson: build ## Géron's housing.csv end to end, no preprocessing by hand
 
 .PHONY: test
 test: ## vet and run every test with the race detector (what CI runs), the crash and abuse suites in short
-	scripts/deps-debian.sh prometheus docker-compose postgresql strace jq
+	scripts/deps-debian.sh prometheus docker-compose postgresql strace jq chromium
 	$(GO) mod download
 	scripts/seaweedfs.sh # the real S3 server of the tests, built once into bin/tools (about 5 minutes)
 	$(GO) vet ./...

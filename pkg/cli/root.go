@@ -28,6 +28,7 @@ import (
 	"github.com/housectl/housectl/pkg/cli/runscmd"
 	"github.com/housectl/housectl/pkg/cli/servecmd"
 	"github.com/housectl/housectl/pkg/cli/traincmd"
+	"github.com/housectl/housectl/pkg/cli/uicmd"
 	"github.com/housectl/housectl/pkg/cli/version"
 	"github.com/housectl/housectl/pkg/config"
 	"github.com/housectl/housectl/pkg/data"
@@ -103,6 +104,7 @@ Configuration precedence: flags > HOUSECTL_* environment > config file > default
 		runscmd.NewCmdRuns(f),
 		modelscmd.NewCmdModels(f),
 		servecmd.NewCmdServe(f, nil),
+		uicmd.NewCmdUI(f, nil),
 		healthcmd.NewCmdHealth(f, nil),
 		pipelinecmd.NewCmdPipeline(f),
 		monitorcmd.NewCmdMonitor(f),

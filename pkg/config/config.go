@@ -31,6 +31,19 @@ type Config struct {
 	Predictions Predictions `mapstructure:"predictions"`
 	Pipeline    Pipeline    `mapstructure:"pipeline"`
 	Monitor     Monitor     `mapstructure:"monitor"`
+	UI          UI          `mapstructure:"ui"`
+}
+
+// UI configures `housectl ui`.
+type UI struct {
+	// Addr is where it listens: loopback by default. Any other address
+	// needs API keys (serve's: serve.api_keys_env, serve.api_keys_file).
+	Addr string `mapstructure:"addr"`
+	// ReadOnly turns off every write: promotions from the pages and the
+	// MLflow API's writes.
+	ReadOnly bool `mapstructure:"read_only"`
+	// Refresh is how often it rereads the runs others wrote.
+	Refresh time.Duration `mapstructure:"refresh"`
 }
 
 // Monitor configures drift checks (`housectl monitor`, and the server's
@@ -400,6 +413,7 @@ func Defaults() Config {
 			MetricsAuth: MetricsAuthKeys, MetricsKeyEnv: "HOUSECTL_METRICS_KEY",
 			MemoryLimit: 128 << 20, BodyBudget: 64 << 20,
 		},
+		UI: UI{Addr: "127.0.0.1:5000", Refresh: 2 * time.Second},
 		Monitor: Monitor{
 			Window: 24 * time.Hour, PSIWarn: 0.1, PSIAlert: 0.25, KSWarn: 0.1, KSAlert: 0.2, MinRows: 200,
 			Interval: 30 * time.Second, WindowRows: 10000, Confidence: 0.95, MinEffect: 0.01,

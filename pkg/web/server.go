@@ -11,6 +11,7 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,7 +20,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/housectl/housectl/pkg/monitor"
 	"github.com/housectl/housectl/pkg/registry"
+	"github.com/housectl/housectl/pkg/store"
 	"github.com/housectl/housectl/pkg/tracking"
 )
 
@@ -29,8 +32,21 @@ type Options struct {
 	Store *tracking.Store
 	// Registry is the model registry over the same store.
 	Registry *registry.Registry
+	// Log is the prediction log (nil: none), for monitoring.
+	Log store.Store
+	// Thresholds are the drift thresholds (monitor.*).
+	Thresholds monitor.Thresholds
+	// APIKeys, when any, are required on every route but /health: as
+	// Authorization: Bearer (MLflow's MLFLOW_TRACKING_TOKEN) or X-API-Key,
+	// or the cookie a browser gets by signing in.
+	APIKeys []string
 	// ReadOnly turns every write off: the API's and the pages' actions.
 	ReadOnly bool
+	// Promote moves an alias from the pages, gated on the metric when
+	// ifBetter: the CLI's promote (nil: ungated registry moves).
+	Promote func(ctx context.Context, name, alias string, n int, ifBetter bool, reason string) (registry.Event, error)
+	// Metric ranks versions on the pages (train.metric; default rmse).
+	Metric string
 	// RefreshEvery is how often the run catalog rereads what changed on
 	// disk (runs written by other processes); writes through this server
 	// show at once. Default 2 s.
@@ -51,6 +67,11 @@ type Server struct {
 	lives  map[string]*liveRun
 
 	refreshMu sync.Mutex
+	// secret keys the form tokens and the sign-in cookie; new at each
+	// start.
+	secret  [32]byte
+	keys    [][32]byte
+	handler http.Handler
 }
 
 // New returns a server over the options' stores. Its catalog is empty
@@ -68,15 +89,22 @@ func New(o Options) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Server{o: o, store: o.Store, reg: o.Registry, catalog: tracking.NewCatalog(o.Store), lives: map[string]*liveRun{}, mux: http.NewServeMux()}
+	s := &Server{o: o, store: o.Store, reg: o.Registry, catalog: tracking.NewCatalog(o.Store), lives: map[string]*liveRun{}, mux: http.NewServeMux(), secret: newSecret()}
+	for _, k := range o.APIKeys {
+		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
+	}
 	s.routes()
+	// Cross-site writes are refused (Sec-Fetch-Site, Origin): a page
+	// elsewhere cannot post a promotion. Clients that are not browsers
+	// send neither header and pass.
+	s.handler = http.NewCrossOriginProtection().Handler(s.auth(s.mux))
 	return s, nil
 }
 
 func (s *Server) now() time.Time { return s.o.Now() }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
@@ -90,6 +118,9 @@ func (s *Server) routes() {
 	s.registryRoutes(s.mux)
 	s.mlflowRoutes(s.mux)
 	s.artifactRoutes(s.mux)
+	s.pageRoutes(s.mux)
+	s.mux.HandleFunc("GET /login", s.loginPage)
+	s.mux.HandleFunc("POST /login", s.login)
 }
 
 // writable refuses a write in read-only mode.

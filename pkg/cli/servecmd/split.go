@@ -59,7 +59,7 @@ server SIGHUP does the same as this command.`,
 			}
 			key, _ := f.LookupEnv("HOUSECTL_API_KEY")
 			if key == "" {
-				if keys, err := apiKeys(l.Config.Serve, f.LookupEnv); err == nil && len(keys) > 0 {
+				if keys, err := cmdutil.APIKeys(l.Config.Serve, f.LookupEnv); err == nil && len(keys) > 0 {
 					key = keys[0]
 				}
 			}

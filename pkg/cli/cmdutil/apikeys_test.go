@@ -1,4 +1,4 @@
-package servecmd
+package cmdutil
 
 import (
 	"os"
@@ -47,7 +47,7 @@ func TestAPIKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := config.Serve{APIKeysEnv: "HOUSECTL_API_KEYS", APIKeysFile: tt.file}
-			got, err := apiKeys(c, tt.lookup)
+			got, err := APIKeys(c, tt.lookup)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "serve.api_keys_file") {
 					t.Fatalf("err = %v, want one naming serve.api_keys_file and saying %q", err, tt.wantErr)
