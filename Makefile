@@ -136,6 +136,10 @@ bench: build ## Go benchmarks, then side-by-side scripts; see docs/BENCHMARKS.md
 	scripts/bench-geron.sh $(BIN) $(SHARED)/datasets/geron_housing.csv
 	scripts/bench-serve.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz 10s
 
+.PHONY: bench-ui
+bench-ui: build ## housectl ui: start-up, RSS, logging 10,000 runs through MLflow's API, search_runs and the runs page over them
+	scripts/bench-ui.sh $(BIN)
+
 .PHONY: bench-variants
 bench-variants: build ## housectl serve with one model, three models, a 90/10 split and a shadow, side by side (wrk, loopback), every row checked in the log after SIGTERM
 	scripts/bench-variants.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz 10s

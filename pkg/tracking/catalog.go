@@ -23,6 +23,11 @@ import (
 // snapshots: never modify them.
 type Catalog struct {
 	Store *Store
+	// ResyncEvery is how often a refresh of a store kept in a bucket
+	// lists the bucket again for what others published (default 30 s;
+	// between those, a refresh rereads the local copy only).
+	ResyncEvery time.Duration
+	resynced    time.Time
 
 	mu      sync.RWMutex
 	entries map[string]*catEntry // by run directory
@@ -67,8 +72,17 @@ func NewCatalog(s *Store) *Catalog {
 // Refresh rereads what changed in the store since the last refresh, on
 // every CPU. A run that cannot be read is left out and reported by Errors.
 func (c *Catalog) Refresh() error {
-	if err := c.Store.Sync(context.Background()); err != nil {
-		return err
+	if c.Store.Remote != nil {
+		every := c.ResyncEvery
+		if every <= 0 {
+			every = 30 * time.Second
+		}
+		if time.Since(c.resynced) >= every {
+			if err := c.Store.Resync(context.Background()); err != nil {
+				return err
+			}
+			c.resynced = time.Now()
+		}
 	}
 	var dirs []string
 	ents, err := os.ReadDir(c.Store.Dir)

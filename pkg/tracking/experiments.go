@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -258,6 +259,13 @@ func (s *Store) CreateExperiment(name string, tags map[string]string) (Experimen
 	}
 	if err := f.CommitNew(); err != nil {
 		return Experiment{}, fmt.Errorf("%w: Experiment '%s' already exists", ErrExperimentExists, name)
+	}
+	if s.Remote != nil {
+		// Created once in the bucket too: a name another machine took
+		// first is refused there.
+		if err := s.putOnce(context.Background(), filepath.Join(s.Dir, dir, ExperimentFile)); err != nil {
+			return Experiment{}, fmt.Errorf("experiment %q is kept in %s, but %w", name, filepath.Join(s.Dir, dir), err)
+		}
 	}
 	return x, nil
 }

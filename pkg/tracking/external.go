@@ -373,7 +373,12 @@ func (s *Store) note(r *Run, e Event) error {
 	if err := f.CommitNew(); err != nil {
 		return err
 	}
-	if r.EndTime != nil {
+	switch {
+	case r.Experiment == "" && s.Remote != nil: // an experiment's note
+		if err := s.putOnce(context.Background(), filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("the change is kept in %s, but %w", dir, err)
+		}
+	case r.EndTime != nil:
 		if err := s.Publish(context.Background(), r); err != nil {
 			return fmt.Errorf("run %s: the change is kept in %s, but %w", r.ID, dir, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -117,6 +118,21 @@ func (s *Store) Sync(ctx context.Context) error {
 	return rm.syncErr
 }
 
+// Resync brings the local copy up to date with the bucket again, for a
+// long-lived reader (housectl ui) that must see what others published
+// since its first Sync.
+func (s *Store) Resync(ctx context.Context) error {
+	rm := s.Remote
+	if rm == nil {
+		return nil
+	}
+	rm.once.Lock()
+	defer rm.once.Unlock()
+	rm.syncErr = s.sync(ctx)
+	rm.synced = true
+	return rm.syncErr
+}
+
 func (s *Store) sync(ctx context.Context) error {
 	rm := s.Remote
 	remote := map[string]bool{} // runs (exp/run) the bucket has a run.json of
@@ -124,6 +140,10 @@ func (s *Store) sync(ctx context.Context) error {
 	for o, err := range rm.B.List(ctx, "") {
 		if err != nil {
 			return err
+		}
+		if exp, file, ok := strings.Cut(o.Name, "/"); ok && file == ExperimentFile && ValidateName("experiment", exp) == nil {
+			want = append(want, o) // an experiment made through the API
+			continue
 		}
 		run := runOf(o.Name)
 		if run == "" || isArtifact(o.Name) {
@@ -318,14 +338,25 @@ func (s *Store) putOnce(ctx context.Context, p string) error {
 // run recorded before it is returned: a tampered artifact is an
 // ArtifactError, and is not cached.
 func (s *Store) ModelFile(ctx context.Context, r *Run) (string, error) {
+	if !slices.ContainsFunc(r.Artifacts, func(a Artifact) bool { return a.Path == ModelArtifact }) {
+		return "", fmt.Errorf("run %s has no model artifact", r.ID)
+	}
+	return s.ArtifactFile(ctx, r, ModelArtifact)
+}
+
+// ArtifactFile returns the local file of one of a run's recorded
+// artifacts (p as recorded: artifacts/...), as ModelFile does for the
+// model: in a remote store fetched into the content-addressed cache and
+// checked against its SHA-256 first.
+func (s *Store) ArtifactFile(ctx context.Context, r *Run, p string) (string, error) {
 	var art *Artifact
 	for i := range r.Artifacts {
-		if r.Artifacts[i].Path == ModelArtifact {
+		if r.Artifacts[i].Path == p {
 			art = &r.Artifacts[i]
 		}
 	}
 	if art == nil {
-		return "", fmt.Errorf("run %s has no model artifact", r.ID)
+		return "", fmt.Errorf("%w: run %s has no artifact %s", fs.ErrNotExist, r.ID, p)
 	}
 	local := filepath.Join(r.Dir(), filepath.FromSlash(art.Path))
 	if s.Remote == nil {

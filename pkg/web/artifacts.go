@@ -8,11 +8,9 @@ package web
 
 import (
 	"errors"
-	"io/fs"
 	"net/http"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -78,47 +76,43 @@ type fileInfoJSON struct {
 	FileSize *int64 `json:"file_size,omitempty"`
 }
 
+// listArtifacts lists a directory of a run's artifacts from the run's
+// record (the same on every machine, whether the files are here or in a
+// bucket): its files with their sizes, and its subdirectories. A file or
+// nothing lists as empty, as MLflow's does.
 func (s *Server) listArtifacts(w http.ResponseWriter, req *http.Request) {
 	r, rest, err := s.artifactPath(req.URL.Query().Get("path"))
 	if err != nil {
 		writeAPI(w, nil, err)
 		return
 	}
-	dir := filepath.Join(r.Dir(), "artifacts", filepath.FromSlash(rest))
-	ents, err := os.ReadDir(dir)
-	var files []fileInfoJSON
-	switch {
-	case errors.Is(err, fs.ErrNotExist), err != nil && isNotDir(err):
-		// A file or nothing lists as empty, as MLflow's does.
-	case err != nil:
-		writeAPI(w, nil, err)
-		return
+	prefix := "artifacts/"
+	if rest != "" {
+		prefix += rest + "/"
 	}
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".") {
+	var files []fileInfoJSON
+	dirs := map[string]bool{}
+	for _, a := range r.Artifacts {
+		sub, ok := strings.CutPrefix(a.Path, prefix)
+		if !ok {
 			continue
 		}
-		fi := fileInfoJSON{Path: e.Name(), IsDir: e.IsDir()}
-		if !e.IsDir() {
-			info, err := e.Info()
-			if err != nil {
-				continue
+		if dir, _, nested := strings.Cut(sub, "/"); nested {
+			if !dirs[dir] {
+				dirs[dir] = true
+				files = append(files, fileInfoJSON{Path: dir, IsDir: true})
 			}
-			n := info.Size()
-			fi.FileSize = &n
+			continue
 		}
-		files = append(files, fi)
+		n := a.Size
+		files = append(files, fileInfoJSON{Path: sub, FileSize: &n})
 	}
+	slices.SortFunc(files, func(a, b fileInfoJSON) int { return strings.Compare(a.Path, b.Path) })
 	resp := map[string]any{}
 	if len(files) > 0 {
 		resp["files"] = files
 	}
 	writeAPI(w, resp, nil)
-}
-
-func isNotDir(err error) bool {
-	var pe *fs.PathError
-	return errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "not a directory")
 }
 
 func (s *Server) getArtifact(w http.ResponseWriter, req *http.Request) {
@@ -130,17 +124,36 @@ func (s *Server) getArtifact(w http.ResponseWriter, req *http.Request) {
 		writeAPI(w, nil, err)
 		return
 	}
-	f, err := os.Open(filepath.Join(r.Dir(), "artifacts", filepath.FromSlash(rest)))
+	s.serveArtifact(w, req, r, "artifacts/"+rest, "application/octet-stream")
+}
+
+// serveArtifact sends one of a run's recorded artifacts: the local file,
+// or in a bucket store the cache's copy, fetched and checked first.
+func (s *Server) serveArtifact(w http.ResponseWriter, req *http.Request, r *tracking.Run, p, ctype string) {
+	file, err := s.store.ArtifactFile(req.Context(), r, p)
 	if err != nil {
-		writeAPI(w, nil, notFound("run %s has no artifact %s", r.ID, rest))
+		var ae *tracking.ArtifactError
+		if errors.As(err, &ae) {
+			writeAPI(w, nil, &apiError{http.StatusConflict, "INVALID_STATE", err.Error()})
+			return
+		}
+		writeAPI(w, nil, notFound("run %s has no artifact %s", r.ID, strings.TrimPrefix(p, "artifacts/")))
+		return
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		writeAPI(w, nil, notFound("run %s records artifact %s, but it is not here: %v", r.ID, p, err))
 		return
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil || st.IsDir() {
-		writeAPI(w, nil, notFound("run %s has no artifact file %s", r.ID, rest))
+		writeAPI(w, nil, notFound("run %s has no artifact file %s", r.ID, p))
 		return
 	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	http.ServeContent(w, req, path.Base(rest), st.ModTime(), f)
+	if ctype != "" {
+		w.Header().Set("Content-Type", ctype)
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, req, path.Base(p), st.ModTime(), f)
 }

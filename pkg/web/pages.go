@@ -525,27 +525,12 @@ func (s *Server) runArtifact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rel := r.PathValue("path")
-	if !slices.ContainsFunc(run.Artifacts, func(a tracking.Artifact) bool { return a.Path == "artifacts/"+rel }) {
-		http.NotFound(w, r)
-		return
-	}
-	p := filepath.Join(run.Dir(), "artifacts", filepath.FromSlash(rel))
-	f, err := os.Open(p)
-	if err != nil {
-		http.Error(w, "the artifact is recorded but not here: "+err.Error(), http.StatusNotFound)
-		return
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.IsDir() {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	ctype := ""
 	if ext := path.Ext(rel); ext != ".png" && ext != ".jpg" && ext != ".json" && ext != ".txt" {
 		w.Header().Set("Content-Disposition", "attachment; filename="+strconv.Quote(path.Base(rel)))
+		ctype = "application/octet-stream"
 	}
-	http.ServeContent(w, r, path.Base(rel), st.ModTime(), f)
+	s.serveArtifact(w, r, run, "artifacts/"+rel, ctype)
 }
 
 func (s *Server) notFoundPage(w http.ResponseWriter, msg string) {
