@@ -194,17 +194,17 @@ func missingLast(a, b bool) int {
 
 // Search lists the runs of experiment ("" for all) that match the filter,
 // sorted, at most limit (0: all). Unreadable runs come back as errors.
+// Runs deleted through MLflow's API are left out, as MLflow's searches
+// leave them out by default.
 func (s *Store) Search(experiment string, f *Filter, order []OrderBy, limit int) ([]*Run, []error) {
 	runs, errs := s.List(experiment)
-	if f != nil && len(f.terms) > 0 {
-		kept := runs[:0]
-		for _, r := range runs {
-			if f.Match(r) {
-				kept = append(kept, r)
-			}
+	kept := runs[:0]
+	for _, r := range runs {
+		if !r.Deleted && (f == nil || len(f.terms) == 0 || f.Match(r)) {
+			kept = append(kept, r)
 		}
-		runs = kept
 	}
+	runs = kept
 	SortRuns(runs, order)
 	if limit > 0 && len(runs) > limit {
 		runs = runs[:limit]

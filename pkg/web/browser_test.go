@@ -191,6 +191,15 @@ func makeProject(t *testing.T) (*project, string) {
 	}
 	post(t, api+"runs/log-batch", map[string]any{"run_id": run, "params": []map[string]any{{"key": "alpha", "value": "0.5"}}, "metrics": metrics})
 	post(t, api+"runs/update", map[string]any{"run_id": run, "status": "FINISHED", "end_time": time.Now().UnixMilli()})
+	// The CLI sees it like its own runs: listed, filtered, gated.
+	if out := p.run("runs", "list", "--filter", "params.model = 'external' and metrics.rmse < 0.6"); !strings.Contains(out, "my-sklearn") {
+		t.Fatalf("runs list does not show the external run:\n%s", out)
+	}
+	cmd := exec.CommandContext(t.Context(), p.bin, "runs", "compare", "my-sklearn", "--fail-if", "metrics.rmse > 0.5")
+	cmd.Dir, cmd.Env = p.dir, p.env
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "rmse") {
+		t.Fatalf("the gate let an external run with rmse 0.52 through: %v\n%s", err, out)
+	}
 	return p, uiAddr
 }
 

@@ -123,6 +123,15 @@ func TestPromotionForms(t *testing.T) {
 	if err != nil || m.Aliases["staging"] != 1 {
 		t.Fatalf("after the promotion: %+v, %v", m, err)
 	}
+	// Roll back: the alias had no earlier holder, which the page says.
+	rb := url.Values{"alias": {"staging"}, "confirm": {"yes"}, "csrf": {s.csrfToken()}}
+	st, _, h = do(t, "POST", ts.URL+"/models/m/rollback", form(rb), ct)
+	if st != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "refused=") {
+		t.Errorf("rollback without an earlier holder: %d %s", st, h.Get("Location"))
+	}
+	if st, body, _ := do(t, "GET", ts.URL+"/models/m/rollback?alias=staging", "", nil); st != 200 || !strings.Contains(body, `name="csrf"`) {
+		t.Errorf("the rollback's confirmation: %d", st)
+	}
 	s.o.ReadOnly = true
 	if st, _, _ := do(t, "POST", ts.URL+"/models/m/promote", form(v), ct); st != 403 {
 		t.Errorf("read-only: %d", st)

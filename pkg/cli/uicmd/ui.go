@@ -58,7 +58,7 @@ clients send one with MLFLOW_TRACKING_TOKEN, a browser signs in once.
 --read-only (ui.read_only) turns every write off.`,
 		Example: `  housectl ui
   housectl ui --addr 127.0.0.1:8080 --read-only
-  MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py`,
+  HOUSECTL_TRACKING_URI=s3://ml-team/housectl housectl ui`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Config = func() (*config.Loaded, error) { return f.Config(cmd) }
