@@ -31,8 +31,11 @@ type Catalog struct {
 
 	mu      sync.RWMutex
 	entries map[string]*catEntry // by run directory
-	runs    []*Run               // newest first
 	byID    map[string]*Run
+	// runs is every run, newest first, rebuilt by Runs after a Put
+	// (dirty): a write costs a map update, not a copy of the catalog.
+	runs  []*Run
+	dirty bool
 	errs    []error
 	scanned time.Time
 }
@@ -66,7 +69,7 @@ func stampOf(dir string) (runStamp, error) {
 
 // NewCatalog returns an empty catalog of the store; call Refresh.
 func NewCatalog(s *Store) *Catalog {
-	return &Catalog{Store: s, entries: map[string]*catEntry{}}
+	return &Catalog{Store: s, entries: map[string]*catEntry{}, byID: map[string]*Run{}}
 }
 
 // Refresh rereads what changed in the store since the last refresh, on
@@ -160,21 +163,13 @@ func (c *Catalog) Refresh() error {
 		}
 	}
 	c.entries, c.errs, c.scanned = entries, bad, time.Now()
-	c.runs = c.rebuild()
+	c.byID = make(map[string]*Run, len(entries))
+	for _, e := range entries {
+		c.byID[e.run.ID] = e.run
+	}
+	c.dirty = true
 	c.mu.Unlock()
 	return nil
-}
-
-func (c *Catalog) rebuild() []*Run {
-	runs := make([]*Run, 0, len(c.entries))
-	byID := make(map[string]*Run, len(c.entries))
-	for _, e := range c.entries {
-		runs = append(runs, e.run)
-		byID[e.run.ID] = e.run
-	}
-	slices.SortFunc(runs, func(a, b *Run) int { return strings.Compare(b.ID, a.ID) })
-	c.byID = byID
-	return runs
 }
 
 // Put replaces a run's snapshot after a write (r is cloned).
@@ -182,26 +177,31 @@ func (c *Catalog) Put(r *Run) {
 	cl := r.Clone()
 	st, _ := stampOf(r.dir)
 	c.mu.Lock()
-	_, had := c.entries[r.dir]
 	c.entries[r.dir] = &catEntry{run: cl, stamp: st}
-	if had {
-		i := slices.IndexFunc(c.runs, func(x *Run) bool { return x.dir == r.dir })
-		runs := slices.Clone(c.runs)
-		runs[i] = cl
-		c.runs = runs
-		byID := maps.Clone(c.byID)
-		byID[cl.ID] = cl
-		c.byID = byID
-	} else {
-		c.runs = c.rebuild()
-	}
+	c.byID[cl.ID] = cl
+	c.dirty = true
 	c.mu.Unlock()
 }
 
-// Runs returns every run, newest first (a snapshot; do not modify).
+// Runs returns every run, newest first (a snapshot; do not modify). After
+// writes it is rebuilt once, here.
 func (c *Catalog) Runs() []*Run {
 	c.mu.RLock()
-	defer c.mu.RUnlock()
+	if !c.dirty {
+		defer c.mu.RUnlock()
+		return c.runs
+	}
+	c.mu.RUnlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dirty {
+		runs := make([]*Run, 0, len(c.entries))
+		for _, e := range c.entries {
+			runs = append(runs, e.run)
+		}
+		slices.SortFunc(runs, func(a, b *Run) int { return strings.Compare(b.ID, a.ID) })
+		c.runs, c.dirty = runs, false
+	}
 	return c.runs
 }
 

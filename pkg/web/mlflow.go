@@ -11,6 +11,7 @@ package web
 // for minutes); ids are strings; times are milliseconds.
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -80,7 +81,36 @@ func writeAPI(w http.ResponseWriter, v any, err error) {
 	if v == nil {
 		v = struct{}{}
 	}
+	if raw, ok := v.(rawJSON); ok {
+		_, _ = w.Write(raw)
+		return
+	}
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// rawJSON is a response already encoded.
+type rawJSON []byte
+
+// cachedRun is a run snapshot's encoding: snapshots never change, so a
+// run is encoded once per change, not once per search.
+type cachedRun struct {
+	run *tracking.Run
+	b   []byte
+}
+
+// runBytes returns the API's JSON of a run snapshot.
+func (s *Server) runBytes(r *tracking.Run) []byte {
+	s.jsonMu.Lock()
+	c, ok := s.jsonCache[r.ID]
+	s.jsonMu.Unlock()
+	if ok && c.run == r {
+		return c.b
+	}
+	b, _ := json.Marshal(toRunJSON(r))
+	s.jsonMu.Lock()
+	s.jsonCache[r.ID] = cachedRun{r, b}
+	s.jsonMu.Unlock()
+	return b
 }
 
 // apiFunc is one API endpoint: the request decoded into its fields (the
@@ -1104,19 +1134,28 @@ func (s *Server) searchRuns(_ *http.Request, a args) (any, error) {
 		dirs[i] = tracking.ExperimentDir(e)
 	}
 	runs, total := s.catalog.Search(tracking.Query{Experiments: dirs, Filter: f, Order: order, View: view, Offset: offset, Limit: int(maxResults)})
-	resp := searchRunsJSON{Runs: make([]runJSON, len(runs))}
-	for i, r := range runs {
-		resp.Runs[i] = toRunJSON(r)
+	var b bytes.Buffer
+	b.WriteByte('{')
+	if len(runs) > 0 {
+		b.WriteString(`"runs":[`)
+		for i, r := range runs {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.Write(s.runBytes(r))
+		}
+		b.WriteByte(']')
 	}
 	if offset+len(runs) < total {
-		resp.NextPageToken = pageToken(offset + len(runs))
+		if len(runs) > 0 {
+			b.WriteByte(',')
+		}
+		tok, _ := json.Marshal(pageToken(offset + len(runs)))
+		b.WriteString(`"next_page_token":`)
+		b.Write(tok)
 	}
-	return resp, nil
-}
-
-type searchRunsJSON struct {
-	Runs          []runJSON `json:"runs,omitempty"`
-	NextPageToken string    `json:"next_page_token,omitempty"`
+	b.WriteString("}\n")
+	return rawJSON(b.Bytes()), nil
 }
 
 func (s *Server) metricHistory(_ *http.Request, a args) (any, error) {

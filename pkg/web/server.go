@@ -69,6 +69,9 @@ type Server struct {
 	refreshMu sync.Mutex
 	// secret keys the form tokens and the sign-in cookie; new at each
 	// start.
+	jsonMu    sync.Mutex
+	jsonCache map[string]cachedRun
+
 	secret  [32]byte
 	keys    [][32]byte
 	handler http.Handler
@@ -89,7 +92,7 @@ func New(o Options) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Server{o: o, store: o.Store, reg: o.Registry, catalog: tracking.NewCatalog(o.Store), lives: map[string]*liveRun{}, mux: http.NewServeMux(), secret: newSecret()}
+	s := &Server{o: o, store: o.Store, reg: o.Registry, catalog: tracking.NewCatalog(o.Store), lives: map[string]*liveRun{}, mux: http.NewServeMux(), secret: newSecret(), jsonCache: map[string]cachedRun{}}
 	for _, k := range o.APIKeys {
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
