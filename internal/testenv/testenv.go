@@ -10,6 +10,8 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
+	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -199,4 +201,26 @@ func Strace(tb testing.TB) string {
 		tb.Fatal("strace is missing: install it with scripts/deps-debian.sh strace (make test does)")
 	}
 	return p
+}
+
+// CategoryData is n rows of a category of 12 labels (column 0, its label
+// index) whose effects on y follow no order of the labels, a missing label
+// (NaN) for one row in nine, and a number in [0, 1) (column 1).
+func CategoryData(n int) (model.Matrix, []float64) {
+	r := rand.New(rand.NewPCG(5, 6))
+	effect := make([]float64, 12)
+	for k := range effect {
+		effect[k] = r.NormFloat64() * 3
+	}
+	X := model.Matrix{Rows: n, Cols: 2, Data: make([]float64, 2*n)}
+	y := make([]float64, n)
+	for i := range n {
+		c, b := r.IntN(12), r.Float64()
+		X.Data[i], X.Data[n+i] = float64(c), b
+		y[i] = effect[c] + b
+		if i%9 == 0 {
+			X.Data[i], y[i] = math.NaN(), 4+b
+		}
+	}
+	return X, y
 }

@@ -256,35 +256,13 @@ func (g *Registry) RegisterExternal(ctx context.Context, run *tracking.Run, name
 	if err := g.Store.Publish(ctx, run); err != nil {
 		return nil, err
 	}
-	var v *Version
-	err := g.update(ctx, name, func(st *state) error {
-		if st.legacy {
-			if err := g.commit(ctx, name, st, nil); err != nil {
-				return err
-			}
-		}
-		v = &Version{
-			Name: name, Version: 1, Created: g.Now().UTC(), User: g.User, Description: description,
-			RunID: run.ID, Experiment: run.Experiment, Source: "runs:/" + run.ID + "/" + rel, Model: run.Model,
-			Artifact: path.Join(run.Experiment, run.ID, "artifacts", rel), SHA256: sum, DataMD5: run.Lineage.DataMD5,
-			TestSet: run.Lineage.TestSet(), Metrics: run.Metrics, Params: run.ParamStrings(), Lineage: run.Lineage,
-			Files: files,
-		}
-		if n := len(st.versions); n > 0 {
-			v.Version = st.versions[n-1].Version + 1
-		}
-		var err error
-		if v.Seal, err = v.seal(); err != nil {
-			return err
-		}
-		b, _ := json.MarshalIndent(v, "", "  ")
-		_, err = g.blobs().Put(ctx, versionKey(name, v.Version), append(b, '\n'), blob.Cond{IfAbsent: true})
-		return err
+	return g.addVersion(ctx, name, &Version{
+		Name: name, Description: description,
+		RunID: run.ID, Experiment: run.Experiment, Source: "runs:/" + run.ID + "/" + rel, Model: run.Model,
+		Artifact: path.Join(run.Experiment, run.ID, "artifacts", rel), SHA256: sum, DataMD5: run.Lineage.DataMD5,
+		TestSet: run.Lineage.TestSet(), Metrics: run.Metrics, Params: run.ParamStrings(), Lineage: run.Lineage,
+		Files: files,
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v, nil
 }
 
 // ModelNames lists the registered models, with or without versions.

@@ -389,23 +389,29 @@ func (g *Registry) Register(ctx context.Context, run *tracking.Run, name, descri
 	if err := g.Store.Publish(ctx, run); err != nil {
 		return nil, err
 	}
-	var v *Version
-	err = g.update(ctx, name, func(st *state) error {
+	return g.addVersion(ctx, name, &Version{
+		Name: name, Description: description,
+		RunID: run.ID, Experiment: run.Experiment, Source: "runs:/" + run.ID + "/" + art.Path, Model: run.Model,
+		Artifact: filepath.ToSlash(rel), SHA256: art.SHA256, DataMD5: run.Lineage.DataMD5, TestSet: run.Lineage.TestSet(),
+		Metrics: run.Metrics, Params: run.ParamStrings(), Lineage: run.Lineage,
+	})
+}
+
+// addVersion writes v as the model's next version, created once and
+// sealed, under the model's lock (converting a format-1 model first).
+func (g *Registry) addVersion(ctx context.Context, name string, v *Version) (*Version, error) {
+	err := g.update(ctx, name, func(st *state) error {
 		if st.legacy {
 			if err := g.commit(ctx, name, st, nil); err != nil {
 				return err
 			}
 		}
-		v = &Version{
-			Name: name, Version: 1, Created: g.Now().UTC(), User: g.User, Description: description,
-			RunID: run.ID, Experiment: run.Experiment, Source: "runs:/" + run.ID + "/" + art.Path, Model: run.Model,
-			Artifact: filepath.ToSlash(rel), SHA256: art.SHA256, DataMD5: run.Lineage.DataMD5, TestSet: run.Lineage.TestSet(),
-			Metrics: run.Metrics, Params: run.ParamStrings(), Lineage: run.Lineage,
-		}
+		v.Version, v.Created, v.User = 1, g.Now().UTC(), g.User
 		if n := len(st.versions); n > 0 {
 			v.Version = st.versions[n-1].Version + 1
 		}
 		var err error
+		v.Seal = ""
 		if v.Seal, err = v.seal(); err != nil {
 			return err
 		}

@@ -89,16 +89,25 @@ func (s *Server) confirmPromote(w http.ResponseWriter, r *http.Request) {
 	s.render(w, "confirm", http.StatusOK, d)
 }
 
-func (s *Server) doPromote(w http.ResponseWriter, r *http.Request) {
+// formAction checks a confirmed action's POST: not read-only, this
+// server's token, confirmed. It answers the refusal itself.
+func (s *Server) formAction(w http.ResponseWriter, r *http.Request) bool {
 	if s.o.ReadOnly {
 		s.readOnlyPage(w)
+		return false
+	}
+	if err := s.checkForm(r); err != nil {
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return false
+	}
+	return true
+}
+
+func (s *Server) doPromote(w http.ResponseWriter, r *http.Request) {
+	if !s.formAction(w, r) {
 		return
 	}
 	name := r.PathValue("name")
-	if err := s.checkForm(r); err != nil {
-		http.Error(w, err.Error(), http.StatusForbidden)
-		return
-	}
 	n := atoi(r.PostForm.Get("version"), 0)
 	alias, reason := r.PostForm.Get("alias"), r.PostForm.Get("reason")
 	gated := r.PostForm.Get("if_better") == "1"
@@ -156,15 +165,10 @@ func (s *Server) confirmRollback(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) doRollback(w http.ResponseWriter, r *http.Request) {
-	if s.o.ReadOnly {
-		s.readOnlyPage(w)
+	if !s.formAction(w, r) {
 		return
 	}
 	name := r.PathValue("name")
-	if err := s.checkForm(r); err != nil {
-		http.Error(w, err.Error(), http.StatusForbidden)
-		return
-	}
 	alias := r.PostForm.Get("alias")
 	back := "/models/" + url.PathEscape(name)
 	e, err := s.reg.Rollback(r.Context(), name, alias, r.PostForm.Get("reason"))

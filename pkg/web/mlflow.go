@@ -595,13 +595,46 @@ func readPageToken(tok string) (int, error) {
 	return *v.Offset, nil
 }
 
+// paging is a search's page: where it starts and how many it returns.
+type paging struct{ offset, max int }
+
+// paging reads max_results (def when absent, at most limit) and
+// page_token.
+func (a args) paging(def, limit int64) (paging, error) {
+	n, err := a.int("max_results", def)
+	if err != nil {
+		return paging{}, err
+	}
+	if n < 1 || n > limit {
+		return paging{}, invalid("Invalid value %d for parameter 'max_results' supplied. It must be at most %d.", n, limit)
+	}
+	tok, err := a.str("page_token")
+	if err != nil {
+		return paging{}, err
+	}
+	offset, err := readPageToken(tok)
+	return paging{offset: offset, max: int(n)}, err
+}
+
+// page cuts one page out of a search's results, under key, with the
+// next page's token when more follow.
+func page[T any](p paging, out []T, key string) map[string]any {
+	resp := map[string]any{}
+	out = out[min(p.offset, len(out)):]
+	if len(out) > p.max {
+		out = out[:p.max]
+		resp["next_page_token"] = pageToken(p.offset + p.max)
+	}
+	if len(out) > 0 {
+		resp[key] = out
+	}
+	return resp
+}
+
 func (s *Server) searchExperiments(_ *http.Request, a args) (any, error) {
-	maxResults, err := a.int("max_results", 1000)
+	pg, err := a.paging(1000, 50000)
 	if err != nil {
 		return nil, err
-	}
-	if maxResults < 1 || maxResults > 50000 {
-		return nil, invalid("Invalid value %d for parameter 'max_results' supplied. It must be at most 50000.", maxResults)
 	}
 	src, err := a.str("filter")
 	if err != nil {
@@ -616,14 +649,6 @@ func (s *Server) searchExperiments(_ *http.Request, a args) (any, error) {
 		return nil, err
 	}
 	view, err := viewOf(vt)
-	if err != nil {
-		return nil, err
-	}
-	tok, err := a.str("page_token")
-	if err != nil {
-		return nil, err
-	}
-	offset, err := readPageToken(tok)
 	if err != nil {
 		return nil, err
 	}
@@ -649,16 +674,7 @@ func (s *Server) searchExperiments(_ *http.Request, a args) (any, error) {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	resp := map[string]any{}
-	out = out[min(offset, len(out)):]
-	if int64(len(out)) > maxResults {
-		out = out[:maxResults]
-		resp["next_page_token"] = pageToken(offset + int(maxResults))
-	}
-	if len(out) > 0 {
-		resp["experiments"] = out
-	}
-	return resp, nil
+	return page(pg, out, "experiments"), nil
 }
 
 func (s *Server) setExperimentTag(_ *http.Request, a args) (any, error) {
@@ -1083,12 +1099,9 @@ func (s *Server) searchRuns(_ *http.Request, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	maxResults, err := a.int("max_results", 1000)
+	pg, err := a.paging(1000, 50000)
 	if err != nil {
 		return nil, err
-	}
-	if maxResults < 1 || maxResults > 50000 {
-		return nil, invalid("Invalid value %d for parameter 'max_results' supplied. It must be at most 50000, but got value %d", maxResults, maxResults)
 	}
 	src, err := a.str("filter")
 	if err != nil {
@@ -1118,14 +1131,6 @@ func (s *Server) searchRuns(_ *http.Request, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok, err := a.str("page_token")
-	if err != nil {
-		return nil, err
-	}
-	offset, err := readPageToken(tok)
-	if err != nil {
-		return nil, err
-	}
 	if err := s.refresh(false); err != nil {
 		return nil, err
 	}
@@ -1133,7 +1138,7 @@ func (s *Server) searchRuns(_ *http.Request, a args) (any, error) {
 	for i, e := range exps {
 		dirs[i] = tracking.ExperimentDir(e)
 	}
-	runs, total := s.catalog.Search(tracking.Query{Experiments: dirs, Filter: f, Order: order, View: view, Offset: offset, Limit: int(maxResults)})
+	runs, total := s.catalog.Search(tracking.Query{Experiments: dirs, Filter: f, Order: order, View: view, Offset: pg.offset, Limit: pg.max})
 	var b bytes.Buffer
 	b.WriteByte('{')
 	if len(runs) > 0 {
@@ -1146,11 +1151,11 @@ func (s *Server) searchRuns(_ *http.Request, a args) (any, error) {
 		}
 		b.WriteByte(']')
 	}
-	if offset+len(runs) < total {
+	if pg.offset+len(runs) < total {
 		if len(runs) > 0 {
 			b.WriteByte(',')
 		}
-		tok, _ := json.Marshal(pageToken(offset + len(runs)))
+		tok, _ := json.Marshal(pageToken(pg.offset + len(runs)))
 		b.WriteString(`"next_page_token":`)
 		b.Write(tok)
 	}
@@ -1167,15 +1172,7 @@ func (s *Server) metricHistory(_ *http.Request, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	maxResults, err := a.int("max_results", 25000)
-	if err != nil {
-		return nil, err
-	}
-	tok, err := a.str("page_token")
-	if err != nil {
-		return nil, err
-	}
-	offset, err := readPageToken(tok)
+	pg, err := a.paging(25000, 1<<30)
 	if err != nil {
 		return nil, err
 	}
@@ -1187,14 +1184,5 @@ func (s *Server) metricHistory(_ *http.Request, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp := map[string]any{}
-	h = h[min(offset, len(h)):]
-	if maxResults > 0 && int64(len(h)) > maxResults {
-		h = h[:maxResults]
-		resp["next_page_token"] = pageToken(offset + int(maxResults))
-	}
-	if len(h) > 0 {
-		resp["metrics"] = h
-	}
-	return resp, nil
+	return page(pg, h, "metrics"), nil
 }

@@ -221,18 +221,7 @@ func (s *Server) searchModels(r *http.Request, a args) (any, error) {
 	if err != nil {
 		return nil, invalid("Invalid filter '%s': %v", src, err)
 	}
-	maxResults, err := a.int("max_results", 100)
-	if err != nil {
-		return nil, err
-	}
-	if maxResults < 1 || maxResults > 1000 {
-		return nil, invalid("Invalid value %d for parameter 'max_results' supplied. It must be at most 1000.", maxResults)
-	}
-	tok, err := a.str("page_token")
-	if err != nil {
-		return nil, err
-	}
-	offset, err := readPageToken(tok)
+	pg, err := a.paging(100, 1000)
 	if err != nil {
 		return nil, err
 	}
@@ -255,16 +244,7 @@ func (s *Server) searchModels(r *http.Request, a args) (any, error) {
 			out = append(out, j)
 		}
 	}
-	resp := map[string]any{}
-	out = out[min(offset, len(out)):]
-	if int64(len(out)) > maxResults {
-		out = out[:maxResults]
-		resp["next_page_token"] = pageToken(offset + int(maxResults))
-	}
-	if len(out) > 0 {
-		resp["registered_models"] = out
-	}
-	return resp, nil
+	return page(pg, out, "registered_models"), nil
 }
 
 func (s *Server) latestVersions(r *http.Request, a args) (any, error) {
@@ -693,18 +673,7 @@ func (s *Server) searchVersions(r *http.Request, a args) (any, error) {
 	if err != nil {
 		return nil, invalid("Invalid filter '%s': %v", src, err)
 	}
-	maxResults, err := a.int("max_results", 10000)
-	if err != nil {
-		return nil, err
-	}
-	if maxResults < 1 || maxResults > 200000 {
-		return nil, invalid("Invalid value %d for parameter 'max_results' supplied.", maxResults)
-	}
-	tok, err := a.str("page_token")
-	if err != nil {
-		return nil, err
-	}
-	offset, err := readPageToken(tok)
+	pg, err := a.paging(10000, 200000)
 	if err != nil {
 		return nil, err
 	}
@@ -732,16 +701,7 @@ func (s *Server) searchVersions(r *http.Request, a args) (any, error) {
 			}
 		}
 	}
-	resp := map[string]any{}
-	out = out[min(offset, len(out)):]
-	if int64(len(out)) > maxResults {
-		out = out[:maxResults]
-		resp["next_page_token"] = pageToken(offset + int(maxResults))
-	}
-	if len(out) > 0 {
-		resp["model_versions"] = out
-	}
-	return resp, nil
+	return page(pg, out, "model_versions"), nil
 }
 
 func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

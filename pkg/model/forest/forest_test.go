@@ -166,22 +166,8 @@ func TestMissingValues(t *testing.T) {
 // trees of depth 4 fit them far better than on the codes as numbers, and
 // Predict, PredictBatch and a reload agree to the bit.
 func TestCategoriesSplitOnSets(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
 	const n = 4000
-	effect := make([]float64, 12)
-	for k := range effect {
-		effect[k] = r.NormFloat64() * 3
-	}
-	X := model.Matrix{Rows: n, Cols: 2, Data: make([]float64, 2*n)}
-	y := make([]float64, n)
-	for i := range n {
-		c, b := r.IntN(12), r.Float64()
-		X.Data[i], X.Data[n+i] = float64(c), b
-		y[i] = effect[c] + b
-		if i%9 == 0 {
-			X.Data[i], y[i] = math.NaN(), 4+b
-		}
-	}
+	X, y := testenv.CategoryData(n)
 	p := Defaults()
 	p.NEstimators, p.MaxDepth = 20, 4
 	fitWith := func(levels []int) (*Model, []float64) {

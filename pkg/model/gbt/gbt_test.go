@@ -345,27 +345,6 @@ func TestMissingValuesLearnTheirDirection(t *testing.T) {
 	}
 }
 
-// categoryData has a category of 12 labels whose effects follow no order
-// of the labels, a missing label for one row in nine, and a number.
-func categoryData(n int) (model.Matrix, []float64) {
-	r := rand.New(rand.NewPCG(5, 6))
-	effect := make([]float64, 12)
-	for k := range effect {
-		effect[k] = r.NormFloat64() * 3
-	}
-	X := model.Matrix{Rows: n, Cols: 2, Data: make([]float64, 2*n)}
-	y := make([]float64, n)
-	for i := range n {
-		c, b := r.IntN(12), r.Float64()
-		X.Data[i], X.Data[n+i] = float64(c), b
-		y[i] = effect[c] + b
-		if i%9 == 0 {
-			X.Data[i], y[i] = math.NaN(), 4+b
-		}
-	}
-	return X, y
-}
-
 // A category splits on sets of its labels, as LightGBM and HGB do: with
 // the same small budget of trees, the sets fit far better than the label
 // codes as numbers. Predict and PredictBatch agree to the bit with leaf
@@ -373,7 +352,7 @@ func categoryData(n int) (model.Matrix, []float64) {
 // reload, missing labels included.
 func TestCategoriesSplitOnSets(t *testing.T) {
 	const n = 6000
-	X, y := categoryData(n)
+	X, y := testenv.CategoryData(n)
 	small := Defaults()
 	small.MaxIter, small.MaxLeafNodes, small.LearningRate = 3, 4, 1
 	rmse := func(levels []int) float64 {
@@ -423,7 +402,7 @@ func TestCategoriesSplitOnSets(t *testing.T) {
 // A category with more labels than trees have codes is refused by name,
 // and a rotation of a category too.
 func TestCategoryLimits(t *testing.T) {
-	X, y := categoryData(200)
+	X, y := testenv.CategoryData(200)
 	_, err := Trainer{Params: Defaults()}.Fit(t.Context(), X, y, model.FitOptions{Rand: rand.New(rand.NewPCG(1, 1)), Levels: []int{300, 0}, Features: []string{"zip", "b"}})
 	if err == nil || !strings.Contains(err.Error(), `category "zip" has 300 labels`) {
 		t.Errorf("300 labels: %v", err)
