@@ -34,8 +34,8 @@ type Catalog struct {
 	byID    map[string]*Run
 	// runs is every run, newest first, rebuilt by Runs after a Put
 	// (dirty): a write costs a map update, not a copy of the catalog.
-	runs  []*Run
-	dirty bool
+	runs    []*Run
+	dirty   bool
 	errs    []error
 	scanned time.Time
 }
