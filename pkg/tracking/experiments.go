@@ -184,6 +184,27 @@ func (s *Store) readExperiment(dir string) (Experiment, error) {
 	return x, nil
 }
 
+// ExperimentNames maps each experiment's directory to its name (they
+// differ for a name made through MLflow's API that is not a directory
+// name). Unreadable experiments are left out.
+func (s *Store) ExperimentNames() map[string]string {
+	out := map[string]string{}
+	xs, _ := s.Experiments()
+	for _, x := range xs {
+		out[x.Dir] = x.Name
+	}
+	return out
+}
+
+// ExperimentDirOf is the directory of the experiment named name (the
+// name itself when none is).
+func (s *Store) ExperimentDirOf(name string) string {
+	if x, err := s.ExperimentByName(name); err == nil {
+		return x.Dir
+	}
+	return name
+}
+
 // Experiment returns the experiment of an id. The default experiment
 // always exists.
 func (s *Store) Experiment(id string) (Experiment, error) {

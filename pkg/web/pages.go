@@ -130,17 +130,7 @@ func (n expNames) of(dir string) string {
 	return dir
 }
 
-func (s *Server) experimentNames() expNames {
-	out := expNames{}
-	xs, err := s.store.Experiments()
-	if err != nil {
-		return out
-	}
-	for _, x := range xs {
-		out[x.Dir] = x.Name
-	}
-	return out
-}
+func (s *Server) experimentNames() expNames { return s.store.ExperimentNames() }
 
 // pageSize is the runs per page.
 const pageSize = 50

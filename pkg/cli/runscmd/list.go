@@ -84,7 +84,12 @@ func listRun(opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	runs, errs := store.Search(opts.Experiment, filter, order, opts.Limit)
+	exp := opts.Experiment
+	if exp != "" {
+		exp = store.ExperimentDirOf(exp) // a name made through MLflow's API
+	}
+	runs, errs := store.Search(exp, filter, order, opts.Limit)
+	names := store.ExperimentNames()
 	var unreadable error
 	for _, e := range errs {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: skipped an unreadable run: %v\n", e)
@@ -112,7 +117,11 @@ func listRun(opts *ListOptions) error {
 			}
 			return ""
 		}
-		t.Append(r.ID, r.Name, r.Experiment, r.Model, r.DisplayStatus(), fmtTime(opts.IO, r.StartTime, now), fmtDuration(r, now), m("rmse"), m("mae"), m("r2"))
+		expName := r.Experiment
+		if n, ok := names[r.Experiment]; ok {
+			expName = n
+		}
+		t.Append(r.ID, r.Name, expName, r.Model, r.DisplayStatus(), fmtTime(opts.IO, r.StartTime, now), fmtDuration(r, now), m("rmse"), m("mae"), m("r2"))
 	}
 	t.CellStyle = func(row, col int) ui.StyleName {
 		if col == 4 {
