@@ -466,6 +466,15 @@ func (s *Server) write(id string, fn func(r *tracking.Run) error) error {
 		return err
 	}
 	s.catalog.Put(lr.run)
+	if lr.run.EndTime != nil {
+		// An ended run is rarely written again (a tag, a delete): it
+		// leaves memory, and a later write reads it back with its notes.
+		s.liveMu.Lock()
+		if s.lives[id] == lr {
+			delete(s.lives, id)
+		}
+		s.liveMu.Unlock()
+	}
 	return nil
 }
 
