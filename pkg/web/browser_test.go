@@ -321,6 +321,27 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("the runs page lists %d runs, want 5 (4 trained, 1 external)", n)
 	}
 
+	// The keyboard: "/" focuses the filter box; Tab goes on to the
+	// order box, then the view, the Apply button and the column chooser.
+	focused := func() string {
+		t.Helper()
+		f, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id || document.activeElement.tagName`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	var path []string
+	do("keyboard", chromedp.KeyEvent("/"))
+	path = append(path, focused())
+	for range 4 {
+		do("tab", chromedp.KeyEvent("\t"))
+		path = append(path, focused())
+	}
+	if got := strings.Join(path, " "); got != "filter order view BUTTON SUMMARY" {
+		t.Errorf(`"/" then Tab visit %q, want "filter order view BUTTON SUMMARY"`, got)
+	}
+
 	// A filter in MLflow's grammar changes the rows.
 	do("filter", chromedp.SetValue(chromedp.ID("filter"), "params.model = 'gradient_boosting'"),
 		chromedp.Submit(chromedp.ID("filter")), chromedp.Sleep(300*time.Millisecond), chromedp.WaitVisible(chromedp.ID("runs")))
@@ -349,6 +370,11 @@ func TestBrowser(t *testing.T) {
 	do("run page", chromedp.Navigate(base+"/runs"), chromedp.WaitVisible(chromedp.ID("runs")),
 		chromedp.Click(chromedp.CSS(`#runs tbody tr:nth-child(2) td:nth-child(2) a`)), chromedp.WaitVisible(chromedp.ID("h-lineage")))
 	shot("run")
+	do("run with folds", chromedp.Navigate(base+"/runs"), chromedp.WaitVisible(chromedp.ID("runs")),
+		chromedp.Click(chromedp.CSS(`#runs tbody tr:nth-child(3) td:nth-child(2) a`)), chromedp.WaitVisible(chromedp.ID("h-metrics")))
+	if m := text("section table"); !strings.Contains(m, "fold 2") || !strings.Contains(m, "cv_rmse") {
+		t.Errorf("the metrics of a cross-validated run lack its folds: %q", m)
+	}
 	do("external run", chromedp.Navigate(base+"/runs?filter="+urlq("params.model = 'external'")), chromedp.WaitVisible(chromedp.ID("runs")),
 		chromedp.Click(chromedp.CSS(`#runs tbody tr:nth-child(1) td:nth-child(2) a`)), chromedp.WaitVisible(chromedp.CSS(`svg.chart`)))
 	shot("run-external")

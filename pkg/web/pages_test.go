@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/housectl/housectl/pkg/registry"
+	"github.com/housectl/housectl/pkg/store"
 	"github.com/housectl/housectl/pkg/tracking"
 )
 
@@ -168,5 +170,56 @@ func TestRunsPage(t *testing.T) {
 	_, body, _ = do(t, "GET", ts.URL+"/runs?page=3", "", nil)
 	if n := strings.Count(body, `name="run"`); n != 20 || !strings.Contains(body, "page 3 of 3") {
 		t.Errorf("page 3: %d rows", n)
+	}
+}
+
+// logStub is a prediction log with fixed rows, for the monitoring page.
+type logStub struct {
+	rows   []store.Row
+	joined []store.Joined
+}
+
+func (l *logStub) Insert(context.Context, []store.Record) error { return nil }
+func (l *logStub) Rows(_ context.Context, q store.Query) ([]store.Row, error) {
+	return l.rows, nil
+}
+func (l *logStub) Count(context.Context, store.Query) (int64, error) { return int64(len(l.rows)), nil }
+func (l *logStub) AddFeedback(context.Context, []store.Feedback) (store.FeedbackResult, error) {
+	return store.FeedbackResult{}, nil
+}
+func (l *logStub) Joined(context.Context, store.Query) ([]store.Joined, error) { return l.joined, nil }
+func (l *logStub) Close() error                                                { return nil }
+
+// With a split and a shadow, the monitoring page has one view per
+// version and variant, each with its counts, latencies and live error.
+func TestMonitoringViewsPerVariant(t *testing.T) {
+	now := time.Now()
+	log := &logStub{}
+	add := func(version, variant string, shadow bool, n int) {
+		for i := range n {
+			r := store.Row{Time: now.Add(-time.Duration(i) * time.Minute), RequestID: fmt.Sprintf("%s-%s-%v-%d", version, variant, shadow, i), Model: "m",
+				Version: version, Variant: variant, Shadow: shadow, Prediction: 1, Latency: time.Millisecond, Features: map[string]float64{"a": 1}}
+			log.rows = append(log.rows, r)
+			log.joined = append(log.joined, store.Joined{Row: r, Actual: 1.5})
+		}
+	}
+	add("1", "production", false, 90)
+	add("2", "challenger", false, 10)
+	add("2", "challenger", true, 90)
+	s, ts := testServer(t, Options{Log: log})
+	if _, err := s.reg.CreateModel(t.Context(), "m", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	st, body, _ := do(t, "GET", ts.URL+"/monitor?model=m&window=24h", "", nil)
+	if st != 200 {
+		t.Fatalf("monitor: %d", st)
+	}
+	for _, want := range []string{"version 2 (@challenger)", "version 2 (@challenger), shadow", "version 1 (@production)", "90 predictions, 90 with feedback", "live RMSE <strong>0.5</strong>", "p99 1 ms"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if n := strings.Count(body, "<section"); n != 3 {
+		t.Errorf("%d views, want 3", n)
 	}
 }
