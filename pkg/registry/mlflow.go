@@ -197,10 +197,7 @@ func boolInt(b bool) int {
 
 // Unset removes an alias, recorded in the history as an "unset" move.
 func (g *Registry) Unset(ctx context.Context, name, alias, reason string) (Event, error) {
-	if err := ValidateAlias(alias); err != nil {
-		return Event{}, err
-	}
-	if err := ValidateName(name); err != nil {
+	if err := validMove(name, alias); err != nil {
 		return Event{}, err
 	}
 	var out Event

@@ -514,6 +514,14 @@ func (g *Registry) Alias(name, alias string) (*Version, error) {
 	return g.Version(name, n)
 }
 
+// validMove checks the model and alias of a move.
+func validMove(name, alias string) error {
+	if err := ValidateAlias(alias); err != nil {
+		return err
+	}
+	return ValidateName(name)
+}
+
 // Gate decides whether candidate may take the alias from current (nil
 // when the alias is unset). It runs under the model's lock, so the holder
 // it sees is the one it replaces.
@@ -528,10 +536,7 @@ type PromoteOptions struct {
 // Promote points alias at version n and records the move. Promoting the
 // holder again is a no-op that returns from == to.
 func (g *Registry) Promote(ctx context.Context, name, alias string, n int, o PromoteOptions) (Event, error) {
-	if err := ValidateAlias(alias); err != nil {
-		return Event{}, err
-	}
-	if err := ValidateName(name); err != nil {
+	if err := validMove(name, alias); err != nil {
 		return Event{}, err
 	}
 	var out Event
@@ -574,10 +579,7 @@ func (g *Registry) repairOnly(ctx context.Context, name string, st *state) error
 // Rollback gives alias back to the version that held it before the
 // current one (promotions stack up; each rollback pops one).
 func (g *Registry) Rollback(ctx context.Context, name, alias, reason string) (Event, error) {
-	if err := ValidateAlias(alias); err != nil {
-		return Event{}, err
-	}
-	if err := ValidateName(name); err != nil {
+	if err := validMove(name, alias); err != nil {
 		return Event{}, err
 	}
 	var out Event

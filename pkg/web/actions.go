@@ -60,15 +60,25 @@ func (s *Server) readOnlyPage(w http.ResponseWriter) {
 		Question: "housectl ui runs with --read-only: promotions and rollbacks are off.", Back: "/models"})
 }
 
-func (s *Server) confirmPromote(w http.ResponseWriter, r *http.Request) {
+// confirmModel is the model of a confirmation page, or false when the
+// page answered already (read-only, no such model).
+func (s *Server) confirmModel(w http.ResponseWriter, r *http.Request) (string, *regModel, bool) {
 	if s.o.ReadOnly {
 		s.readOnlyPage(w)
-		return
+		return "", nil, false
 	}
 	name := r.PathValue("name")
 	rm, err := s.readModel(r.Context(), name)
 	if err != nil {
 		s.notFoundPage(w, err.Error())
+		return "", nil, false
+	}
+	return name, rm, true
+}
+
+func (s *Server) confirmPromote(w http.ResponseWriter, r *http.Request) {
+	name, rm, ok := s.confirmModel(w, r)
+	if !ok {
 		return
 	}
 	n := atoi(r.URL.Query().Get("version"), 0)
@@ -138,14 +148,8 @@ func vname(n int) string {
 }
 
 func (s *Server) confirmRollback(w http.ResponseWriter, r *http.Request) {
-	if s.o.ReadOnly {
-		s.readOnlyPage(w)
-		return
-	}
-	name := r.PathValue("name")
-	rm, err := s.readModel(r.Context(), name)
-	if err != nil {
-		s.notFoundPage(w, err.Error())
+	name, rm, ok := s.confirmModel(w, r)
+	if !ok {
 		return
 	}
 	alias := r.URL.Query().Get("alias")

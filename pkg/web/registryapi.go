@@ -213,28 +213,13 @@ func (s *Server) getModel(r *http.Request, a args) (any, error) {
 }
 
 func (s *Server) searchModels(r *http.Request, a args) (any, error) {
-	src, err := a.str("filter")
-	if err != nil {
-		return nil, err
-	}
-	f, err := tracking.ParseModelFilter(src)
-	if err != nil {
-		return nil, invalid("Invalid filter '%s': %v", src, err)
-	}
-	pg, err := a.paging(100, 1000)
-	if err != nil {
-		return nil, err
-	}
-	names, err := s.reg.ModelNames(r.Context())
+	f, pg, models, err := s.registrySearch(r, a, 100, 1000)
 	if err != nil {
 		return nil, err
 	}
 	var out []modelJSON
-	for _, n := range names {
-		rm, err := s.readModel(r.Context(), n)
-		if err != nil {
-			return nil, err
-		}
+	for _, rm := range models {
+		n := rm.name
 		j := rm.json()
 		tags := map[string]string{}
 		if rm.meta != nil {
@@ -245,6 +230,36 @@ func (s *Server) searchModels(r *http.Request, a args) (any, error) {
 		}
 	}
 	return page(pg, out, "registered_models"), nil
+}
+
+// registrySearch reads a registry search's filter and paging, and every
+// registered model.
+func (s *Server) registrySearch(r *http.Request, a args, def, limit int64) (*tracking.Filter, paging, []*regModel, error) {
+	src, err := a.str("filter")
+	if err != nil {
+		return nil, paging{}, nil, err
+	}
+	f, err := tracking.ParseModelFilter(src)
+	if err != nil {
+		return nil, paging{}, nil, invalid("Invalid filter '%s': %v", src, err)
+	}
+	pg, err := a.paging(def, limit)
+	if err != nil {
+		return nil, paging{}, nil, err
+	}
+	names, err := s.reg.ModelNames(r.Context())
+	if err != nil {
+		return nil, paging{}, nil, err
+	}
+	models := make([]*regModel, 0, len(names))
+	for _, n := range names {
+		rm, err := s.readModel(r.Context(), n)
+		if err != nil {
+			return nil, paging{}, nil, err
+		}
+		models = append(models, rm)
+	}
+	return f, pg, models, nil
 }
 
 func (s *Server) latestVersions(r *http.Request, a args) (any, error) {
@@ -665,28 +680,13 @@ func (s *Server) downloadURI(r *http.Request, a args) (any, error) {
 }
 
 func (s *Server) searchVersions(r *http.Request, a args) (any, error) {
-	src, err := a.str("filter")
-	if err != nil {
-		return nil, err
-	}
-	f, err := tracking.ParseModelFilter(src)
-	if err != nil {
-		return nil, invalid("Invalid filter '%s': %v", src, err)
-	}
-	pg, err := a.paging(10000, 200000)
-	if err != nil {
-		return nil, err
-	}
-	names, err := s.reg.ModelNames(r.Context())
+	f, pg, models, err := s.registrySearch(r, a, 10000, 200000)
 	if err != nil {
 		return nil, err
 	}
 	var out []versionJSON
-	for _, n := range names {
-		rm, err := s.readModel(r.Context(), n)
-		if err != nil {
-			return nil, err
-		}
+	for _, rm := range models {
+		n := rm.name
 		if rm.model == nil {
 			continue
 		}
