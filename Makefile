@@ -133,7 +133,7 @@ bench: build ## Go benchmarks, then side-by-side scripts; see docs/BENCHMARKS.md
 	scripts/bench-startup.sh $(BIN)
 	scripts/bench-hash.sh $(BIN)
 	scripts/bench-train.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz
-	scripts/bench-geron.sh $(BIN) $(SHARED)/datasets/geron_housing.csv
+	scripts/bench-handson.sh $(BIN) $(SHARED)/datasets/geron_housing.csv
 	scripts/bench-serve.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz 10s
 
 .PHONY: bench-ui
@@ -163,4 +163,4 @@ help: ## list the targets
 .PHONY: bench-train
 bench-train: build ## models against scikit-learn on the same split; Géron's housing.csv against HGB and XGBoost on five
 	scripts/bench-train.sh $(BIN) $(SHARED)/datasets/cal_housing.tgz
-	scripts/bench-geron.sh $(BIN) $(SHARED)/datasets/geron_housing.csv
+	scripts/bench-handson.sh $(BIN) $(SHARED)/datasets/geron_housing.csv

@@ -19,7 +19,7 @@ say "train, register, promote"
 say "predict a CSV with labels and an empty cell"
 cat > rows.csv <<'CSV'
 longitude,latitude,housing_median_age,total_rooms,total_bedrooms,population,households,median_income,ocean_proximity
--122.23,37.88,41,880,129,322,126,8.3252,NEAR BAY
+-122.25,37.85,40,900,140,330,130,8.1,NEAR BAY
 -121.5,38.6,20,2000,,900,350,3.2,INLAND
 CSV
 "$bin" predict --run models:/geron_housing@production --input rows.csv

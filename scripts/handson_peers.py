@@ -10,7 +10,7 @@ test rows housectl held out for one seed (test_idx.txt):
 
 Prints one JSON object: per peer, fit seconds and test RMSE in dollars.
 
-    python3 scripts/geron_peers.py housing.csv test_idx.txt
+    python3 scripts/handson_peers.py housing.csv test_idx.txt
 """
 import json
 import sys

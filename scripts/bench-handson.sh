@@ -7,7 +7,7 @@
 # (categorical_features, native NaN), and configs/handson-tuned.yaml against
 # XGBoost 1.7 (hist, enable_categorical, 500 trees, depth 6, rate 0.1).
 # Test RMSE in dollars and fit seconds, per split, then the means.
-# Usage: scripts/bench-geron.sh BIN GERON_CSV [SEEDS]
+# Usage: scripts/bench-handson.sh BIN GERON_CSV [SEEDS]
 set -euo pipefail
 bin=$(realpath "$1"); csv=$(realpath "$2"); seeds=${3:-1 2 3 4 5}
 here=$(cd "$(dirname "$0")" && pwd); repo=$(dirname "$here")
@@ -21,7 +21,7 @@ for s in $seeds; do
   "$bin" train --model gradient_boosting --cv-folds 0 --seed "$s" --json > "default$s.json" 2>/dev/null
   "$bin" --config "$repo/configs/handson-tuned.yaml" train --data "$csv" --cv-folds 0 --seed "$s" --json > "tuned$s.json" 2>/dev/null
   # OPENBLAS_CORETYPE/L2_SIZE slow a current numpy down (see the env notes); unset for the peers only.
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$here/geron_peers.py" "$csv" "idx$s.txt" > "peers$s.json"
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$here/handson_peers.py" "$csv" "idx$s.txt" > "peers$s.json"
 done
 SEEDS="$seeds" python3 - <<'PY'
 import json, os
