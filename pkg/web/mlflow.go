@@ -158,6 +158,52 @@ func readArgs(r *http.Request) (args, error) {
 	return a, nil
 }
 
+// reader reads a request's fields and keeps the first problem, so that a
+// handler reads what it needs and then checks once (in.err). After a
+// problem, every read returns the zero value.
+type reader struct {
+	a   args
+	err error
+}
+
+func (a args) reader() *reader { return &reader{a: a} }
+
+func read[T any](in *reader, f func() (T, error)) T {
+	var v T
+	if in.err == nil {
+		v, in.err = f()
+	}
+	return v
+}
+
+func (in *reader) str(name string) string {
+	return read(in, func() (string, error) { return in.a.str(name) })
+}
+
+func (in *reader) required(name string) string {
+	return read(in, func() (string, error) { return in.a.required(name) })
+}
+
+func (in *reader) runID() string { return read(in, in.a.runID) }
+
+func (in *reader) int(name string, def int64) int64 {
+	return read(in, func() (int64, error) { return in.a.int(name, def) })
+}
+
+func (in *reader) list(name string) []string {
+	return read(in, func() ([]string, error) { return in.a.list(name) })
+}
+
+func (in *reader) keyValues(name string) []keyValue {
+	return read(in, func() ([]keyValue, error) { return in.a.keyValues(name) })
+}
+
+func (in *reader) version() int { return read(in, in.a.version) }
+
+func (in *reader) paging(def, limit int64) paging {
+	return read(in, func() (paging, error) { return in.a.paging(def, limit) })
+}
+
 // str returns a string field ("" when absent).
 func (a args) str(name string) (string, error) {
 	if raw, ok := a.body[name]; ok {
@@ -529,13 +575,11 @@ func (s *Server) mlflowRoutes(mux *http.ServeMux) {
 }
 
 func (s *Server) createExperiment(_ *http.Request, a args) (any, error) {
-	name, err := a.required("name")
-	if err != nil {
-		return nil, err
-	}
-	tags, err := a.keyValues("tags")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	name := in.required("name")
+	tags := in.keyValues("tags")
+	if in.err != nil {
+		return nil, in.err
 	}
 	if err := s.writable(); err != nil {
 		return nil, err
@@ -548,9 +592,10 @@ func (s *Server) createExperiment(_ *http.Request, a args) (any, error) {
 }
 
 func (s *Server) getExperiment(_ *http.Request, a args) (any, error) {
-	id, err := a.required("experiment_id")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	id := in.required("experiment_id")
+	if in.err != nil {
+		return nil, in.err
 	}
 	x, err := s.store.Experiment(id)
 	if err != nil {
@@ -560,9 +605,10 @@ func (s *Server) getExperiment(_ *http.Request, a args) (any, error) {
 }
 
 func (s *Server) getExperimentByName(_ *http.Request, a args) (any, error) {
-	name, err := a.required("experiment_name")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	name := in.required("experiment_name")
+	if in.err != nil {
+		return nil, in.err
 	}
 	x, err := s.store.ExperimentByName(name)
 	if err != nil {
@@ -641,21 +687,19 @@ func page[T any](p paging, out []T, key string) map[string]any {
 }
 
 func (s *Server) searchExperiments(_ *http.Request, a args) (any, error) {
-	pg, err := a.paging(1000, 50000)
-	if err != nil {
-		return nil, err
-	}
-	src, err := a.str("filter")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	pg := in.paging(1000, 50000)
+	src := in.str("filter")
+	if in.err != nil {
+		return nil, in.err
 	}
 	f, err := tracking.ParseExperimentFilter(src)
 	if err != nil {
 		return nil, invalid("Invalid filter '%s': %v", src, err)
 	}
-	vt, err := a.str("view_type")
-	if err != nil {
-		return nil, err
+	vt := in.str("view_type")
+	if in.err != nil {
+		return nil, in.err
 	}
 	view, err := viewOf(vt)
 	if err != nil {
@@ -687,17 +731,12 @@ func (s *Server) searchExperiments(_ *http.Request, a args) (any, error) {
 }
 
 func (s *Server) setExperimentTag(_ *http.Request, a args) (any, error) {
-	id, err := a.required("experiment_id")
-	if err != nil {
-		return nil, err
-	}
-	key, err := a.required("key")
-	if err != nil {
-		return nil, err
-	}
-	value, err := a.str("value")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	id := in.required("experiment_id")
+	key := in.required("key")
+	value := in.str("value")
+	if in.err != nil {
+		return nil, in.err
 	}
 	if err := s.writable(); err != nil {
 		return nil, err
@@ -707,9 +746,10 @@ func (s *Server) setExperimentTag(_ *http.Request, a args) (any, error) {
 
 func (s *Server) experimentLifecycle(stage string) apiFunc {
 	return func(_ *http.Request, a args) (any, error) {
-		id, err := a.required("experiment_id")
-		if err != nil {
-			return nil, err
+		in := a.reader()
+		id := in.required("experiment_id")
+		if in.err != nil {
+			return nil, in.err
 		}
 		if err := s.writable(); err != nil {
 			return nil, err
@@ -719,9 +759,10 @@ func (s *Server) experimentLifecycle(stage string) apiFunc {
 }
 
 func (s *Server) createRun(_ *http.Request, a args) (any, error) {
-	expID, err := a.str("experiment_id")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	expID := in.str("experiment_id")
+	if in.err != nil {
+		return nil, in.err
 	}
 	if expID == "" {
 		expID = tracking.DefaultExperimentID
@@ -733,21 +774,12 @@ func (s *Server) createRun(_ *http.Request, a args) (any, error) {
 	if x.Deleted {
 		return nil, &apiError{http.StatusBadRequest, "INVALID_STATE", fmt.Sprintf("The experiment %s must be in the 'active' state. Current state is deleted.", expID)}
 	}
-	name, err := a.str("run_name")
-	if err != nil {
-		return nil, err
-	}
-	user, err := a.str("user_id")
-	if err != nil {
-		return nil, err
-	}
-	start, err := a.int("start_time", 0)
-	if err != nil {
-		return nil, err
-	}
-	tags, err := a.keyValues("tags")
-	if err != nil {
-		return nil, err
+	name := in.str("run_name")
+	user := in.str("user_id")
+	start := in.int("start_time", 0)
+	tags := in.keyValues("tags")
+	if in.err != nil {
+		return nil, in.err
 	}
 	if err := s.writable(); err != nil {
 		return nil, err
@@ -777,9 +809,10 @@ func (s *Server) createRun(_ *http.Request, a args) (any, error) {
 }
 
 func (s *Server) getRun(_ *http.Request, a args) (any, error) {
-	id, err := a.runID()
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	id := in.runID()
+	if in.err != nil {
+		return nil, in.err
 	}
 	r, err := s.run(id)
 	if err != nil {
@@ -798,27 +831,19 @@ func external(r *tracking.Run) error {
 }
 
 func (s *Server) updateRun(_ *http.Request, a args) (any, error) {
-	id, err := a.runID()
-	if err != nil {
-		return nil, err
-	}
-	status, err := a.str("status")
-	if err != nil {
-		return nil, err
-	}
-	end, err := a.int("end_time", 0)
-	if err != nil {
-		return nil, err
-	}
-	name, err := a.str("run_name")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	id := in.runID()
+	status := in.str("status")
+	end := in.int("end_time", 0)
+	name := in.str("run_name")
+	if in.err != nil {
+		return nil, in.err
 	}
 	if err := s.writable(); err != nil {
 		return nil, err
 	}
 	var info runInfoJSON
-	err = s.write(id, func(r *tracking.Run) error {
+	err := s.write(id, func(r *tracking.Run) error {
 		if err := external(r); err != nil {
 			return err
 		}
@@ -853,9 +878,10 @@ func (s *Server) updateRun(_ *http.Request, a args) (any, error) {
 
 func (s *Server) runLifecycle(stage string) apiFunc {
 	return func(_ *http.Request, a args) (any, error) {
-		id, err := a.runID()
-		if err != nil {
-			return nil, err
+		in := a.reader()
+		id := in.runID()
+		if in.err != nil {
+			return nil, in.err
 		}
 		if err := s.writable(); err != nil {
 			return nil, err
@@ -902,17 +928,12 @@ func (s *Server) logEvent(id string, e tracking.Event) error {
 }
 
 func (s *Server) logParam(_ *http.Request, a args) (any, error) {
-	id, err := a.runID()
-	if err != nil {
-		return nil, err
-	}
-	key, err := a.required("key")
-	if err != nil {
-		return nil, err
-	}
-	value, err := a.str("value")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	id := in.runID()
+	key := in.required("key")
+	value := in.str("value")
+	if in.err != nil {
+		return nil, in.err
 	}
 	return nil, s.logEvent(id, tracking.Event{Params: map[string]string{key: value}})
 }
@@ -942,9 +963,10 @@ func metricOf(raw map[string]json.RawMessage, now time.Time) (tracking.MetricPoi
 }
 
 func (s *Server) logMetric(_ *http.Request, a args) (any, error) {
-	id, err := a.runID()
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	id := in.runID()
+	if in.err != nil {
+		return nil, in.err
 	}
 	m, err := metricOf(a.body, s.now())
 	if err != nil {
@@ -954,17 +976,12 @@ func (s *Server) logMetric(_ *http.Request, a args) (any, error) {
 }
 
 func (s *Server) logBatch(_ *http.Request, a args) (any, error) {
-	id, err := a.runID()
-	if err != nil {
-		return nil, err
-	}
-	params, err := a.keyValues("params")
-	if err != nil {
-		return nil, err
-	}
-	tags, err := a.keyValues("tags")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	id := in.runID()
+	params := in.keyValues("params")
+	tags := in.keyValues("tags")
+	if in.err != nil {
+		return nil, in.err
 	}
 	var rawMetrics []map[string]json.RawMessage
 	if raw, ok := a.body["metrics"]; ok && string(raw) != "null" {
@@ -1009,29 +1026,22 @@ func (s *Server) logBatch(_ *http.Request, a args) (any, error) {
 }
 
 func (s *Server) setTag(_ *http.Request, a args) (any, error) {
-	id, err := a.runID()
-	if err != nil {
-		return nil, err
-	}
-	key, err := a.required("key")
-	if err != nil {
-		return nil, err
-	}
-	value, err := a.str("value")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	id := in.runID()
+	key := in.required("key")
+	value := in.str("value")
+	if in.err != nil {
+		return nil, in.err
 	}
 	return nil, s.logEvent(id, tracking.Event{Tags: map[string]string{key: value}})
 }
 
 func (s *Server) deleteTag(_ *http.Request, a args) (any, error) {
-	id, err := a.runID()
-	if err != nil {
-		return nil, err
-	}
-	key, err := a.required("key")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	id := in.runID()
+	key := in.required("key")
+	if in.err != nil {
+		return nil, in.err
 	}
 	if err := s.writable(); err != nil {
 		return nil, err
@@ -1047,13 +1057,11 @@ func (s *Server) deleteTag(_ *http.Request, a args) (any, error) {
 // logModel records the MLmodel description as MLflow 2 does: appended to
 // the run's mlflow.log-model.history tag.
 func (s *Server) logModel(_ *http.Request, a args) (any, error) {
-	id, err := a.runID()
-	if err != nil {
-		return nil, err
-	}
-	doc, err := a.required("model_json")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	id := in.runID()
+	doc := in.required("model_json")
+	if in.err != nil {
+		return nil, in.err
 	}
 	var model map[string]any
 	if err := json.Unmarshal([]byte(doc), &model); err != nil {
@@ -1082,9 +1090,10 @@ func (s *Server) logModel(_ *http.Request, a args) (any, error) {
 // logInputs accepts dataset inputs; their names and digests are kept as
 // tags (mlflow.dataset.<name>.digest), which the filters see.
 func (s *Server) logInputs(_ *http.Request, a args) (any, error) {
-	id, err := a.runID()
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	id := in.runID()
+	if in.err != nil {
+		return nil, in.err
 	}
 	var inputs []datasetInputJSON
 	if raw, ok := a.body["datasets"]; ok {
@@ -1093,8 +1102,8 @@ func (s *Server) logInputs(_ *http.Request, a args) (any, error) {
 		}
 	}
 	tags := map[string]string{}
-	for _, in := range inputs {
-		tags["mlflow.dataset."+in.Dataset.Name+".digest"] = in.Dataset.Digest
+	for _, input := range inputs {
+		tags["mlflow.dataset."+input.Dataset.Name+".digest"] = input.Dataset.Digest
 	}
 	if len(tags) == 0 {
 		_, err := s.run(id)
@@ -1104,25 +1113,20 @@ func (s *Server) logInputs(_ *http.Request, a args) (any, error) {
 }
 
 func (s *Server) searchRuns(_ *http.Request, a args) (any, error) {
-	exps, err := a.list("experiment_ids")
-	if err != nil {
-		return nil, err
-	}
-	pg, err := a.paging(1000, 50000)
-	if err != nil {
-		return nil, err
-	}
-	src, err := a.str("filter")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	exps := in.list("experiment_ids")
+	pg := in.paging(1000, 50000)
+	src := in.str("filter")
+	if in.err != nil {
+		return nil, in.err
 	}
 	f, err := tracking.ParseFilter(src)
 	if err != nil {
 		return nil, invalid("Error on parsing filter '%s': %v", src, err)
 	}
-	orders, err := a.list("order_by")
-	if err != nil {
-		return nil, err
+	orders := in.list("order_by")
+	if in.err != nil {
+		return nil, in.err
 	}
 	var order []tracking.OrderBy
 	for _, o := range orders {
@@ -1132,9 +1136,9 @@ func (s *Server) searchRuns(_ *http.Request, a args) (any, error) {
 		}
 		order = append(order, ob)
 	}
-	vt, err := a.str("run_view_type")
-	if err != nil {
-		return nil, err
+	vt := in.str("run_view_type")
+	if in.err != nil {
+		return nil, in.err
 	}
 	view, err := viewOf(vt)
 	if err != nil {
@@ -1173,17 +1177,12 @@ func (s *Server) searchRuns(_ *http.Request, a args) (any, error) {
 }
 
 func (s *Server) metricHistory(_ *http.Request, a args) (any, error) {
-	id, err := a.runID()
-	if err != nil {
-		return nil, err
-	}
-	key, err := a.required("metric_key")
-	if err != nil {
-		return nil, err
-	}
-	pg, err := a.paging(25000, 1<<30)
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	id := in.runID()
+	key := in.required("metric_key")
+	pg := in.paging(25000, 1<<30)
+	if in.err != nil {
+		return nil, in.err
 	}
 	r, err := s.run(id)
 	if err != nil {

@@ -172,17 +172,12 @@ func (rm *regModel) json() modelJSON {
 }
 
 func (s *Server) createModel(r *http.Request, a args) (any, error) {
-	name, err := a.required("name")
-	if err != nil {
-		return nil, err
-	}
-	desc, err := a.str("description")
-	if err != nil {
-		return nil, err
-	}
-	tags, err := a.keyValues("tags")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	name := in.required("name")
+	desc := in.str("description")
+	tags := in.keyValues("tags")
+	if in.err != nil {
+		return nil, in.err
 	}
 	if err := s.writable(); err != nil {
 		return nil, err
@@ -201,9 +196,10 @@ func (s *Server) createModel(r *http.Request, a args) (any, error) {
 }
 
 func (s *Server) getModel(r *http.Request, a args) (any, error) {
-	name, err := a.required("name")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	name := in.required("name")
+	if in.err != nil {
+		return nil, in.err
 	}
 	rm, err := s.readModel(r.Context(), name)
 	if err != nil {
@@ -263,13 +259,11 @@ func (s *Server) registrySearch(r *http.Request, a args, def, limit int64) (*tra
 }
 
 func (s *Server) latestVersions(r *http.Request, a args) (any, error) {
-	name, err := a.required("name")
-	if err != nil {
-		return nil, err
-	}
-	stages, err := a.list("stages")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	name := in.required("name")
+	stages := in.list("stages")
+	if in.err != nil {
+		return nil, in.err
 	}
 	rm, err := s.readModel(r.Context(), name)
 	if err != nil {
@@ -285,17 +279,12 @@ func (s *Server) latestVersions(r *http.Request, a args) (any, error) {
 
 func (s *Server) modelTag(remove bool) apiFunc {
 	return func(r *http.Request, a args) (any, error) {
-		name, err := a.required("name")
-		if err != nil {
-			return nil, err
-		}
-		key, err := a.required("key")
-		if err != nil {
-			return nil, err
-		}
-		value, err := a.str("value")
-		if err != nil {
-			return nil, err
+		in := a.reader()
+		name := in.required("name")
+		key := in.required("key")
+		value := in.str("value")
+		if in.err != nil {
+			return nil, in.err
 		}
 		if err := s.writable(); err != nil {
 			return nil, err
@@ -321,13 +310,11 @@ func (s *Server) modelTag(remove bool) apiFunc {
 }
 
 func (s *Server) updateModel(r *http.Request, a args) (any, error) {
-	name, err := a.required("name")
-	if err != nil {
-		return nil, err
-	}
-	desc, err := a.str("description")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	name := in.required("name")
+	desc := in.str("description")
+	if in.err != nil {
+		return nil, in.err
 	}
 	if err := s.writable(); err != nil {
 		return nil, err
@@ -346,9 +333,10 @@ func (s *Server) updateModel(r *http.Request, a args) (any, error) {
 }
 
 func (s *Server) deleteModel(r *http.Request, a args) (any, error) {
-	name, err := a.required("name")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	name := in.required("name")
+	if in.err != nil {
+		return nil, in.err
 	}
 	if err := s.writable(); err != nil {
 		return nil, err
@@ -372,17 +360,12 @@ func (a args) version() (int, error) {
 }
 
 func (s *Server) setAlias(r *http.Request, a args) (any, error) {
-	name, err := a.required("name")
-	if err != nil {
-		return nil, err
-	}
-	alias, err := a.required("alias")
-	if err != nil {
-		return nil, err
-	}
-	n, err := a.version()
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	name := in.required("name")
+	alias := in.required("alias")
+	n := in.version()
+	if in.err != nil {
+		return nil, in.err
 	}
 	if err := s.writable(); err != nil {
 		return nil, err
@@ -402,13 +385,11 @@ func (s *Server) setAlias(r *http.Request, a args) (any, error) {
 }
 
 func (s *Server) deleteAlias(r *http.Request, a args) (any, error) {
-	name, err := a.required("name")
-	if err != nil {
-		return nil, err
-	}
-	alias, err := a.required("alias")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	name := in.required("name")
+	alias := in.required("alias")
+	if in.err != nil {
+		return nil, in.err
 	}
 	if err := s.writable(); err != nil {
 		return nil, err
@@ -416,18 +397,16 @@ func (s *Server) deleteAlias(r *http.Request, a args) (any, error) {
 	if _, err := s.readModel(r.Context(), name); err != nil {
 		return nil, err
 	}
-	_, err = s.reg.Unset(r.Context(), name, alias, "deleted through MLflow's API")
+	_, err := s.reg.Unset(r.Context(), name, alias, "deleted through MLflow's API")
 	return nil, err
 }
 
 func (s *Server) getAlias(r *http.Request, a args) (any, error) {
-	name, err := a.required("name")
-	if err != nil {
-		return nil, err
-	}
-	alias, err := a.required("alias")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	name := in.required("name")
+	alias := in.required("alias")
+	if in.err != nil {
+		return nil, in.err
 	}
 	rm, err := s.readModel(r.Context(), name)
 	if err != nil {
@@ -464,25 +443,14 @@ func sourcePath(source, runID string, run *tracking.Run) (string, error) {
 }
 
 func (s *Server) createVersion(r *http.Request, a args) (any, error) {
-	name, err := a.required("name")
-	if err != nil {
-		return nil, err
-	}
-	source, err := a.required("source")
-	if err != nil {
-		return nil, err
-	}
-	runID, err := a.str("run_id")
-	if err != nil {
-		return nil, err
-	}
-	desc, err := a.str("description")
-	if err != nil {
-		return nil, err
-	}
-	tags, err := a.keyValues("tags")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	name := in.required("name")
+	source := in.required("source")
+	runID := in.str("run_id")
+	desc := in.str("description")
+	tags := in.keyValues("tags")
+	if in.err != nil {
+		return nil, in.err
 	}
 	if err := s.writable(); err != nil {
 		return nil, err
@@ -551,13 +519,11 @@ func versionMeta(m *registry.Meta, n int) *registry.VersionMeta {
 }
 
 func (s *Server) getVersion(r *http.Request, a args) (any, error) {
-	name, err := a.required("name")
-	if err != nil {
-		return nil, err
-	}
-	n, err := a.version()
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	name := in.required("name")
+	n := in.version()
+	if in.err != nil {
+		return nil, in.err
 	}
 	rm, err := s.readModel(r.Context(), name)
 	if err != nil {
@@ -604,17 +570,12 @@ func (s *Server) changeVersion(ctx context.Context, name string, n int, fn func(
 }
 
 func (s *Server) updateVersion(r *http.Request, a args) (any, error) {
-	name, err := a.required("name")
-	if err != nil {
-		return nil, err
-	}
-	n, err := a.version()
-	if err != nil {
-		return nil, err
-	}
-	desc, err := a.str("description")
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	name := in.required("name")
+	n := in.version()
+	desc := in.str("description")
+	if in.err != nil {
+		return nil, in.err
 	}
 	j, err := s.changeVersion(r.Context(), name, n, func(vm *registry.VersionMeta) error { vm.Description = &desc; return nil })
 	if err != nil {
@@ -625,23 +586,15 @@ func (s *Server) updateVersion(r *http.Request, a args) (any, error) {
 
 func (s *Server) versionTag(remove bool) apiFunc {
 	return func(r *http.Request, a args) (any, error) {
-		name, err := a.required("name")
-		if err != nil {
-			return nil, err
+		in := a.reader()
+		name := in.required("name")
+		n := in.version()
+		key := in.required("key")
+		value := in.str("value")
+		if in.err != nil {
+			return nil, in.err
 		}
-		n, err := a.version()
-		if err != nil {
-			return nil, err
-		}
-		key, err := a.required("key")
-		if err != nil {
-			return nil, err
-		}
-		value, err := a.str("value")
-		if err != nil {
-			return nil, err
-		}
-		_, err = s.changeVersion(r.Context(), name, n, func(vm *registry.VersionMeta) error {
+		_, err := s.changeVersion(r.Context(), name, n, func(vm *registry.VersionMeta) error {
 			if remove {
 				if _, ok := vm.Tags[key]; !ok {
 					return notFound("Model version tag with name=%s not found", key)
@@ -660,13 +613,11 @@ func (s *Server) versionTag(remove bool) apiFunc {
 }
 
 func (s *Server) downloadURI(r *http.Request, a args) (any, error) {
-	name, err := a.required("name")
-	if err != nil {
-		return nil, err
-	}
-	n, err := a.version()
-	if err != nil {
-		return nil, err
+	in := a.reader()
+	name := in.required("name")
+	n := in.version()
+	if in.err != nil {
+		return nil, in.err
 	}
 	rm, err := s.readModel(r.Context(), name)
 	if err != nil {
