@@ -21,7 +21,6 @@ import (
 	"maps"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -277,6 +276,3 @@ func (g *Registry) ModelNames(ctx context.Context) ([]string, error) {
 	}
 	return slices.Sorted(maps.Keys(seen)), nil
 }
-
-// VersionString is a version number as MLflow's API writes it.
-func VersionString(n int) string { return strconv.Itoa(n) }

@@ -65,10 +65,7 @@ func ExperimentDir(id string) string {
 }
 
 // ExperimentIDOf maps an experiment's directory to its id.
-func ExperimentIDOf(dir string) string { return experimentID(dir) }
-
-// experimentID maps a directory to its experiment's id.
-func experimentID(dir string) string {
+func ExperimentIDOf(dir string) string {
 	if dir == DefaultExperiment {
 		return DefaultExperimentID
 	}
@@ -127,7 +124,7 @@ func (s *Store) Experiments() ([]Experiment, error) {
 }
 
 func (s *Store) readExperiment(dir string) (Experiment, error) {
-	x := Experiment{ID: experimentID(dir), Name: dir, Dir: dir}
+	x := Experiment{ID: ExperimentIDOf(dir), Name: dir, Dir: dir}
 	if dir == DefaultExperiment {
 		x.Name = DefaultExperiment
 	}
@@ -257,7 +254,7 @@ func (s *Store) CreateExperiment(name string, tags map[string]string) (Experimen
 		return Experiment{}, fmt.Errorf("%w: Experiment '%s' already exists (directory %s)", ErrExperimentExists, name, dir)
 	}
 	now := s.Now().UTC().Truncate(time.Millisecond)
-	x := Experiment{ID: experimentID(dir), Name: name, Created: now, Updated: now, Tags: tags, Dir: dir}
+	x := Experiment{ID: ExperimentIDOf(dir), Name: name, Created: now, Updated: now, Tags: tags, Dir: dir}
 	if err := os.MkdirAll(filepath.Join(s.Dir, dir), 0o755); err != nil {
 		return Experiment{}, err
 	}
@@ -270,15 +267,7 @@ func (s *Store) CreateExperiment(name string, tags map[string]string) (Experimen
 	if err != nil {
 		return Experiment{}, err
 	}
-	f, err := atomicfile.Create(filepath.Join(s.Dir, dir, ExperimentFile), 0o444)
-	if err != nil {
-		return Experiment{}, err
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Abort()
-		return Experiment{}, err
-	}
-	if err := f.CommitNew(); err != nil {
+	if err := createOnce(filepath.Join(s.Dir, dir, ExperimentFile), append(b, '\n')); err != nil {
 		return Experiment{}, fmt.Errorf("%w: Experiment '%s' already exists", ErrExperimentExists, name)
 	}
 	if s.Remote != nil {
@@ -308,8 +297,12 @@ func (s *Store) ChangeExperiment(id string, e Event) error {
 			return &TagNotFoundError{Run: "experiment " + id, Key: e.DeleteTag}
 		}
 	}
-	if err := os.MkdirAll(filepath.Join(s.Dir, x.Dir), 0o755); err != nil {
+	p, err := s.writeNote(filepath.Join(s.Dir, x.Dir), e)
+	if err != nil || s.Remote == nil {
 		return err
 	}
-	return s.note(&Run{dir: filepath.Join(s.Dir, x.Dir), ID: x.ID}, e)
+	if err := s.putOnce(context.Background(), p); err != nil {
+		return fmt.Errorf("experiment %s: the change is kept in %s, but %w", x.Name, p, err)
+	}
+	return nil
 }

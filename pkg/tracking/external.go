@@ -342,48 +342,54 @@ func (s *Store) Log(r *Run, e Event) error {
 	return nil
 }
 
-// note writes e as a sealed note of the run, created once.
+// note writes e as a sealed note of the run and publishes the ended run
+// with it.
 func (s *Store) note(r *Run, e Event) error {
+	p, err := s.writeNote(r.dir, e)
+	if err != nil || r.EndTime == nil {
+		return err
+	}
+	if err := s.Publish(context.Background(), r); err != nil {
+		return fmt.Errorf("run %s: the change is kept in %s, but %w", r.ID, p, err)
+	}
+	return nil
+}
+
+// writeNote writes e, timed and sealed, as a new file of dir's notes/
+// and returns its path. The name sorts by time; its id part keeps two
+// notes of one millisecond apart.
+func (s *Store) writeNote(dir string, e Event) (string, error) {
 	now := s.Now()
 	e.Time = now.UnixMilli()
 	e.Seal = ""
 	var err error
 	if e.Seal, err = seal.Sum(&e); err != nil {
-		return err
+		return "", err
 	}
 	b, err := json.Marshal(e)
 	if err != nil {
-		return err
+		return "", err
 	}
-	dir := filepath.Join(r.dir, NotesDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+	notes := filepath.Join(dir, NotesDir)
+	if err := os.MkdirAll(notes, 0o755); err != nil {
+		return "", err
 	}
-	// The name sorts by time; the id part keeps two notes of one
-	// millisecond apart.
-	name := fmt.Sprintf("%s.json", NewID(now))
-	f, err := atomicfile.Create(filepath.Join(dir, name), 0o444)
+	p := filepath.Join(notes, NewID(now)+".json")
+	return p, createOnce(p, append(b, '\n'))
+}
+
+// createOnce writes a read-only file that must not exist yet (a synced
+// temporary linked into place).
+func createOnce(p string, b []byte) error {
+	f, err := atomicfile.Create(p, 0o444)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	if _, err := f.Write(b); err != nil {
 		f.Abort()
 		return err
 	}
-	if err := f.CommitNew(); err != nil {
-		return err
-	}
-	switch {
-	case r.Experiment == "" && s.Remote != nil: // an experiment's note
-		if err := s.putOnce(context.Background(), filepath.Join(dir, name)); err != nil {
-			return fmt.Errorf("the change is kept in %s, but %w", dir, err)
-		}
-	case r.EndTime != nil:
-		if err := s.Publish(context.Background(), r); err != nil {
-			return fmt.Errorf("run %s: the change is kept in %s, but %w", r.ID, dir, err)
-		}
-	}
-	return nil
+	return f.CommitNew()
 }
 
 // Finish ends an external run with status at end (now when zero): run.json

@@ -340,9 +340,8 @@ func keysOf(runs []*tracking.Run) (metrics, params []string) {
 			ps[k] = true
 		}
 	}
-	ps["model"] = len(runs) > 0
-	if !ps["model"] {
-		delete(ps, "model")
+	if len(runs) > 0 {
+		ps["model"] = true // every run has a model kind
 	}
 	return slices.Sorted(maps.Keys(ms)), slices.Sorted(maps.Keys(ps))
 }
